@@ -1,0 +1,198 @@
+"""The ``[backends]`` section of the matrix: where Kafka, the Schema Registry and the Iceberg
+catalog are. Secrets are never written in the matrix: it names environment variables
+(``*_env``) and the secrets are read from them when a backend is opened.
+
+Environment overrides (for CI and for pointing a sweep elsewhere without editing the file):
+``K2_KAFKA_BOOTSTRAP`` (switches Kafka to ``bootstrap`` mode), ``K2_SCHEMA_REGISTRY_URL``,
+``K2_CATALOG_URI``, ``K2_WAREHOUSE``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from k2matrix.checks import Checker, join
+
+_SECRET_KEYS = re.compile(r"(password|passwd|secret|token|api_key|apikey|credential|auth)$")
+_URL_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]+:[^/@]+@")
+
+ACKS = ("0", "1", "all", "-1")
+COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
+
+
+@dataclass(frozen=True)
+class ProducerSettings:
+    acks: str = "all"
+    enable_idempotence: bool = True
+    linger_ms: int = 5
+    batch_size: int = 1_000_000
+    compression: str = "lz4"
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    mode: str = "mock"
+    brokers: int = 3
+    bootstrap_servers: str = ""
+    sasl_password_env: str = ""
+    topic_prefix: str = "k2matrix"
+    producer: ProducerSettings = field(default_factory=ProducerSettings)
+
+
+@dataclass(frozen=True)
+class SchemaRegistryConfig:
+    url: str = "mock://k2matrix"
+    basic_auth_env: str = ""
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    kind: str = "sql"
+    uri: str = "sqlite:///{warehouse}/catalog.db"
+    warehouse: str = ".k2matrix/warehouse"
+    password_env: str = ""
+    namespace: str = "k2"
+
+    @property
+    def warehouse_path(self) -> str:
+        return os.path.abspath(self.warehouse)
+
+    @property
+    def resolved_uri(self) -> str:
+        """The URI with ``{warehouse}`` filled in (no secret: that comes from password_env)."""
+        return self.uri.replace("{warehouse}", self.warehouse_path)
+
+
+@dataclass(frozen=True)
+class Backends:
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    schema_registry: SchemaRegistryConfig = field(default_factory=SchemaRegistryConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+
+    def with_environment(self, environ: dict[str, str] | None = None) -> Backends:
+        """Apply the ``K2_*`` environment overrides."""
+        env = os.environ if environ is None else environ
+        kafka, registry, catalog = self.kafka, self.schema_registry, self.catalog
+        if env.get("K2_KAFKA_BOOTSTRAP"):
+            kafka = replace(kafka, mode="bootstrap", bootstrap_servers=env["K2_KAFKA_BOOTSTRAP"])
+        if env.get("K2_SCHEMA_REGISTRY_URL"):
+            registry = replace(registry, url=env["K2_SCHEMA_REGISTRY_URL"])
+        if env.get("K2_CATALOG_URI"):
+            catalog = replace(catalog, uri=env["K2_CATALOG_URI"])
+        if env.get("K2_WAREHOUSE"):
+            catalog = replace(catalog, warehouse=env["K2_WAREHOUSE"])
+        return Backends(kafka=kafka, schema_registry=registry, catalog=catalog)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able descriptor for results files: no secret, passwords in URLs redacted."""
+        return {
+            "kafka": {
+                "mode": self.kafka.mode,
+                "brokers": self.kafka.brokers if self.kafka.mode == "mock" else None,
+                "bootstrap_servers": redact(self.kafka.bootstrap_servers),
+                "producer": vars(self.kafka.producer).copy(),
+            },
+            "schema_registry": {"url": redact(self.schema_registry.url)},
+            "catalog": {
+                "kind": self.catalog.kind,
+                "uri": redact(self.catalog.resolved_uri),
+                "warehouse": self.catalog.warehouse_path,
+            },
+        }
+
+
+def redact(url: str) -> str:
+    """Hide a password written into a URL (``user:secret@host`` -> ``user:***@host``)."""
+    return re.sub(r"(://[^/@:]+:)[^/@]+@", r"\1***@", url)
+
+
+def secret_from_env(name: str) -> str | None:
+    """The secret held by environment variable ``name`` ("" -> no secret)."""
+    return os.environ.get(name) if name else None
+
+
+def _no_inline_secrets(ck: Checker, table: dict[str, Any], path: str) -> None:
+    for key, value in table.items():
+        where = join(path, key)
+        if isinstance(value, dict):
+            _no_inline_secrets(ck, value, where)
+        elif (isinstance(value, str) and value and not key.endswith("_env")
+              and _SECRET_KEYS.search(key)):
+            ck.add(where, "***", "secrets must not be written in the matrix: put the secret in "
+                   f"an environment variable and name it in {key}_env")
+        elif isinstance(value, str) and _URL_PASSWORD.match(value):
+            ck.add(where, redact(value), "a password is written into this URL: remove it and "
+                   "name the environment variable that holds it in password_env")
+
+
+def parse_backends(ck: Checker, table: dict[str, Any], path: str) -> Backends:
+    """Validate ``[backends]`` into :class:`Backends`, adding problems to ``ck``."""
+    _no_inline_secrets(ck, table, path)
+    ck.keys(table, path, ["kafka", "schema_registry", "catalog"])
+
+    k = ck.table(table, "kafka", path) or {}
+    kpath = join(path, "kafka")
+    ck.keys(k, kpath, ["mode", "brokers", "bootstrap_servers", "sasl_password_env",
+                       "topic_prefix", "producer"])
+    mode = ck.str_(k.get("mode", "mock"), join(kpath, "mode"), ("mock", "bootstrap")) or "mock"
+    brokers = ck.int_(k.get("brokers", 3), join(kpath, "brokers"), 1, 16,
+                      "an integer from 1 to 16") or 3
+    bootstrap = ck.str_(k.get("bootstrap_servers", ""), join(kpath, "bootstrap_servers"),
+                        what='a "host:port,host:port" string') or ""
+    if mode == "bootstrap" and not bootstrap and not os.environ.get("K2_KAFKA_BOOTSTRAP"):
+        ck.add(join(kpath, "bootstrap_servers"), bootstrap,
+               'mode = "bootstrap" needs servers here (or in K2_KAFKA_BOOTSTRAP)')
+    sasl_env = ck.env_name(k.get("sasl_password_env", ""), join(kpath, "sasl_password_env"))
+    prefix = ck.str_(k.get("topic_prefix", "k2matrix"), join(kpath, "topic_prefix")) or "k2"
+    p = ck.table(k, "producer", kpath) or {}
+    ppath = join(kpath, "producer")
+    ck.keys(p, ppath, ["acks", "enable_idempotence", "linger_ms", "batch_size", "compression"])
+    acks_raw = p.get("acks", "all")
+    acks = ck.str_(str(acks_raw) if isinstance(acks_raw, int) and not isinstance(acks_raw, bool)
+                   else acks_raw, join(ppath, "acks"), ACKS) or "all"
+    idem = p.get("enable_idempotence", True)
+    if ck.bool_(idem, join(ppath, "enable_idempotence")) is None:
+        idem = True
+    producer = ProducerSettings(
+        acks=acks,
+        enable_idempotence=bool(idem),
+        linger_ms=ck.int_(p.get("linger_ms", 5), join(ppath, "linger_ms"), 0, 300_000,
+                          "milliseconds from 0 to 300000") or 0,
+        batch_size=ck.int_(p.get("batch_size", 1_000_000), join(ppath, "batch_size"), 1,
+                           2_147_483_647, "a positive number of bytes") or 1_000_000,
+        compression=ck.str_(p.get("compression", "lz4"), join(ppath, "compression"),
+                            COMPRESSIONS) or "lz4",
+    )
+    kafka = KafkaConfig(mode=mode, brokers=brokers, bootstrap_servers=bootstrap,
+                        sasl_password_env=sasl_env or "", topic_prefix=prefix, producer=producer)
+
+    r = ck.table(table, "schema_registry", path) or {}
+    rpath = join(path, "schema_registry")
+    ck.keys(r, rpath, ["url", "basic_auth_env"])
+    url = ck.str_(r.get("url", "mock://k2matrix"), join(rpath, "url")) or "mock://k2matrix"
+    if not url.startswith(("mock://", "http://", "https://")):
+        ck.add(join(rpath, "url"), url, "must start with mock:// (in-memory), http:// or https://")
+    auth_env = ck.env_name(r.get("basic_auth_env", ""), join(rpath, "basic_auth_env")) or ""
+    registry = SchemaRegistryConfig(url=url, basic_auth_env=auth_env)
+
+    c = ck.table(table, "catalog", path) or {}
+    cpath = join(path, "catalog")
+    ck.keys(c, cpath, ["kind", "uri", "warehouse", "password_env", "namespace"])
+    kind = ck.str_(c.get("kind", "sql"), join(cpath, "kind"), ("sql", "rest")) or "sql"
+    uri = ck.str_(c.get("uri", CatalogConfig.uri), join(cpath, "uri")) or CatalogConfig.uri
+    if kind == "sql" and not uri.startswith(("sqlite:", "postgresql")):
+        ck.add(join(cpath, "uri"), uri,
+               "a sql catalog needs a sqlite:///PATH or postgresql+psycopg2://… URI")
+    if kind == "rest" and not uri.startswith(("http://", "https://")):
+        ck.add(join(cpath, "uri"), uri, "a rest catalog needs an http(s):// URI")
+    warehouse = ck.str_(c.get("warehouse", CatalogConfig.warehouse), join(cpath, "warehouse"))
+    pw_env = ck.env_name(c.get("password_env", ""), join(cpath, "password_env")) or ""
+    namespace = ck.str_(c.get("namespace", "k2"), join(cpath, "namespace")) or "k2"
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", namespace):
+        ck.add(join(cpath, "namespace"), namespace, "must be an identifier (letters, digits, _)")
+    catalog = CatalogConfig(kind=kind, uri=uri, warehouse=warehouse or CatalogConfig.warehouse,
+                            password_env=pw_env, namespace=namespace)
+    return Backends(kafka=kafka, schema_registry=registry, catalog=catalog)

@@ -1,0 +1,62 @@
+"""The project's errors. Each message names the problem and the fix; the CLI prints it and
+exits with code 2, without a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class K2Error(Exception):
+    """Base of every error k2matrix raises on bad input or an unusable backend."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a matrix: where, what was there, and what is allowed."""
+
+    path: str
+    value: object
+    message: str
+
+    def __str__(self) -> str:
+        if self.value is _MISSING:
+            return f"{self.path}: {self.message}"
+        return f"{self.path} = {self.value!r}: {self.message}"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: object = _Missing()
+MISSING = _MISSING
+
+
+class MatrixError(K2Error):
+    """A matrix file that cannot be used; carries every problem found, not just the first."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{source}: {count} {noun} in the matrix:\n{lines}")
+
+
+class WorkloadError(K2Error):
+    """A record or batch that does not fit its schema (names the row, field and value)."""
+
+
+class BackendError(K2Error):
+    """A service that cannot be reached or used (names the address or path)."""
+
+
+class QueryError(K2Error):
+    """An unknown query shape, missing parameters, or a failed query (names the query id)."""
+
+
+class ResultsError(K2Error):
+    """A results file or directory that cannot be read, merged or compared."""
