@@ -25,7 +25,7 @@ from k2matrix.cell import Cell, derive_seed, format_param, param_name
 from k2matrix.checks import Checker, did_you_mean, join
 from k2matrix.errors import MISSING, MatrixError, Problem
 
-if sys.version_info >= (3, 11):
+if sys.version_info >= (3, 11):  # noqa: UP036 - tomli where tomllib is missing
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib

@@ -212,9 +212,10 @@ def _arrow_type(f: Field) -> pa.DataType:
         return pa.int64()
     if f.kind == "decimal":
         return pa.decimal128(f.precision, f.scale)
-    if f.kind == "timestamp_ms":
-        return pa.timestamp("ms", tz="UTC")
-    if f.kind == "timestamp_us":
+    if f.kind in ("timestamp_ms", "timestamp_us"):
+        # Iceberg has microsecond timestamps only (and pyiceberg's partition transforms take
+        # nothing else), so the Arrow form is microseconds; millisecond fields hold values
+        # truncated to the millisecond, which Avro's timestamp-millis carries exactly.
         return pa.timestamp("us", tz="UTC")
     if f.kind == "strings":
         return pa.list_(pa.field("element", pa.string(), nullable=False))
