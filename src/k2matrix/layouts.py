@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from k2matrix.schemas import get_schema, iceberg_schema
@@ -92,10 +93,8 @@ def create_table(catalog: Catalog, identifier: str, schema_name: str, layout: st
 
     _check(layout)
     if replace:
-        try:
+        with contextlib.suppress(NoSuchTableError):
             catalog.drop_table(identifier)
-        except NoSuchTableError:
-            pass
     kwargs: dict[str, Any] = {
         "schema": iceberg_schema(schema_name),
         "partition_spec": partition_spec(schema_name, layout),

@@ -172,9 +172,12 @@ class Matrix:
                          f"{', '.join(self.profiles)}")],
             ) from None
 
-    def cells(self, profile: str = "smoke") -> list[Cell]:
-        """Every cell of ``profile``, in matrix order, with stable readable ids."""
+    def cells(self, profile: str = "smoke", include_slow: bool | None = None) -> list[Cell]:
+        """Every cell of ``profile``, in matrix order, with stable readable ids.
+
+        ``include_slow`` overrides the profile's ``include_slow`` (``-m slow`` sets it)."""
         prof = self.profile(profile)
+        with_slow = prof.include_slow if include_slow is None else include_slow
         components = prof.axes.get("components", self.axes["components"])
         data = {**self.data, **prof.data}
         workload = {**self.workload, **prof.workload}
@@ -185,7 +188,7 @@ class Matrix:
             if prof.cases is not None:
                 if not any(fnmatch.fnmatchcase(case.key, p) for p in prof.cases):
                     continue
-            elif case.slow and not prof.include_slow:
+            elif case.slow and not with_slow:
                 continue
             value_lists = [self._values(prof, case, axis) for axis in case.sweep]
             for combo in product(*value_lists):

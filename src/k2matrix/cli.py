@@ -1,0 +1,157 @@
+"""The ``k2matrix`` command.
+
+- ``k2matrix cells [--matrix PATH] [--profile NAME] [--format table|json]``: list a profile's
+  cells.
+- ``k2matrix run [--profile NAME] [-n N] [--matrix PATH] [pytest args…]``: run the sweep
+  through pytest (tests/performance next to the matrix) and merge its results.
+- ``k2matrix merge DIR… --out DIR [--force]``: combine shards or runs into one.
+- ``k2matrix summary RUN …``: the Polars summary (see ``k2matrix summary --help``).
+
+Bad input: a message naming the problem and the fix on stderr, exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from k2matrix.errors import K2Error
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own errors: exit 2, no traceback
+        self.print_usage(sys.stderr)
+        print(f"k2matrix: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _cmd_cells(args: argparse.Namespace) -> int:
+    from k2matrix.matrix import load_matrix
+
+    matrix = load_matrix(args.matrix)
+    cells = matrix.cells(args.profile)
+    if args.format == "json":
+        out = []
+        for c in cells:
+            entry = c.axes()
+            entry["seed"] = c.seed
+            entry["slow"] = c.slow
+            entry["targets"] = [t.name for t in matrix.targets_for(c)]
+            out.append(entry)
+        print(json.dumps(out, indent=2))
+        return EXIT_OK
+    axes = sorted({k for c in cells for k in c.params if k != "schema"})
+    header = ["id", "component", "case", "schema", *axes]
+    rows = [[c.id, c.component, c.case, c.schema or "-",
+             *[str(c.params.get(a, "-")) for a in axes]] for c in cells]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    for row in [header, *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
+    print(f"\n{len(cells)} cells in profile {args.profile!r} of {args.matrix}")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    import pytest
+
+    from k2matrix.matrix import load_matrix
+
+    matrix_path = Path(args.matrix)
+    load_matrix(matrix_path)  # fail early and cleanly on a bad matrix
+    default_suites = matrix_path.resolve().parent / "tests" / "performance"
+    suites = Path(args.tests) if args.tests else default_suites
+    if not suites.exists():
+        raise K2Error(f"no benchmark suites at {suites}; pass --tests PATH")
+    argv = [str(suites), f"--k2-matrix={matrix_path}", f"--k2-profile={args.profile}",
+            "--benchmark-only", "-p", "no:cacheprovider"]
+    if args.numprocesses is not None:
+        argv += ["-n", str(args.numprocesses)]
+    if args.results:
+        argv.append(f"--k2-results={args.results}")
+    argv += extra
+    code = int(pytest.main(argv))
+    if code == 5:
+        print("k2matrix: no benchmark ran (pytest exit 5): check the profile and the selection",
+              file=sys.stderr)
+    return code
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from k2matrix.results.merge import merge_dirs
+
+    doc = merge_dirs([Path(d) for d in args.dirs], Path(args.out), force=args.force)
+    k2 = doc["k2"]
+    print(f"merged {len(args.dirs)} runs into {args.out}: {k2['cells_passed']} cells passed, "
+          f"{len(k2['failed'])} failed, {len(k2['cells_missing'])} missing")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="k2matrix", description="K2 workload matrix runner")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    cells = sub.add_parser("cells", help="list the cells of a profile")
+    cells.add_argument("--matrix", default="matrix.toml", help="matrix file (matrix.toml)")
+    cells.add_argument("--profile", default="smoke", help="profile name (smoke)")
+    cells.add_argument("--format", choices=("table", "json"), default="table")
+
+    run = sub.add_parser("run", help="run a profile's sweep with pytest and merge the results")
+    run.add_argument("--matrix", default="matrix.toml", help="matrix file (matrix.toml)")
+    run.add_argument("--profile", default="smoke", help="profile name (smoke)")
+    run.add_argument("-n", "--numprocesses", default=None,
+                     help="pytest-xdist workers (a number or auto); default: no xdist")
+    run.add_argument("--results", default=None, help="results folder (results/)")
+    run.add_argument("--tests", default=None,
+                     help="benchmark suites (default: tests/performance beside the matrix)")
+
+    merge = sub.add_parser("merge", help="combine shards or runs into one run directory")
+    merge.add_argument("dirs", nargs="+", help="run directories")
+    merge.add_argument("--out", required=True, help="the merged run directory to write")
+    merge.add_argument("--force", action="store_true",
+                       help="merge even if matrix, profile or machine kind differ")
+
+    try:
+        from k2matrix.summary.command import add_summary_parser
+    except ImportError:  # pragma: no cover - summary not installed
+        pass
+    else:
+        add_summary_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and argv[0] == "run":
+        args, extra = parser.parse_known_args(argv)
+    else:
+        args, extra = parser.parse_args(argv), []
+    try:
+        if args.command == "cells":
+            return _cmd_cells(args)
+        if args.command == "run":
+            return _cmd_run(args, extra)
+        if args.command == "merge":
+            return _cmd_merge(args)
+        if args.command == "summary":
+            from k2matrix.summary.command import run_summary
+
+            return int(run_summary(args))
+    except K2Error as exc:
+        print(f"k2matrix: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("k2matrix: interrupted; finished cells are kept in the journal", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_USAGE  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""The k2matrix pytest plugin (entry point ``pytest11: k2matrix``).
+
+- Parametrizes every test marked ``@pytest.mark.k2(component=..., case=...)`` with the cells
+  of the active profile (``--k2-matrix``, ``--k2-profile``); ``--k2-shard i/n`` keeps a
+  deterministic slice; ``--k2-resume DIR`` skips the cells that already passed there.
+- Times with pytest-benchmark, also under ``pytest -n`` (see :mod:`k2matrix.plugin.benchmarks`).
+- Journals each finished cell (one fsynced JSON line) and merges the run into
+  ``results/<run-id>/benchmarks.json`` (pytest-benchmark's format plus a ``k2`` object).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from k2matrix.backends.config import Backends
+from k2matrix.cell import Cell
+from k2matrix.matrix import Matrix
+from k2matrix.plugin import benchmarks as bench
+from k2matrix.plugin import recording
+from k2matrix.plugin.state import STATE, RunState, get_state
+
+__all__ = ["STATE", "RunState"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("k2matrix", "k2matrix workload matrix")
+    group.addoption("--k2-matrix", metavar="PATH", default=None,
+                    help="the matrix file (default: matrix.toml at the rootdir)")
+    group.addoption("--k2-profile", metavar="NAME", default="smoke",
+                    help="the profile whose cells the suites run (default: smoke)")
+    group.addoption("--k2-results", metavar="DIR", default=None,
+                    help="where run directories go (default: results/ at the rootdir)")
+    group.addoption("--k2-run-id", metavar="ID", default=None,
+                    help="the run directory's name (default: a timestamp and the profile)")
+    group.addoption("--k2-resume", metavar="DIR", default=None,
+                    help="resume the run in DIR: run only its missing or failed cells, merge")
+    group.addoption("--k2-shard", metavar="I/N", default=None,
+                    help="run only shard I of N (a deterministic slice of the cells)")
+    group.addoption("--k2-workdir", metavar="DIR", default=None,
+                    help="cache folder for datasets and warehouses (default: .k2matrix/)")
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        index_text, count_text = text.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise pytest.UsageError(f"--k2-shard={text!r}: write it as I/N, e.g. 1/4") from None
+    if count < 1 or not 1 <= index <= count:
+        raise pytest.UsageError(f"--k2-shard={text!r}: I must be from 1 to N and N at least 1")
+    return index, count
+
+
+def _slow_selected(config: pytest.Config) -> bool | None:
+    expr = config.getoption("markexpr", "") or ""
+    if "slow" in expr and "not slow" not in expr:
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "k2(component, case): parametrize with matrix cells")
+    config.addinivalue_line("markers", "slow: long sustained or stress cells")
+    bench.hold_benchmark_only(config)
+    root = config.rootpath
+    explicit = config.getoption("k2_matrix") is not None
+    matrix_path = Path(config.getoption("k2_matrix") or root / "matrix.toml")
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    resume = config.getoption("k2_resume")
+    results = Path(config.getoption("k2_results") or root / "results")
+    profile = config.getoption("k2_profile")
+    if workerinput is not None and "k2" in workerinput:
+        shared = workerinput["k2"]
+        run_id, run_dir = shared["run_id"], Path(shared["run_dir"])
+        worker, workers = workerinput.get("workerid", "gw?"), int(shared["workers"])
+        resume_passed = set(shared["resume_passed"])
+    else:
+        if resume:
+            run_dir = Path(resume)
+            if not run_dir.is_dir():
+                raise pytest.UsageError(f"--k2-resume={resume}: no such run directory")
+            run_id = run_dir.name
+            resume_passed = recording.passed_nodeids(run_dir)
+        else:
+            run_id = config.getoption("k2_run_id") or (
+                time.strftime("%Y%m%d-%H%M%S") + f"-{profile}")
+            run_dir = results / run_id
+            resume_passed = set()
+        worker = "controller" if bench.xdist_active(config) else "main"
+        workers = 1
+    state = RunState(
+        matrix_path=matrix_path, matrix_explicit=explicit, profile=profile, run_id=run_id,
+        run_dir=run_dir, workdir=Path(config.getoption("k2_workdir") or root / ".k2matrix"),
+        worker=worker, workers=workers, shard=_parse_shard(config.getoption("k2_shard")),
+        resume_passed=resume_passed, include_slow=_slow_selected(config),
+    )
+    config.stash[STATE] = state
+    if explicit or matrix_path.is_file():
+        state.load()  # a bad matrix stops the run here, with every problem listed
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = get_state(session.config)
+    bench.enable_under_xdist(session.config, is_worker=state.worker.startswith("gw"))
+
+
+# ---------------------------------------------------------------------------- xdist
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
+    get_state(config).workers = len(specs)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    state = get_state(node.config)
+    node.workerinput["k2"] = {
+        "run_id": state.run_id,
+        "run_dir": str(state.run_dir.resolve()),
+        "workers": state.workers,
+        "resume_passed": sorted(state.resume_passed),
+    }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    state = get_state(node.config)
+    output = getattr(node, "workeroutput", {}) or {}
+    state.records.extend(output.get("k2_records", []))
+
+
+# ---------------------------------------------------------------------------- collection
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "k2_cell" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("k2")
+    where = metafunc.definition.nodeid
+    if marker is None:
+        pytest.fail(f"{where}: uses k2_cell without @pytest.mark.k2(component=..., case=...)",
+                    pytrace=False)
+    component, case = marker.kwargs.get("component"), marker.kwargs.get("case")
+    state = get_state(metafunc.config)
+    if not state.matrix_path.is_file():
+        pytest.fail(f"{where}: no matrix file at {state.matrix_path}; pass --k2-matrix PATH",
+                    pytrace=False)
+    matrix = state.load()
+    if f"{component}.{case}" not in matrix.cases:
+        pytest.fail(f"{where}: the matrix has no case {component}.{case}; its cases are "
+                    f"{', '.join(matrix.cases)}", pytrace=False)
+    state.seen_k2 = True
+    cells = [c for c in state.cells() if c.component == component and c.case == case]
+    params = [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else [])
+              for c in cells]
+    metafunc.parametrize("k2_cell", params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = get_state(config)
+    if not state.resume_passed:
+        return
+    keep: list[pytest.Item] = []
+    done: list[pytest.Item] = []
+    for item in items:
+        (done if item.nodeid in state.resume_passed else keep).append(item)
+    if done:
+        config.hook.pytest_deselected(items=done)
+        items[:] = keep
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def k2_matrix(request: pytest.FixtureRequest) -> Matrix:
+    """The loaded matrix."""
+    return get_state(request.config).load()
+
+
+@pytest.fixture(scope="session")
+def k2_backends(k2_matrix: Matrix) -> Backends:
+    """The matrix's backends with the K2_* environment overrides applied."""
+    return k2_matrix.backends.with_environment()
+
+
+@pytest.fixture(scope="session")
+def k2_workdir(request: pytest.FixtureRequest) -> Path:
+    """A folder shared by the run (and by later runs) for caches: datasets, warehouses."""
+    path = get_state(request.config).workdir
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def k2_rounds(request: pytest.FixtureRequest) -> Callable[[int], int]:
+    """``k2_rounds(default)``: ``--benchmark-min-rounds`` when given, else ``default``."""
+    args = " ".join(str(a) for a in request.config.invocation_params.args)
+    given = "--benchmark-min-rounds" in args
+    value = int(request.config.getoption("benchmark_min_rounds", 5) or 5)
+    return lambda default: value if given else default
+
+
+@pytest.fixture
+def k2_cell(request: pytest.FixtureRequest) -> Cell:  # pragma: no cover - parametrized
+    cell: Cell = request.param
+    return cell
+
+
+# ---------------------------------------------------------------------------- recording
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if "k2_cell" in getattr(item, "fixturenames", ()):
+        recording.on_report(item, report)
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> None:
+    state = get_state(config)
+    if state.worker == "controller" and report.failed:
+        text = str(report.longrepr) if report.longrepr else ""
+        if "crashed" in text or "node down" in text:
+            state.controller_failures[report.nodeid] = text.strip().splitlines()[-1][:500]
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int
+                         ) -> Generator[None, None, None]:
+    config = session.config
+    state = get_state(config)
+    try:
+        recording.finish(config, state)
+    except Exception:  # never lose the run's results to a reporting bug: say it loudly
+        tr = config.pluginmanager.getplugin("terminalreporter")
+        message = "k2matrix: merging the results failed:\n" + traceback.format_exc()
+        if tr is not None:
+            tr.write_line(message, red=True)
+        else:
+            print(message)
+    yield
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config
+                            ) -> None:
+    state = get_state(config)
+    written = state.merged_path
+    if written:
+        terminalreporter.write_line(f"k2matrix: run {state.run_id}: {written}")

@@ -1,0 +1,65 @@
+"""The plugin's per-process state, kept in ``config.stash``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from k2matrix.errors import MatrixError
+from k2matrix.matrix import Matrix, load_matrix
+from k2matrix.results.journal import Journal
+
+
+@dataclass
+class RunState:
+    matrix_path: Path
+    matrix_explicit: bool
+    profile: str
+    run_id: str
+    run_dir: Path
+    workdir: Path
+    worker: str = "main"  # "main" without xdist, "gwN" in a worker, "controller"
+    workers: int = 1
+    shard: tuple[int, int] | None = None
+    resume_passed: set[str] = field(default_factory=set)
+    include_slow: bool | None = None
+    matrix: Matrix | None = None
+    matrix_error: str | None = None
+    journal: Journal | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    controller_failures: dict[str, str] = field(default_factory=dict)
+    seen_k2: bool = False
+    overhead_s: float = 0.0
+    merged_path: Path | None = None
+    started: float = field(default_factory=time.time)
+
+    def load(self) -> Matrix:
+        """The matrix, loaded once; a bad matrix stops the run with its problems listed."""
+        if self.matrix is None:
+            if self.matrix_error is not None:
+                raise pytest.UsageError(self.matrix_error)
+            try:
+                self.matrix = load_matrix(self.matrix_path)
+            except MatrixError as exc:
+                self.matrix_error = str(exc)
+                raise pytest.UsageError(self.matrix_error) from None
+        return self.matrix
+
+    def cells(self) -> list[Any]:
+        matrix = self.load()
+        cells = matrix.cells(self.profile, include_slow=self.include_slow)
+        if self.shard is not None:
+            index, count = self.shard
+            cells = [c for i, c in enumerate(cells) if i % count == index - 1]
+        return cells
+
+
+STATE = pytest.StashKey[RunState]()
+
+
+def get_state(config: pytest.Config) -> RunState:
+    return config.stash[STATE]
