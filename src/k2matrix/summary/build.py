@@ -1,0 +1,155 @@
+"""Put the pieces together: a run (and a baseline) in, one :class:`Summary` out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from k2matrix.errors import ResultsError
+from k2matrix.summary.cells import Cells, build_cells
+from k2matrix.summary.compare import ALPHA, check_compatible, compare
+from k2matrix.summary.drift import drift
+from k2matrix.summary.load import Run, load_run
+from k2matrix.summary.scaling import fit_scaling, schema_ratios
+from k2matrix.summary.status import apply_targets
+from k2matrix.summary.verdict import BLOCKING, Verdict, decide
+
+SUMMARY_VERSION = 1
+CELL_FIELDS = ("median_s", "iqr_s", "rounds", "throughput", "unit", "p99_ms", "efficiency",
+               "status", "target")
+SCALING_FIELDS = ("component", "case", "schema", "size_axis", "points", "size_min",
+                  "size_max", "exponent", "r2_loglog", "fixed_s", "per_item_s", "r2",
+                  "bend_at", "v2_v1_ratio")
+
+
+@dataclass
+class Summary:
+    run: Run
+    cells: Cells
+    verdict: Verdict
+    scaling: pl.DataFrame
+    ratios: pl.DataFrame
+    drift: pl.DataFrame
+    baseline: Run | None = None
+    comparisons: pl.DataFrame | None = None
+    fail_threshold: float = 0.10
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        return self.cells.frame
+
+    @property
+    def regressions(self) -> int:
+        if self.comparisons is None:
+            return 0
+        return int(self.comparisons["regression"].sum())
+
+    @property
+    def exit_code(self) -> int:
+        """1 on a regression or a Blocking verdict, else 0."""
+        return 1 if self.regressions or self.verdict.verdict == BLOCKING else 0
+
+    def scaling_axes(self) -> list[str]:
+        """The axis columns a scaling row carries besides component, case and schema."""
+        return [a for a in self.cells.axes if a in self.scaling.columns]
+
+    def to_dict(self) -> dict[str, Any]:
+        k2 = self.run.k2
+        out: dict[str, Any] = {
+            "summary_version": SUMMARY_VERSION,
+            "run": {"source": self.run.source, "run_id": k2.get("run_id"),
+                    "profile": k2.get("profile"),
+                    "matrix_fingerprint": k2.get("matrix_fingerprint")},
+            "verdict": self.verdict.verdict,
+            "verdict_reason": self.verdict.reason,
+            "counts": self.verdict.counts,
+            "cells": self._cells(),
+            "failed": self.cells.failed,
+            "scaling": _records(self.scaling, [*SCALING_FIELDS[:3], *self.scaling_axes(),
+                                               *SCALING_FIELDS[3:]]),
+            "schema_ratios": _records(self.ratios, self.ratios.columns),
+            "drift": _records(self.drift, self.drift.columns),
+            "notes": self.notes,
+        }
+        if self.comparisons is not None and self.baseline is not None:
+            out["baseline"] = {"source": self.baseline.source,
+                               "run_id": self.baseline.k2.get("run_id"),
+                               "fail_threshold": self.fail_threshold}
+            out["comparisons"] = _records(self.comparisons, self.comparisons.columns)
+            out["regressions"] = self.regressions
+        return out
+
+    def _cells(self) -> list[dict[str, Any]]:
+        axes = self.cells.axes
+        rows = _records(self.frame, ["id", "component", "case", "schema", *axes,
+                                     *CELL_FIELDS])
+        if axes:
+            for row in rows:
+                for axis in axes:
+                    if row[axis] is None:
+                        del row[axis]
+        return rows
+
+
+def _records(frame: pl.DataFrame, columns: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows as dicts, NaN/inf as None (JSON has no NaN)."""
+    cols = [c for c in columns if c in frame.columns]
+    if not cols or not frame.height:
+        return []
+    floats = [c for c in cols if frame.schema[c] in (pl.Float64, pl.Float32)]
+    sel = frame.select(cols)
+    if floats:
+        sel = sel.with_columns(
+            [pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats])
+    return sel.to_dicts()
+
+
+def analyse(run: Run) -> Summary:
+    cells = build_cells(run)
+    frame = apply_targets(cells.frame, run.targets)
+    cells.frame = frame
+    return Summary(
+        run=run, cells=cells, verdict=decide(frame, failed=len(cells.failed)),
+        scaling=fit_scaling(frame, cells.axes), ratios=schema_ratios(frame, cells.axes),
+        drift=drift(cells.series), notes=list(run.notes),
+    )
+
+
+def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = None,
+                  fail_threshold: float = 0.10, alpha: float = ALPHA,
+                  force: bool = False) -> Summary:
+    """Analyse ``run``; with ``baseline`` compare the two (ResultsError if incompatible)."""
+    if not 0 <= fail_threshold < 10:
+        raise ResultsError(f"--fail-threshold = {fail_threshold}: use a fraction such as "
+                           "0.10 (10%)")
+    if not 0 < alpha < 1:
+        raise ResultsError(f"--alpha = {alpha}: use a probability such as 0.05")
+    current = run if isinstance(run, Run) else load_run(run)
+    summary = analyse(current)
+    if baseline is not None:
+        base = baseline if isinstance(baseline, Run) else load_run(baseline)
+        if force:
+            if current.fingerprint != base.fingerprint:
+                summary.notes.append("--force: the matrix fingerprints differ; only cells "
+                                     "with equal ids are compared")
+        else:
+            check_compatible(current, base)
+        base_cells = build_cells(base)
+        summary.baseline = base
+        summary.fail_threshold = fail_threshold
+        summary.comparisons = compare(summary.frame, summary.cells.rounds,
+                                      base_cells.frame, base_cells.rounds,
+                                      fail_threshold=fail_threshold, alpha=alpha)
+        if summary.comparisons.height == 0:
+            summary.notes.append("no cell id is in both the run and the baseline")
+    return summary
+
+
+def summarize(run: Path | str, baseline: Path | str | None = None,
+              fail_threshold: float = 0.10) -> dict[str, Any]:
+    """The summary as the JSON object that ``--format json`` prints."""
+    return build_summary(run, baseline, fail_threshold=fail_threshold).to_dict()

@@ -1,0 +1,158 @@
+"""One row per measured cell: axes from the k2 cell (or the test name and params of a
+plain pytest-benchmark file), timings, throughput, latency and efficiency."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from k2matrix.summary.load import Run
+
+# Columns the summary computes; an axis with one of these names is renamed param_<name>.
+MEASURES: dict[str, type[pl.DataType]] = {
+    "median_s": pl.Float64, "iqr_s": pl.Float64, "q1_s": pl.Float64, "q3_s": pl.Float64,
+    "mean_s": pl.Float64, "min_s": pl.Float64, "max_s": pl.Float64, "rounds": pl.Int64,
+    "items": pl.Float64, "throughput": pl.Float64, "unit": pl.String,
+    "p50_ms": pl.Float64, "p99_ms": pl.Float64, "p999_ms": pl.Float64,
+    "latency_max_ms": pl.Float64, "efficiency": pl.Float64,
+}
+IDENTITY = ("id", "component", "case", "schema", "key")
+_RESERVED = {*IDENTITY, *MEASURES, "status", "target", "sustained_critical"}
+_NAME = re.compile(r"^(?:test_?)?(?P<case>[^\[]*)")
+
+
+@dataclass
+class Cells:
+    """The frame (built once) plus what does not fit a flat row."""
+
+    frame: pl.DataFrame
+    axes: list[str]
+    rounds: dict[str, list[float]] = field(default_factory=dict)
+    series: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+
+_NUMBER = (int, float)
+_SCALAR = (str, int, float, bool, type(None))
+
+
+def _num(value: Any) -> float | None:
+    """A number (not a bool) or None; NaN and inf pass through and are nulled on output."""
+    return value if type(value) in _NUMBER else None
+
+
+def _scalar(value: Any) -> Any:
+    return value if type(value) in _SCALAR else str(value)
+
+
+def _plain_identity(bench: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """component, case, schema and axes of a benchmark written without the k2 plugin."""
+    name = str(bench.get("name", ""))
+    fullname = str(bench.get("fullname", name))
+    module = fullname.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+    component = str(bench.get("group") or module.removeprefix("test_") or "benchmark")
+    m = _NAME.match(name)
+    case = (m.group("case") if m else "") or name
+    params = bench.get("params") or {}
+    axes = {str(k): _scalar(v) for k, v in params.items()} if isinstance(params, dict) else {}
+    if not axes and bench.get("param") is not None:
+        axes = {"param": _scalar(bench["param"])}
+    schema = str(axes.pop("schema", "") or "")
+    return component, case, schema, axes
+
+
+_CELL_SKIP = frozenset({"id", "component", "case", "schema", "seed", "slow", "settings"})
+_ROW = ("id", "component", "case", "schema", "key", "median_s", "iqr_s", "q1_s", "q3_s",
+        "mean_s", "min_s", "max_s", "rounds", "items", "throughput", "unit", "p50_ms",
+        "p99_ms", "p999_ms", "latency_max_ms", "efficiency")
+
+
+def _row(bench: dict[str, Any], use_fullname: bool
+         ) -> tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]]:
+    """(the row in _ROW order, the axes, extra_info) of one benchmark entry."""
+    extra = bench.get("extra_info")
+    if type(extra) is not dict:
+        extra = {}
+    k2 = extra.get("k2")
+    cell = k2.get("cell") if type(k2) is dict else None
+    if type(cell) is dict and "id" in cell:
+        cell_id = str(cell["id"])
+        component, case = str(cell.get("component", "")), str(cell.get("case", ""))
+        schema = str(cell.get("schema") or "")
+        axes = {k: v if type(v) in _SCALAR else str(v)
+                for k, v in cell.items() if k not in _CELL_SKIP}
+    else:
+        cell_id = str(bench.get("fullname") if use_fullname else bench.get("name"))
+        component, case, schema, axes = _plain_identity(bench)
+    stats = bench["stats"]
+    median = float(stats["median"])
+    get = extra.get
+    items = _num(get("items"))
+    throughput = _num(get("throughput"))
+    if throughput is None and median > 0:
+        throughput = (items if items is not None else 1.0) / median
+    unit = get("unit") or ("items/s" if items is not None else "ops/s")
+    q1, q3, iqr = _num(stats.get("q1")), _num(stats.get("q3")), _num(stats.get("iqr"))
+    if iqr is None and q1 is not None and q3 is not None:
+        iqr = q3 - q1
+    rounds = stats.get("rounds")
+    row = (cell_id, component, case, schema, f"{component}.{case}", median, iqr, q1, q3,
+           _num(stats.get("mean")), _num(stats.get("min")), _num(stats.get("max")),
+           rounds if type(rounds) is int else None, items, throughput, str(unit),
+           _num(get("latency_p50_ms")), _num(get("latency_p99_ms")),
+           _num(get("latency_p999_ms")), _num(get("latency_max_ms")),
+           _num(get("efficiency")))
+    return row, axes, extra
+
+
+def build_cells(run: Run) -> Cells:
+    """Flatten ``run`` into one frame; columns are the identity, the axes, then MEASURES."""
+    names = [str(b.get("name", "")) for b in run.benchmarks]
+    use_fullname = len(set(names)) < len(names)
+    rows: list[tuple[Any, ...]] = []
+    axis_rows: list[dict[str, Any]] = []
+    axis_names: dict[str, None] = {}
+    rounds: dict[str, list[float]] = {}
+    series: dict[str, dict[str, list[float]]] = {}
+    for bench in run.benchmarks:
+        row, axes, extra = _row(bench, use_fullname)
+        rows.append(row)
+        axis_rows.append(axes)
+        axis_names.update(dict.fromkeys(axes))
+        data = bench["stats"].get("data")
+        if type(data) is list and data:
+            rounds[row[0]] = data  # checked where used (compare)
+        raw_series = extra.get("series")
+        if isinstance(raw_series, dict):
+            kept = {str(k): [float(x) for x in v if _num(x) is not None]
+                    for k, v in raw_series.items() if isinstance(v, list)}
+            if kept:
+                series[row[0]] = kept
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in _ROW]
+    by_name = dict(zip(_ROW, columns, strict=True))
+    data_cols: dict[str, pl.Series] = {}
+    for col in IDENTITY:
+        data_cols[col] = pl.Series(col, by_name[col], dtype=pl.String)
+    axis_cols: list[str] = []
+    for name in axis_names:
+        col = f"param_{name}" if name in _RESERVED else name
+        axis_cols.append(col)
+        data_cols[col] = _axis_series(col, [a.get(name) for a in axis_rows])
+    for col, dtype in MEASURES.items():
+        data_cols[col] = pl.Series(col, by_name[col], dtype=dtype, strict=False)
+    frame = pl.DataFrame(data_cols)
+    return Cells(frame=frame, axes=axis_cols, rounds=rounds, series=series,
+                 failed=run.failed)
+
+
+def _axis_series(name: str, values: list[Any]) -> pl.Series:
+    """An axis column in its natural type; text when the values mix types."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds <= {int} or kinds <= {float} or kinds <= {str} or kinds <= {bool}:
+        return pl.Series(name, values)
+    if kinds <= {int, float}:
+        return pl.Series(name, values, dtype=pl.Float64)
+    return pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String)

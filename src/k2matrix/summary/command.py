@@ -1,0 +1,130 @@
+"""The ``k2matrix summary`` subcommand: arguments, output, exit codes.
+
+Exit codes: 0 fine; 1 a regression against the baseline or a Blocking verdict; 2 bad input
+(missing file, not a results file, incompatible baseline), with a message and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from k2matrix.errors import ResultsError
+from k2matrix.summary.build import Summary, build_summary
+from k2matrix.summary.compare import ALPHA
+
+FORMATS = ("table", "markdown", "json", "html")
+
+
+def _fraction(text: str) -> float:
+    """``0.1`` or ``10%``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a fraction; write 0.10 or 10%") from None
+    if not 0 <= value < 10:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a fraction such as 0.10 (10%)")
+    return value
+
+
+def add_summary_parser(subparsers: Any) -> None:
+    """Register ``summary`` on an argparse subparsers object (``run_summary`` runs it)."""
+    parser = subparsers.add_parser(
+        "summary", help="scaling, verdict and baseline comparison of a run",
+        description="Summarize a run: per-cell timings and status against the targets, "
+                    "scaling fits, the K2 verdict and, with --baseline, regressions. "
+                    "Exit 0 fine, 1 regression or Blocking verdict, 2 bad input.")
+    configure_parser(parser)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN",
+                        help="a results directory (results/<run-id>) or a pytest-benchmark "
+                             "JSON file")
+    parser.add_argument("--baseline", metavar="RUN",
+                        help="compare with this run (raw rounds: --benchmark-save-data)")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="output format (default: table)")
+    parser.add_argument("--out", metavar="PATH",
+                        help="write the output here instead of stdout (the verdict is still "
+                             "printed)")
+    parser.add_argument("--plots", metavar="DIR", help="write PNG plots into DIR")
+    parser.add_argument("--export-gab", metavar="PATH",
+                        help="write github-action-benchmark customSmallerIsBetter JSON")
+    parser.add_argument("--fail-threshold", type=_fraction, default=0.10, metavar="FRACTION",
+                        help="slowdown beyond which a significant change is a regression "
+                             "(default 0.10 = 10%%)")
+    parser.add_argument("--alpha", type=float, default=ALPHA,
+                        help="significance level of the Mann-Whitney U test (default 0.05)")
+    parser.add_argument("--force", action="store_true",
+                        help="compare even when the matrix fingerprints differ")
+    parser.set_defaults(func=run_summary)
+
+
+def render(summary: Summary, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(summary.to_dict(), indent=1, allow_nan=False) + "\n"
+    if fmt == "markdown":
+        from k2matrix.summary.render import render_markdown
+
+        return render_markdown(summary)
+    if fmt == "html":
+        from k2matrix.summary.html import render_html
+
+        return render_html(summary)
+    from k2matrix.summary.render import render_table
+
+    return render_table(summary)
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    """Run the subcommand; the exit code (ResultsError -> message on stderr, 2)."""
+    try:
+        summary = build_summary(args.run, args.baseline,
+                                fail_threshold=getattr(args, "fail_threshold", 0.10),
+                                alpha=getattr(args, "alpha", ALPHA),
+                                force=getattr(args, "force", False))
+        text = render(summary, getattr(args, "format", "table"))
+        out = getattr(args, "out", None)
+        if out:
+            _write(Path(out), text)
+            from k2matrix.summary.render import headline
+
+            print("\n".join(headline(summary)))
+            print(f"Wrote {out}")
+        else:
+            sys.stdout.write(text)
+        if getattr(args, "plots", None):
+            from k2matrix.summary.plots import write_plots
+
+            paths = write_plots(summary, args.plots)
+            print(f"Wrote {len(paths)} plot(s) to {args.plots}", file=sys.stderr)
+        if getattr(args, "export_gab", None):
+            from k2matrix.summary.export import write_gab
+
+            write_gab(summary, args.export_gab)
+    except ResultsError as exc:
+        print(f"k2matrix summary: error: {exc}", file=sys.stderr)
+        return 2
+    return summary.exit_code
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        if path.parent != Path():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ResultsError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m k2matrix.summary RUN [...]``: the subcommand without the k2matrix CLI."""
+    parser = argparse.ArgumentParser(prog="python -m k2matrix.summary")
+    configure_parser(parser)
+    return run_summary(parser.parse_args(argv))

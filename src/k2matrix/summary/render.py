@@ -1,0 +1,177 @@
+"""The summary for people: aligned text tables or Markdown (the same sections as JSON)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from k2matrix.summary.build import Summary
+
+Cell = Any
+
+
+def fmt_seconds(value: Any) -> str:
+    """0.0123 -> '12.3 ms'."""
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    v = float(value)
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(v) >= scale:
+            return f"{v / scale:.3g} {unit}"
+    return f"{v / 1e-9:.3g} ns" if v else "0 s"
+
+
+def fmt_number(value: Any, digits: int = 3) -> str:
+    """12345 -> '12.3K'; None -> '-'."""
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    v = float(value)
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(v) >= scale:
+            return f"{v / scale:.{digits}g}{suffix}"
+    return f"{v:.{digits}g}"
+
+
+def fmt_percent(value: Any) -> str:
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    return f"{value:+.1%}"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    note: str = ""
+
+
+def _axes_text(row: dict[str, Any], axes: Sequence[str]) -> str:
+    return " ".join(f"{a}={row[a]}" for a in axes if row.get(a) is not None)
+
+
+def sections(summary: Summary) -> list[Section]:
+    """The tables of a summary, formatted for people, in reading order."""
+    out: list[Section] = []
+    cells = summary.frame.select(
+        "id", "median_s", "iqr_s", "throughput", "unit", "p99_ms", "efficiency", "status",
+        "target").to_dicts()
+    out.append(Section("Cells", ("cell", "median", "IQR", "throughput", "p99",
+                                 "efficiency", "status"), [
+        (c["id"], fmt_seconds(c["median_s"]), fmt_seconds(c["iqr_s"]),
+         f"{fmt_number(c['throughput'])} {c['unit']}",
+         "-" if c["p99_ms"] is None else f"{fmt_number(c['p99_ms'])} ms",
+         "-" if c["efficiency"] is None else f"{c['efficiency']:.0%}",
+         c["status"] + (f" ({c['target']})" if c["target"] else ""))
+        for c in cells]))
+    if summary.cells.failed:
+        out.append(Section("Failed cells (no timing counted)", ("cell",),
+                           [(f,) for f in summary.cells.failed]))
+    if summary.scaling.height:
+        axes = summary.scaling_axes()
+        out.append(Section(
+            "Scaling (median time against size)",
+            ("component.case", "schema", "group", "size", "points", "exponent", "fixed",
+             "per item", "R²", "bend at", "V2/V1"),
+            [(f"{r['component']}.{r['case']}", r["schema"] or "-", _axes_text(r, axes) or "-",
+              r["size_axis"], str(r["points"]), _fixed(r["exponent"], 2),
+              fmt_seconds(r["fixed_s"]), fmt_seconds(r["per_item_s"]), _fixed(r["r2"], 3),
+              fmt_number(r["bend_at"]), _fixed(r.get("v2_v1_ratio"), 2))
+             for r in summary.scaling.to_dicts()],
+            note="exponent: log-log slope (1 = linear); fixed + per item: linear fit; "
+                 "bend: where the log-log slope changes most"))
+    if summary.ratios.height:
+        out.append(Section("V2/V1 cost (median time ratio)",
+                           ("component.case", "ratio", "min", "max", "pairs"), [
+            (f"{r['component']}.{r['case']}", _fixed(r["v2_v1_ratio"], 2),
+             _fixed(r["min_ratio"], 2), _fixed(r["max_ratio"], 2), str(r["pairs"]))
+            for r in summary.ratios.to_dicts()]))
+    if summary.drift.height:
+        out.append(Section("Drift over sustained runs",
+                           ("cell", "series", "samples", "first tenth", "last tenth",
+                            "last/first", "slope/sample"), [
+            (r["id"], r["series"], str(r["samples"]), fmt_number(r["first_mean"]),
+             fmt_number(r["last_mean"]), _fixed(r["ratio"], 2),
+             fmt_number(r["slope_per_sample"]))
+            for r in summary.drift.to_dicts()]))
+    if summary.comparisons is not None:
+        rows = summary.comparisons.to_dicts()
+        out.append(Section(
+            f"Against baseline {summary.baseline.source if summary.baseline else ''}",
+            ("cell", "baseline", "now", "change", "p", "significance", "result"), [
+                (r["id"], fmt_seconds(r["baseline_median_s"]), fmt_seconds(r["median_s"]),
+                 fmt_percent(r["change"]), _fixed(r["p_value"], 3), r["significance"],
+                 "REGRESSION" if r["regression"] else
+                 ("improvement" if r["improvement"] else "ok"))
+                for r in rows],
+            note=f"a regression is significant (Mann-Whitney U on raw rounds) and slower "
+                 f"by more than {summary.fail_threshold:.0%}"))
+    return out
+
+
+def _fixed(value: Any, digits: int) -> str:
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def headline(summary: Summary) -> list[str]:
+    run = summary.run
+    lines = [f"Run: {run.source}"
+             + (f" (run {run.k2['run_id']}, profile {run.k2.get('profile')})"
+                if run.k2.get("run_id") else "")]
+    lines.append(f"Verdict: {summary.verdict.verdict}: {summary.verdict.reason}")
+    if summary.comparisons is not None:
+        lines.append(f"Regressions: {summary.regressions} of {summary.comparisons.height} "
+                     "compared cells")
+    lines.extend(f"Note: {n}" for n in summary.notes)
+    return lines
+
+
+def _text_table(section: Section) -> list[str]:
+    widths = [len(h) for h in section.headers]
+    for row in section.rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [section.title, line(section.headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in section.rows)
+    if section.note:
+        out.append(f"({section.note})")
+    return out
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _markdown_table(section: Section) -> list[str]:
+    out = [f"## {section.title}", ""]
+    out.append("| " + " | ".join(section.headers) + " |")
+    out.append("|" + "|".join(" --- " for _ in section.headers) + "|")
+    out.extend("| " + " | ".join(_md_escape(c) for c in r) + " |" for r in section.rows)
+    if section.note:
+        out += ["", f"_{section.note}_"]
+    return out
+
+
+def _render(summary: Summary, head: Callable[[list[str]], list[str]],
+            table: Callable[[Section], list[str]]) -> str:
+    out = head(headline(summary))
+    for section in sections(summary):
+        out += ["", *table(section)]
+    return "\n".join(out) + "\n"
+
+
+def render_table(summary: Summary) -> str:
+    return _render(summary, lambda lines: lines, _text_table)
+
+
+def render_markdown(summary: Summary) -> str:
+    return _render(summary, lambda lines: ["# k2matrix summary", "",
+                                           *[f"- {_md_escape(x)}" for x in lines]],
+                   _markdown_table)

@@ -1,0 +1,105 @@
+"""Synthetic results documents in the k2 results format: inputs for the summary's tests,
+its timing on 10K cells, and demonstrations. Times follow ``fixed + per_item * size`` with
+seeded noise; nothing here stands in for a system under test."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from k2matrix.cell import format_param
+
+
+def cell_dict(component: str, case: str, **params: Any) -> dict[str, Any]:
+    """A cell as the plugin records it (``Cell.to_dict()``), with a readable id."""
+    parts = [component, case, *(format_param(k, v) for k, v in params.items())]
+    out: dict[str, Any] = {"id": "-".join(parts), "component": component, "case": case,
+                           "schema": str(params.get("schema", ""))}
+    out.update(params)
+    out.update(seed=0, slow=False, settings={})
+    return out
+
+
+def stats_of(data: Sequence[float], save_data: bool = True) -> dict[str, Any]:
+    """pytest-benchmark's stats for per-round times (seconds)."""
+    arr = np.asarray(data, dtype=float)
+    q1, q3 = (float(x) for x in np.quantile(arr, [0.25, 0.75]))
+    median = float(statistics.median(data))
+    out: dict[str, Any] = {
+        "min": float(arr.min()), "max": float(arr.max()), "mean": float(arr.mean()),
+        "stddev": float(arr.std(ddof=1)) if arr.size > 1 else 0.0, "rounds": int(arr.size),
+        "median": median, "iqr": q3 - q1, "q1": q1, "q3": q3, "iqr_outliers": 0,
+        "stddev_outliers": 0, "outliers": "0;0", "ld15iqr": float(arr.min()),
+        "hd15iqr": float(arr.max()), "ops": 1.0 / float(arr.mean()) if arr.mean() else 0.0,
+        "total": float(arr.sum()), "iterations": 1,
+    }
+    if save_data:
+        out["data"] = [float(x) for x in arr]
+    return out
+
+
+def benchmark(cell: Mapping[str, Any], data: Sequence[float],
+              extra: Mapping[str, Any] | None = None, save_data: bool = True
+              ) -> dict[str, Any]:
+    """One pytest-benchmark entry for a k2 cell."""
+    name = f"test_{cell['case']}[{cell['id']}]"
+    info: dict[str, Any] = dict(extra or {})
+    items = info.get("items")
+    median = statistics.median(data)
+    if items is not None and "throughput" not in info and median > 0:
+        info["throughput"] = items / median
+    info["k2"] = {"cell": dict(cell), "worker": "main", "workers": 1, "concurrent": False,
+                  "affinity": []}
+    return {"group": None, "name": name,
+            "fullname": f"tests/performance/test_{cell['component']}.py::{name}",
+            "params": {"k2_cell": cell["id"]}, "param": cell["id"], "extra_info": info,
+            "options": {}, "stats": stats_of(data, save_data)}
+
+
+def document(benchmarks: Iterable[dict[str, Any]],
+             targets: Sequence[Mapping[str, Any]] = (), fingerprint: str = "0" * 16,
+             run_id: str = "synthetic", failed: Sequence[str] = ()) -> dict[str, Any]:
+    """A whole results document (benchmarks.json)."""
+    benches = list(benchmarks)
+    return {
+        "machine_info": {"node": "synthetic", "cpu": {"count": 2}},
+        "commit_info": {}, "datetime": "2026-11-26T00:00:00", "version": "5.3.1",
+        "benchmarks": benches,
+        "k2": {"format_version": 1, "run_id": run_id, "profile": "synthetic",
+               "matrix": "matrix.toml", "matrix_fingerprint": fingerprint,
+               "targets": [dict(t) for t in targets], "versions": {}, "backends": {},
+               "workers": 1, "cells_planned": [b["extra_info"]["k2"]["cell"]["id"]
+                                               for b in benches] + list(failed),
+               "failed": list(failed)},
+    }
+
+
+def synthetic_document(n_cells: int, rounds: int = 5, slowdown: float = 1.0, seed: int = 0,
+                       save_data: bool = True) -> dict[str, Any]:
+    """``n_cells`` query-latency cells over shapes, engines, layouts, schemas, sizes and a
+    ``variant`` axis, time = (0.002 + 2e-8 * size) * slowdown with 2% noise."""
+    rng = np.random.default_rng(seed)
+    shapes = ("simple_scan", "filtered", "aggregation", "time_range")
+    engines = ("duckdb_iceberg_scan", "duckdb_parquet", "polars")
+    layouts = ("unpartitioned", "day_symbol", "day_bucket", "sorted")
+    schemas = ("v1", "v2")
+    sizes = (100_000, 300_000, 1_000_000, 3_000_000, 10_000_000)
+    combos = list(product(shapes, engines, layouts, schemas, sizes))
+    noise = rng.normal(1.0, 0.02, size=(n_cells, rounds))
+    out = []
+    for i in range(n_cells):
+        shape, engine, layout, schema, size = combos[i % len(combos)]
+        variant = i // len(combos)
+        cell = cell_dict("query", "latency", query_shape=shape, engine=engine, layout=layout,
+                         schema=schema, dataset_size=size, variant=variant)
+        base = (0.002 + 2e-8 * size) * (1.3 if schema == "v2" else 1.0) * slowdown
+        data = [float(x) for x in base * noise[i]]
+        out.append(benchmark(cell, data, {"items": 1, "unit": "queries/s"}, save_data))
+    targets = [{"name": "simple_scan", "metric": "median_ms", "direction": "lower",
+                "target": 100, "critical": 500, "applies_to": ["query.latency"],
+                "where": {"query_shapes": ["simple_scan"]}, "unit": "", "sustained": False}]
+    return document(out, targets)
