@@ -33,7 +33,6 @@ class RunState:
     records: list[dict[str, Any]] = field(default_factory=list)
     controller_failures: dict[str, str] = field(default_factory=dict)
     seen_k2: bool = False
-    overhead_s: float = 0.0
     merged_path: Path | None = None
     started: float = field(default_factory=time.time)
 

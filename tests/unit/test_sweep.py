@@ -1,0 +1,208 @@
+"""The sweep machinery end to end, with pytester: real pytest (and pytest-xdist) runs of a
+small matrix whose cells do real k2matrix work (generating trades and converting them to
+Arrow), checked through the journal and the merged pytest-benchmark JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from k2matrix.errors import ResultsError
+from k2matrix.results.merge import merge_dirs
+
+pytest_plugins = ["pytester"]
+
+TINY_MATRIX = """
+[matrix]
+name = "tiny"
+seed = 7
+
+[axes]
+components = ["writer"]
+schemas = ["v1", "v2"]
+batch_sizes = [10, 20, 30]
+query_shapes = ["simple_scan"]
+engines = ["duckdb_iceberg_scan"]
+layouts = ["unpartitioned"]
+dataset_sizes = [1000]
+
+[components.writer.cases.arrow_conversion]
+sweep = ["schemas", "batch_sizes"]
+
+[profiles.smoke]
+description = "all six cells"
+
+[targets.conversion]
+metric = "median_ms"
+direction = "lower"
+target = 100
+critical = 1000
+applies_to = ["writer.arrow_conversion"]
+"""
+
+SUITE = """
+import os
+import signal
+
+import pytest
+
+from k2matrix.generate import WorkloadSpec, generate_records
+from k2matrix.schemas import records_to_arrow
+
+
+@pytest.mark.k2(component="writer", case="arrow_conversion")
+def test_convert(k2_cell, benchmark, k2_rounds):
+    if os.environ.get("K2_TEST_KILL") == k2_cell.id:
+        os.kill(os.getpid(), signal.SIGKILL)  # a worker killed mid-sweep
+    assert os.environ.get("K2_TEST_FAIL") != k2_cell.id, "injected failure"
+    spec = WorkloadSpec.from_cell(k2_cell, rows=k2_cell.params["batch_size"])
+    records = generate_records(spec)
+    table = benchmark.pedantic(records_to_arrow, args=(records, k2_cell.schema),
+                               rounds=k2_rounds(3), iterations=1)
+    assert table.num_rows == len(records)
+    benchmark.extra_info.update(items=len(records), unit="rows/s", verified="row count")
+"""
+
+CELL_IDS = {f"writer-arrow_conversion-{s}-b{b}" for s in ("v1", "v2") for b in (10, 20, 30)}
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makefile(".toml", matrix=TINY_MATRIX)
+    pytester.makepyfile(test_suite=SUITE)
+    return pytester
+
+
+def _run(p: pytest.Pytester, *args: str, env: dict[str, str] | None = None
+         ) -> pytest.RunResult:
+    mp = pytest.MonkeyPatch()
+    for key, value in (env or {}).items():
+        mp.setenv(key, value)
+    try:
+        return p.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=300)
+    finally:
+        mp.undo()
+
+
+def _merged(run_dir: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((run_dir / "benchmarks.json").read_text())
+    return doc
+
+
+def _cell_ids(doc: dict[str, Any]) -> set[str]:
+    return {b["extra_info"]["k2"]["cell"]["id"] for b in doc["benchmarks"]}
+
+
+def test_xdist_sweep_times_every_cell_into_one_merged_file(project: pytest.Pytester) -> None:
+    result = _run(project, "-n", "2", "--benchmark-only", "--k2-run-id=r1",
+                  "--benchmark-json=out.json")
+    result.assert_outcomes(passed=6)
+    assert "automatically disabled" not in result.stdout.str()
+    doc = _merged(project.path / "results" / "r1")
+    assert _cell_ids(doc) == CELL_IDS
+    workers = set()
+    for b in doc["benchmarks"]:
+        assert b["stats"]["rounds"] >= 3 and b["stats"]["median"] > 0
+        assert len(b["stats"]["data"]) == b["stats"]["rounds"]
+        k2 = b["extra_info"]["k2"]
+        assert k2["workers"] == 2 and k2["affinity"]
+        assert b["extra_info"]["throughput"] > 0
+        workers.add(k2["worker"])
+    assert workers <= {"gw0", "gw1"}
+    assert doc["k2"]["matrix_fingerprint"] and doc["k2"]["versions"]["pyiceberg"]
+    assert doc["k2"]["cells_missing"] == [] and doc["k2"]["failed"] == []
+    # --benchmark-json is pytest-benchmark's own file for the whole run, from the controller
+    own = json.loads((project.path / "out.json").read_text())
+    assert {b["fullname"] for b in own["benchmarks"]} == {
+        b["fullname"] for b in doc["benchmarks"]}
+    # one results table for the whole run, printed by the controller
+    assert result.stdout.str().count("benchmark: 6 tests") == 1
+    journals = sorted(p.name for p in (project.path / "results" / "r1").glob("journal-*"))
+    assert journals and all(name.startswith("journal-gw") for name in journals)
+
+
+def test_without_xdist_the_same_files_are_written(project: pytest.Pytester) -> None:
+    result = _run(project, "-n", "0", "--k2-run-id=r0")
+    result.assert_outcomes(passed=6)
+    doc = _merged(project.path / "results" / "r0")
+    assert _cell_ids(doc) == CELL_IDS
+    assert all(b["extra_info"]["k2"]["worker"] == "main" for b in doc["benchmarks"])
+    assert all(b["extra_info"]["k2"]["concurrent"] is False for b in doc["benchmarks"])
+
+
+def test_killed_worker_keeps_other_cells_and_reports_the_crash(project: pytest.Pytester
+                                                               ) -> None:
+    victim = "writer-arrow_conversion-v2-b20"
+    result = _run(project, "-n", "2", "--k2-run-id=rk", env={"K2_TEST_KILL": victim})
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed") == 5 and outcomes.get("failed") == 1
+    doc = _merged(project.path / "results" / "rk")
+    assert _cell_ids(doc) == CELL_IDS - {victim}
+    failed = doc["k2"]["failed"]
+    assert len(failed) == 1 and victim in failed[0]["nodeid"]
+    assert failed[0]["status"] == "crashed"
+    assert victim in doc["k2"]["cells_missing"]
+
+
+def test_resume_runs_only_missing_or_failed_cells(project: pytest.Pytester) -> None:
+    broken = "writer-arrow_conversion-v1-b30"
+    first = _run(project, "--k2-run-id=rr", env={"K2_TEST_FAIL": broken})
+    first.assert_outcomes(passed=5, failed=1)
+    run_dir = project.path / "results" / "rr"
+    assert _cell_ids(_merged(run_dir)) == CELL_IDS - {broken}
+    assert _merged(run_dir)["k2"]["failed"][0]["error"]
+
+    second = _run(project, "-n", "2", f"--k2-resume={run_dir}")
+    second.assert_outcomes(passed=1)
+    assert "[1 item]" in second.stdout.str()  # the five passed cells were deselected
+    doc = _merged(run_dir)
+    assert _cell_ids(doc) == CELL_IDS
+    assert doc["k2"]["failed"] == [] and doc["k2"]["cells_missing"] == []
+
+
+def test_shards_merge_into_the_unsharded_cell_set(project: pytest.Pytester) -> None:
+    _run(project, "--k2-shard=1/2", "--k2-run-id=s1").assert_outcomes(passed=3)
+    _run(project, "--k2-shard=2/2", "--k2-run-id=s2").assert_outcomes(passed=3)
+    results = project.path / "results"
+    assert _cell_ids(_merged(results / "s1")).isdisjoint(_cell_ids(_merged(results / "s2")))
+    doc = merge_dirs([results / "s1", results / "s2"], results / "all")
+    assert _cell_ids(doc) == CELL_IDS
+    assert doc["k2"]["cells_missing"] == []
+
+
+def test_incompatible_merge_is_refused_naming_the_key(project: pytest.Pytester) -> None:
+    _run(project, "--k2-shard=1/2", "--k2-run-id=a").assert_outcomes(passed=3)
+    _run(project, "--k2-shard=2/2", "--k2-run-id=b").assert_outcomes(passed=3)
+    results = project.path / "results"
+    meta_path = results / "b" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["machine_kind"]["cpu_count"] = 64
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ResultsError, match=r"machine_kind\.cpu_count differs"):
+        merge_dirs([results / "a", results / "b"], results / "ab")
+    meta["matrix_fingerprint"] = "0" * 16
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ResultsError, match="matrix_fingerprint differs"):
+        merge_dirs([results / "a", results / "b"], results / "ab")
+    cli = subprocess.run(
+        [sys.executable, "-m", "k2matrix.cli", "merge", str(results / "a"), str(results / "b"),
+         "--out", str(results / "ab")], capture_output=True, text=True, check=False)
+    assert cli.returncode == 2
+    assert "matrix_fingerprint differs" in cli.stderr and "Traceback" not in cli.stderr
+    forced = merge_dirs([results / "a", results / "b"], results / "ab", force=True)
+    assert _cell_ids(forced) == CELL_IDS
+
+
+def test_bad_matrix_stops_the_run_with_every_problem(project: pytest.Pytester) -> None:
+    project.makefile(".toml", matrix=TINY_MATRIX.replace("[10, 20, 30]", "[10, -5, 0]"))
+    result = _run(project)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "axes.batch_sizes[1] = -5: batch sizes must be positive integers" in err
+    assert "axes.batch_sizes[2] = 0" in err
+    assert "Traceback" not in err
