@@ -1,0 +1,161 @@
+"""Kafka backends: where a producer sends and a consumer reads.
+
+``mode = "mock"`` starts librdkafka's in-process mock cluster (``test.mock.num.brokers``):
+real brokers speaking the Kafka protocol on loopback TCP, owned by a holder client kept open
+for the life of the :class:`KafkaCluster`. Every other client (the producer under test, the
+verifying consumer) connects to it through its bootstrap servers exactly as to a real
+cluster. ``mode = "bootstrap"`` uses the configured servers (``K2_KAFKA_BOOTSTRAP``
+switches to it, see :meth:`Backends.with_environment`), after checking within a few seconds
+that they answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from types import TracebackType
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from k2matrix.backends.config import KafkaConfig, ProducerSettings, secret_from_env
+from k2matrix.errors import BackendError
+
+LOG = logging.getLogger("k2matrix.kafka")
+CONNECT_TIMEOUT_S = 5.0
+DEFAULT_PARTITIONS = 4
+_TOPIC_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def producer_settings_config(settings: ProducerSettings) -> dict[str, Any]:
+    """librdkafka producer properties for the matrix's ``[backends.kafka.producer]``."""
+    return {
+        "acks": settings.acks,
+        "enable.idempotence": settings.enable_idempotence,
+        "linger.ms": settings.linger_ms,
+        "batch.size": settings.batch_size,
+        "compression.type": settings.compression,
+        # Room for a whole sustained cell in the local queue: produce() should not have to
+        # wait for the broker because of a client-side cap.
+        "queue.buffering.max.messages": 2_000_000,
+        "queue.buffering.max.kbytes": 2_097_151,
+    }
+
+
+class KafkaCluster:
+    """An opened Kafka backend: bootstrap servers plus client configuration.
+
+    Use as a context manager (or call :meth:`close`): in mock mode it owns the cluster.
+    """
+
+    def __init__(self, config: KafkaConfig, connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
+        self.config = config
+        self.mode = config.mode
+        self._holder: Producer | None = None
+        if config.mode == "mock":
+            self._holder = Producer({
+                "test.mock.num.brokers": config.brokers,
+                "logger": LOG,
+            })
+            self.bootstrap_servers = _bootstrap_of(self._holder, "the mock cluster",
+                                                   connect_timeout)
+        else:
+            if not config.bootstrap_servers:
+                raise BackendError('Kafka mode = "bootstrap" needs bootstrap_servers (or '
+                                   "K2_KAFKA_BOOTSTRAP)")
+            self.bootstrap_servers = config.bootstrap_servers
+            check_reachable(self.client_config(), self.bootstrap_servers, connect_timeout)
+
+    def __enter__(self) -> KafkaCluster:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the mock cluster (clients connected to it should be closed first)."""
+        if self._holder is not None:
+            self._holder.close()
+            self._holder = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"mode": self.mode, "bootstrap_servers": self.bootstrap_servers,
+                "brokers": self.config.brokers if self.mode == "mock" else None}
+
+    # ------------------------------------------------------------------ client configs
+
+    def client_config(self) -> dict[str, Any]:
+        """What every client needs: the servers, credentials, and logs routed to logging."""
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": LOG}
+        password = secret_from_env(self.config.sasl_password_env)
+        if password:
+            conf.update({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "PLAIN",
+                         "sasl.password": password})
+        return conf
+
+    def producer_config(self, settings: ProducerSettings | None = None,
+                        **overrides: Any) -> dict[str, Any]:
+        """Producer properties: the matrix's producer settings plus ``overrides``
+        (librdkafka names, ``_`` accepted for ``.``)."""
+        conf = {**self.client_config(),
+                **producer_settings_config(settings or self.config.producer)}
+        conf.update({k.replace("_", "."): v for k, v in overrides.items()})
+        return conf
+
+    def consumer_config(self, group: str | None = None) -> dict[str, Any]:
+        return {**self.client_config(), "group.id": group or f"k2matrix-{uuid.uuid4().hex}",
+                "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                "enable.partition.eof": False}
+
+    # ------------------------------------------------------------------ topics
+
+    def topic_name(self, label: str) -> str:
+        """A fresh topic for one cell: ``<prefix>.<label>.<random>`` (legal characters only)."""
+        clean = _TOPIC_CHARS.sub("_", label)[:150]
+        return f"{self.config.topic_prefix}.{clean}.{uuid.uuid4().hex[:8]}"
+
+    def create_topic(self, name: str, partitions: int = DEFAULT_PARTITIONS,
+                     timeout: float = CONNECT_TIMEOUT_S) -> None:
+        """Create ``name``. The mock cluster creates topics on first produce (its admin API
+        times out waiting for a controller), so there this does nothing."""
+        if self.mode == "mock":
+            return
+        admin = AdminClient(self.client_config())
+        future = admin.create_topics([NewTopic(name, partitions, 1)],
+                                     operation_timeout=timeout)[name]
+        try:
+            future.result(timeout)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise BackendError(f"cannot create topic {name!r} on {self.bootstrap_servers}: "
+                                   f"{exc}") from None
+
+
+def _bootstrap_of(client: Producer, what: str, timeout: float) -> str:
+    try:
+        metadata = client.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise BackendError(f"{what} did not answer within {timeout:g} s: {exc}") from None
+    return ",".join(f"{b.host}:{b.port}" for b in sorted(metadata.brokers.values(),
+                                                          key=lambda b: b.id))
+
+
+def check_reachable(conf: dict[str, Any], servers: str, timeout: float) -> None:
+    """Raise BackendError naming ``servers`` unless a metadata request succeeds in time."""
+    probe = AdminClient({**conf, "socket.connection.setup.timeout.ms": int(timeout * 1000)})
+    try:
+        probe.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise BackendError(
+            f"Kafka bootstrap servers {servers} are unreachable (no metadata within "
+            f"{timeout:g} s: {exc.args[0].str() if exc.args else exc}); start the broker or "
+            "fix backends.kafka.bootstrap_servers / K2_KAFKA_BOOTSTRAP") from None
+
+
+def open_kafka(config: KafkaConfig, connect_timeout: float = CONNECT_TIMEOUT_S) -> KafkaCluster:
+    """Open the Kafka backend of ``config`` (see :class:`KafkaCluster`)."""
+    return KafkaCluster(config, connect_timeout)
