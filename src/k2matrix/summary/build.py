@@ -112,10 +112,18 @@ def analyse(run: Run) -> Summary:
     cells = build_cells(run)
     frame = apply_targets(cells.frame, run.targets)
     cells.frame = frame
+    verdict = decide(frame, failed=len(cells.failed))
+    notes = list(run.notes)
+    failed_ids = {f["id"] for f in cells.failed}
+    missing = [c for c in run.missing if c not in failed_ids]
+    verdict.counts["missing"] = len(missing)
+    if missing:
+        notes.append(f"{len(missing)} planned cell(s) have no result (skipped or not run): "
+                     + ", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""))
     return Summary(
-        run=run, cells=cells, verdict=decide(frame, failed=len(cells.failed)),
+        run=run, cells=cells, verdict=verdict,
         scaling=fit_scaling(frame, cells.axes), ratios=schema_ratios(frame, cells.axes),
-        drift=drift(cells.series), notes=list(run.notes),
+        drift=drift(cells.series), notes=notes,
     )
 
 

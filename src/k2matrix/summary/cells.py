@@ -32,7 +32,7 @@ class Cells:
     axes: list[str]
     rounds: dict[str, list[float]] = field(default_factory=dict)
     series: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    failed: list[str] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
 
 
 _NUMBER = (int, float)
@@ -117,8 +117,14 @@ def build_cells(run: Run) -> Cells:
     axis_names: dict[str, None] = {}
     rounds: dict[str, list[float]] = {}
     series: dict[str, dict[str, list[float]]] = {}
+    seen: dict[str, int] = {}
     for bench in run.benchmarks:
         row, axes, extra = _row(bench, use_fullname)
+        if row[0] in seen:  # two benchmarks of one cell: keep both, ids stay unique
+            seen[row[0]] += 1
+            row = (f"{row[0]}~{seen[row[0]]}", *row[1:])
+        else:
+            seen[row[0]] = 1
         rows.append(row)
         axis_rows.append(axes)
         axis_names.update(dict.fromkeys(axes))

@@ -34,8 +34,22 @@ class Run:
         return str(value) if value else None
 
     @property
-    def failed(self) -> list[str]:
-        return [str(x) for x in self.k2.get("failed", []) or []]
+    def failed(self) -> list[dict[str, Any]]:
+        """Cells that failed their check or errored: ``{"id", "status", "error"}``."""
+        out = []
+        for item in self.k2.get("failed", []) or []:
+            if isinstance(item, dict):
+                out.append({"id": str(item.get("cell") or item.get("nodeid") or "?"),
+                            "status": str(item.get("status") or "failed"),
+                            "error": item.get("error")})
+            else:
+                out.append({"id": str(item), "status": "failed", "error": None})
+        return out
+
+    @property
+    def missing(self) -> list[str]:
+        """Planned cells without a result (skipped, not reached, or crashed)."""
+        return [str(x) for x in self.k2.get("cells_missing", []) or []]
 
 
 def load_run(path: str | Path) -> Run:
@@ -45,9 +59,8 @@ def load_run(path: str | Path) -> Run:
         file = p / BENCHMARKS_FILE
         if file.is_file():
             return _from_document(_read_json(file), str(file))
-        journals = sorted(p.glob("journal-*.jsonl"))
-        if journals:
-            return _from_journals(journals, str(p))
+        if any(p.glob("journal-*.jsonl")):
+            return _from_journals(p)
         raise ResultsError(
             f"{p}: not a results directory: it holds neither {BENCHMARKS_FILE} nor "
             "journal-*.jsonl; pass results/<run-id> or a pytest-benchmark JSON file")
@@ -134,34 +147,17 @@ def _target(raw: Any, where: str) -> Target:
     return target
 
 
-def _from_journals(journals: list[Path], source: str) -> Run:
-    """A run whose merge never happened: rebuild it from the per-worker journals."""
-    benchmarks: list[dict[str, Any]] = []
-    failed: list[str] = []
-    for file in journals:
-        try:
-            lines = file.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ResultsError(f"{file}: cannot read: {exc}") from None
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                if n == len(lines):  # a line cut short by a crash: skip it
-                    continue
-                raise ResultsError(f"{file}:{n}: not a journal line (invalid JSON)") from None
-            if not isinstance(rec, dict):
-                raise ResultsError(f"{file}:{n}: a journal line must be an object")
-            cell = rec.get("cell") or {}
-            cell_id = cell.get("id") if isinstance(cell, dict) else cell
-            if rec.get("status") in ("failed", "error"):
-                failed.append(str(cell_id or rec.get("nodeid")))
-            bench = rec.get("benchmark")
-            if rec.get("status") == "passed" and isinstance(bench, dict):
-                _check_benchmark(bench, f"{file}:{n}")
-                benchmarks.append(bench)
-    note = (f"{source}: no {BENCHMARKS_FILE}; read {len(journals)} journal file(s) instead "
-            "(targets and the matrix fingerprint are only in the merged file)")
-    return Run(source=source, benchmarks=benchmarks, k2={"failed": failed}, notes=(note,))
+def _from_journals(run_dir: Path) -> Run:
+    """A run whose merge never happened (interrupted): merge its journals in memory."""
+    from k2matrix.results.journal import read_run
+    from k2matrix.results.merge import build_document, read_meta
+
+    try:
+        doc = build_document(read_run(run_dir), read_meta(run_dir))
+    except OSError as exc:
+        raise ResultsError(f"{run_dir}: cannot read the journals: {exc}") from None
+    run = _from_document(doc, str(run_dir))
+    note = (f"{run_dir}: no {BENCHMARKS_FILE} (the run was not merged); read its journals "
+            "(`k2matrix merge` writes the file)")
+    return Run(source=run.source, benchmarks=run.benchmarks, k2=run.k2, targets=run.targets,
+               machine=run.machine, notes=(note,))

@@ -67,8 +67,9 @@ def sections(summary: Summary) -> list[Section]:
          c["status"] + (f" ({c['target']})" if c["target"] else ""))
         for c in cells]))
     if summary.cells.failed:
-        out.append(Section("Failed cells (no timing counted)", ("cell",),
-                           [(f,) for f in summary.cells.failed]))
+        out.append(Section("Failed cells (no timing counted)", ("cell", "status", "error"),
+                           [(f["id"], f["status"], _first_line(f["error"]))
+                            for f in summary.cells.failed]))
     if summary.scaling.height:
         axes = summary.scaling_axes()
         out.append(Section(
@@ -109,6 +110,13 @@ def sections(summary: Summary) -> list[Section]:
             note=f"a regression is significant (Mann-Whitney U on raw rounds) and slower "
                  f"by more than {summary.fail_threshold:.0%}"))
     return out
+
+
+def _first_line(text: Any, width: int = 120) -> str:
+    if not text:
+        return "-"
+    line = str(text).strip().splitlines()[0] if str(text).strip() else "-"
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _fixed(value: Any, digits: int) -> str:

@@ -36,7 +36,8 @@ def _is_in(frame: pl.DataFrame, column: str, allowed: Sequence[Any]) -> pl.Expr:
         values = list(allowed)
     if not values or dtype == pl.Null:
         return pl.lit(False)
-    return pl.col(column).is_in(pl.Series(values, dtype=dtype)).fill_null(False)
+    wanted = pl.Series(values, dtype=dtype, strict=False).implode()
+    return pl.col(column).is_in(wanted).fill_null(False)
 
 
 def _applies(frame: pl.DataFrame, target: Target, keys: Sequence[str]) -> pl.Expr | None:
@@ -44,7 +45,7 @@ def _applies(frame: pl.DataFrame, target: Target, keys: Sequence[str]) -> pl.Exp
     matching = [k for k in keys if any(fnmatch.fnmatchcase(k, p) for p in target.applies_to)]
     if not matching:
         return None
-    mask = pl.col("key").is_in(matching)
+    mask = pl.col("key").is_in(pl.Series(matching, dtype=pl.String).implode())
     for axis, allowed in target.where.items():
         column = param_name(axis)
         if column not in frame.columns:
