@@ -116,12 +116,18 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
     state.records.append(record)
 
 
-def _meta(config: pytest.Config, state: RunState) -> dict[str, Any]:
+def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str, Any]:
+    """The run's metadata. ``full=False`` leaves out pytest-benchmark's machine_info, whose
+    CPU probe costs about a second of CPU: not something to do while other workers time."""
     matrix = state.load()
     planned = [c.id for c in state.cells()]
-    machine_info = config.hook.pytest_benchmark_generate_machine_info(config=config)
-    config.hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
-    commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
+    machine_info: dict[str, Any] = {}
+    commit_info: dict[str, Any] = {}
+    if full:
+        machine_info = config.hook.pytest_benchmark_generate_machine_info(config=config)
+        config.hook.pytest_benchmark_update_machine_info(config=config,
+                                                         machine_info=machine_info)
+        commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
     return {
         "format_version": FORMAT_VERSION,
         "run_id": state.run_id,
@@ -148,7 +154,7 @@ def _write_meta_once(config: pytest.Config, state: RunState) -> None:
     path = state.run_dir / META_FILE
     if path.exists():
         return
-    write_json_atomic(path, _meta(config, state))
+    write_json_atomic(path, _meta(config, state, full=False))
 
 
 def finish(config: pytest.Config, state: RunState) -> None:
