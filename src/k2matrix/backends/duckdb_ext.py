@@ -1,0 +1,81 @@
+"""DuckDB connections with the ``iceberg`` and ``avro`` extensions loaded from their PyPI
+packages (``duckdb-extension-iceberg``, ``duckdb-extension-avro``), never from the network.
+
+Auto-install and auto-load of known extensions are switched off, so a query that needs an
+extension we did not load fails loudly instead of downloading it; each extension is
+``LOAD``-ed from the binary in its package folder
+(``site-packages/duckdb_extension_<name>/extensions/v<duckdb version>/<name>.duckdb_extension``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from k2matrix.errors import BackendError
+
+if TYPE_CHECKING:
+    import duckdb
+
+EXTENSIONS = ("avro", "iceberg")  # avro first: iceberg reads Avro manifests through it
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal (for file paths of our own; user values are always bound)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def extension_path(name: str) -> Path:
+    """The binary of extension ``name`` shipped in its PyPI package, for this DuckDB version.
+
+    :class:`BackendError` naming the package and the folder searched if it is not there.
+    """
+    import duckdb
+
+    package = f"duckdb_extension_{name}"
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        raise BackendError(
+            f"DuckDB extension {name!r}: the package {package.replace('_', '-')} is not "
+            f"installed; pip install {package.replace('_', '-')}=={duckdb.__version__}"
+        ) from None
+    folder = Path(module.__file__ or "").parent / "extensions"
+    wanted = folder / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if wanted.is_file():
+        return wanted
+    found = sorted(p.parent.name for p in folder.glob(f"*/{name}.duckdb_extension"))
+    raise BackendError(
+        f"DuckDB extension {name!r}: no binary for DuckDB v{duckdb.__version__} at {wanted} "
+        f"(found: {', '.join(found) or 'none'}); install the "
+        f"{package.replace('_', '-')} version matching duckdb"
+    )
+
+
+def connect(threads: int | None = None, extensions: tuple[str, ...] = EXTENSIONS
+            ) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with ``extensions`` loaded from their package files,
+    auto-install/auto-load off and the session time zone UTC (timestamptz results in UTC)."""
+    import duckdb
+
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    if threads is not None:
+        config["threads"] = threads
+    con = duckdb.connect(":memory:", config=config)
+    try:
+        for name in extensions:
+            path = extension_path(name)
+            try:
+                con.execute(f"LOAD {_sql_string(str(path))}")
+            except duckdb.Error as exc:
+                raise BackendError(f"DuckDB extension {name!r} at {path} failed to load: "
+                                   f"{exc}") from None
+        con.execute("SET TimeZone = 'UTC'")
+    except BaseException:
+        con.close()
+        raise
+    return con
