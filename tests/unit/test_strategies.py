@@ -1,0 +1,333 @@
+"""The Hypothesis strategies: records fit their schema exactly and cover the edge cases real
+feeds have; matrix strategies draw only what the matrix holds; bad arguments fail at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pyarrow as pa
+import pytest
+from fastavro.validation import validate
+from hypothesis import Phase, find, given, settings
+from hypothesis import strategies as st
+
+from k2matrix import strategies as ks
+from k2matrix.errors import K2Error, MatrixError
+from k2matrix.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.matrix import Matrix, load_matrix
+from k2matrix.schemas import arrow_schema, avro_schema, get_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+PROPERTY = settings(max_examples=80, deadline=None)
+SEARCH = settings(max_examples=2000, deadline=None, database=None)
+# Coverage runs: generate only (no shrinking), derandomized so that a pass is reproducible.
+COVERAGE = settings(max_examples=200, deadline=None, database=None, derandomize=True,
+                    phases=[Phase.generate])
+
+Record = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def matrix() -> Matrix:
+    return load_matrix(ROOT / "matrix.toml")
+
+
+def _ticks_per_second(name: str, field: str) -> int:
+    return 1_000 if get_schema(name).field(field).kind == "timestamp_ms" else 1_000_000
+
+
+def assert_fits_schema(record: Record, name: str) -> None:
+    """What fastavro does not check: decimal precision and exact scale, timestamp unit/zone."""
+    schema = get_schema(name)
+    assert list(record) == schema.names
+    for f in schema.fields:
+        value = record[f.name]
+        if value is None:
+            assert f.nullable, f.name
+        elif f.kind == "decimal":
+            _, digits, exponent = value.as_tuple()
+            assert exponent == -f.scale, (f.name, value)
+            assert len(digits) <= f.precision, (f.name, value)
+            assert value > 0
+        elif f.kind in ("timestamp_ms", "timestamp_us"):
+            assert value.tzinfo is not None and value.utcoffset().total_seconds() == 0
+            if f.kind == "timestamp_ms":
+                assert value.microsecond % 1000 == 0, (f.name, value)
+        elif f.kind == "enum":
+            assert value in f.symbols
+    parsed = fastavro.parse_schema(avro_schema(name))
+    assert validate(record, parsed, raise_errors=True)
+
+
+# ---------------------------------------------------------------------------- records
+
+
+@pytest.mark.parametrize(
+    ("name", "strategy"),
+    [
+        ("v1", ks.trade_records("v1")),
+        ("v2", ks.trade_records("v2")),
+        ("quote_v2", ks.quote_records()),
+        ("v1", ks.edge_case_records("v1")),
+        ("v2", ks.edge_case_records("v2")),
+        ("quote_v2", ks.edge_case_records("quote_v2")),
+    ],
+    ids=["trade-v1", "trade-v2", "quote", "edge-v1", "edge-v2", "edge-quote"],
+)
+def test_every_drawn_record_fits_its_schema(name: str, strategy: st.SearchStrategy[Record]
+                                            ) -> None:
+    @PROPERTY
+    @given(strategy)
+    def check(record: Record) -> None:
+        assert_fits_schema(record, name)
+
+    check()
+
+
+@PROPERTY
+@given(ks.trade_records("v1"))
+def test_v1_ingestion_is_never_before_the_exchange_time(record: Record) -> None:
+    assert record["ingestion_timestamp"] >= record["exchange_timestamp"]
+
+
+@PROPERTY
+@given(ks.quote_records())
+def test_a_quote_ask_is_never_below_its_bid(record: Record) -> None:
+    assert record["ask_price"] >= record["bid_price"]
+
+
+@PROPERTY
+@given(ks.record_batches("v2", min_size=2, max_size=6))
+def test_batches_hold_valid_records(batch: list[Record]) -> None:
+    assert 2 <= len(batch) <= 6
+    for record in batch:
+        assert_fits_schema(record, "v2")
+
+
+# Each edge case real feeds have, as a predicate: every one must be found by both the
+# edge-case strategy and the general trade strategy.
+EDGE_CASES: dict[str, tuple[str, Callable[[Record], bool]]] = {
+    "v1-max-price": ("v1", lambda r: r["price"] == Decimal("999999999999.999999")),
+    "v1-tiny-price": ("v1", lambda r: r["price"] == Decimal("0.000001")),
+    "v1-full-precision": ("v1", lambda r: len(r["price"].as_tuple().digits) == 18
+                          and r["price"].as_tuple().digits[-1] != 0),
+    "v1-equal-timestamps": ("v1", lambda r: r["exchange_timestamp"] == r["ingestion_timestamp"]),
+    "v1-null-sequence": ("v1", lambda r: r["sequence_number"] is None),
+    "v1-null-buyer": ("v1", lambda r: r["buyer_id"] is None),
+    "v1-non-ascii": ("v1", lambda r: not r["venue"].isascii()),
+    "v1-max-int32": ("v1", lambda r: r["company_id"] == 2**31 - 1),
+    "v1-epoch": ("v1", lambda r: r["exchange_timestamp"] == datetime(1970, 1, 1, tzinfo=UTC)),
+    "v2-max-price": ("v2", lambda r: r["price"] == Decimal("9999999999.99999999")),
+    "v2-tiny-price": ("v2", lambda r: r["price"] == Decimal("0.00000001")),
+    "v2-tiny-quantity": ("v2", lambda r: r["quantity"] == Decimal("0.00000001")),
+    "v2-empty-conditions": ("v2", lambda r: r["trade_conditions"] == []),
+    "v2-null-vendor-data": ("v2", lambda r: r["vendor_data"] is None),
+    "v2-empty-vendor-data": ("v2", lambda r: r["vendor_data"] == {}),
+    "v2-non-ascii-vendor": ("v2", lambda r: bool(r["vendor_data"]) and not all(
+        (k + v).isascii() for k, v in r["vendor_data"].items())),
+    "v2-equal-timestamps": ("v2", lambda r: r["timestamp"] == r["ingestion_timestamp"]),
+    "v2-null-sequences": ("v2", lambda r: r["source_sequence"] is None
+                          and r["platform_sequence"] is None),
+    "v2-max-sequence": ("v2", lambda r: r["source_sequence"] == 2**63 - 1),
+    "v2-microseconds": ("v2", lambda r: r["timestamp"].microsecond % 1000 != 0),
+    "v2-side-unknown": ("v2", lambda r: r["side"] == "UNKNOWN"),
+}
+
+
+@pytest.mark.parametrize("name", ["v1", "v2"])
+@pytest.mark.parametrize("source", ["edge_case_records", "trade_records"])
+def test_strategies_reach_every_edge_case(name: str, source: str) -> None:
+    wanted = {case: predicate for case, (schema, predicate) in EDGE_CASES.items()
+              if schema == name}
+    seen: set[str] = set()
+
+    @COVERAGE
+    @given(getattr(ks, source)(name))
+    def look(record: Record) -> None:
+        seen.update(case for case, predicate in wanted.items() if predicate(record))
+
+    look()
+    assert sorted(set(wanted) - seen) == []
+
+
+def test_edge_case_records_hold_an_edge_value_in_most_draws() -> None:
+    # A draw always carries at least one edge field; spot-check the cheap-to-see ones.
+    def is_edgy(r: Record) -> bool:
+        return (
+            r["timestamp"] == r["ingestion_timestamp"]
+            or r["vendor_data"] in (None, {})
+            or r["trade_conditions"] in ([], [""])
+            or any(len(r[d].as_tuple().digits) in (1, 18) for d in ("price", "quantity"))
+        )
+
+    seen: list[bool] = []
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(ks.edge_case_records("v2"))
+    def check(record: Record) -> None:
+        seen.append(is_edgy(record))
+
+    check()
+    assert sum(seen) >= len(seen) // 3
+
+
+def test_trade_records_tell_where_quotes_are() -> None:
+    with pytest.raises(ValueError, match=r"schema='quote_v2'.*quote_records\(\)"):
+        ks.trade_records("quote_v2")
+
+
+# ---------------------------------------------------------------------------- matrix
+
+
+def test_batch_sizes_default_to_the_global_axis(matrix: Matrix) -> None:
+    @PROPERTY
+    @given(ks.batch_sizes(matrix))
+    def check(size: int) -> None:
+        assert size in matrix.axes["batch_sizes"]
+
+    check()
+    assert find(ks.batch_sizes(matrix), lambda s: s == 10000, settings=SEARCH) == 10000
+
+
+def test_batch_sizes_of_a_profile_are_those_its_cells_use(matrix: Matrix) -> None:
+    used = {c.params["batch_size"] for c in matrix.cells("smoke") if "batch_size" in c.params}
+    assert used == {100, 1000}
+
+    @PROPERTY
+    @given(ks.batch_sizes(matrix, "smoke"))
+    def check(size: int) -> None:
+        assert size in used
+
+    check()
+    for size in used:
+        assert find(ks.batch_sizes(matrix, "smoke"), lambda s, v=size: s == v,  # type: ignore[misc]
+                    settings=SEARCH) == size
+
+
+def test_query_shapes_of_a_profile(matrix: Matrix) -> None:
+    @PROPERTY
+    @given(ks.query_shapes(matrix), ks.query_shapes(matrix, "full"))
+    def check(any_shape: str, full_shape: str) -> None:
+        assert any_shape in matrix.axes["query_shapes"]
+        assert full_shape in matrix.axes["query_shapes"]
+
+    check()
+
+
+def test_query_shapes_fall_back_to_the_axis_when_no_cell_sweeps_them(matrix: Matrix) -> None:
+    # The stress profile has no query_shapes cells: draw from the global axis.
+    shape = find(ks.query_shapes(matrix, "stress"), lambda s: True, settings=SEARCH)
+    assert shape in matrix.axes["query_shapes"]
+
+
+@pytest.mark.parametrize("profile", ["smoke", "full", "stress"])
+def test_cells_are_cells_of_the_profile(matrix: Matrix, profile: str) -> None:
+    ids = {c.id for c in matrix.cells(profile)}
+
+    @settings(max_examples=30, deadline=None)
+    @given(ks.cells(matrix, profile))
+    def check(cell: Any) -> None:
+        assert cell.id in ids
+
+    check()
+
+
+def test_cells_of_one_component(matrix: Matrix) -> None:
+    @settings(max_examples=30, deadline=None)
+    @given(ks.cells(matrix, "smoke", component="writer"))
+    def check(cell: Any) -> None:
+        assert cell.component == "writer"
+
+    check()
+
+
+def test_workload_specs_follow_the_profile(matrix: Matrix) -> None:
+    schemas = {c.params["schema"] for c in matrix.cells("smoke") if "schema" in c.params}
+
+    @PROPERTY
+    @given(ks.workload_specs(matrix, "smoke", vary_shape=False))
+    def check(spec: WorkloadSpec) -> None:
+        assert spec.schema in schemas
+        assert spec.rows in (100, 1000)
+        assert 0 <= spec.seed < 2**32
+        assert spec.symbols == matrix.data["symbols"]
+        assert spec.null_ratio == matrix.data["null_ratio"]
+        assert spec.start == matrix.data["start"]
+
+    check()
+
+
+def test_workload_specs_respect_max_rows(matrix: Matrix) -> None:
+    @PROPERTY
+    @given(ks.workload_specs(matrix, "full", max_rows=1000))
+    def check(spec: WorkloadSpec) -> None:
+        assert spec.rows <= 1000
+
+    check()
+    with_small = ks.workload_specs(matrix, "smoke", max_rows=50)  # smoke: 100, 1000
+    assert find(with_small, lambda s: True, settings=SEARCH).rows == 50
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_generator_is_deterministic_and_valid_for_drawn_specs(matrix: Matrix,
+                                                              data: st.DataObject) -> None:
+    spec = data.draw(ks.workload_specs(matrix, "smoke", max_rows=1000))
+    table = generate_table(spec)
+    assert table.num_rows == spec.rows
+    assert table.schema.equals(arrow_schema(spec.schema))
+    assert table.equals(generate_table(spec)), "the same spec must give the same table"
+    again = generate_records(WorkloadSpec(**vars(spec)))
+    sample = again[:: max(1, len(again) // 20)]
+    for record in sample:
+        assert_fits_schema(record, spec.schema)
+
+
+def test_different_seeds_give_different_tables() -> None:
+    a = generate_table(WorkloadSpec(schema="v2", rows=200, seed=1))
+    b = generate_table(WorkloadSpec(schema="v2", rows=200, seed=2))
+    assert not a.equals(b)
+    assert isinstance(a, pa.Table)
+
+
+# ---------------------------------------------------------------------------- bad arguments
+
+
+def _bad_arguments(m: Matrix) -> list[tuple[Callable[[], object], type[Exception], str]]:
+    return [
+        (lambda: ks.trade_records("v3"), ValueError, r"schema='v3': unknown schema; use one of"),
+        (lambda: ks.trade_records(2), ValueError, r"schema=2"),  # type: ignore[arg-type]
+        (lambda: ks.records("trades"), ValueError, r"schema='trades'"),
+        (lambda: ks.edge_case_records("V2"), ValueError, r"schema='V2'.*'v2'"),
+        (lambda: ks.record_batches("v1", max_size=1000), ValueError,
+         r"max_size=1000: must be an integer from 1 to 50.*workload_specs"),
+        (lambda: ks.record_batches("v1", min_size=-1), ValueError, r"min_size=-1"),
+        (lambda: ks.record_batches("v1", min_size=5, max_size=2), ValueError, r"max_size=2"),
+        (lambda: ks.batch_sizes("matrix.toml"), ValueError,  # type: ignore[arg-type]
+         r"matrix='matrix.toml': must be a Matrix; load one with"),
+        (lambda: ks.batch_sizes(m, "smok"), MatrixError, r"did you mean 'smoke'"),
+        (lambda: ks.query_shapes(m, "nope"), MatrixError, r"profile = 'nope': no such profile"),
+        (lambda: ks.cells(m, None), ValueError, r"profile=None: must be a profile name"),  # type: ignore[arg-type]
+        (lambda: ks.cells(m, "smoke", component="broker"), ValueError,
+         r"component='broker': profile 'smoke' has no cells of it"),
+        (lambda: ks.workload_specs(m, "smoke", max_rows=0), ValueError, r"max_rows=0"),
+        (lambda: ks.workload_specs(m, "smoke", max_rows=True), ValueError, r"max_rows=True"),
+    ]
+
+
+def test_bad_arguments_fail_when_the_strategy_is_built(matrix: Matrix) -> None:
+    cases = _bad_arguments(matrix)
+    assert len(cases) >= 12
+    for build, error, pattern in cases:
+        with pytest.raises(error, match=pattern):
+            build()  # no draw: the check is eager
+
+
+def test_matrix_errors_are_k2_errors(matrix: Matrix) -> None:
+    with pytest.raises(K2Error):
+        ks.cells(matrix, "smok")
