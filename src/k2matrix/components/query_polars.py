@@ -8,6 +8,7 @@ cannot bind them).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -100,6 +101,9 @@ class PolarsEngine:
     name = "polars"
 
     def __init__(self, tables: Mapping[str, str]) -> None:
+        # Without the optional polars_iceberg package Polars plans the scan with pyiceberg and
+        # warns on every query; say so once here (the figures are pyiceberg-planned).
+        os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
         self.tables = dict(tables)
         self.iceberg = {name: load_table(name, loc) for name, loc in self.tables.items()}
         self.files_total = {n: len(list(t.scan().plan_files())) for n, t in self.iceberg.items()}
