@@ -81,6 +81,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 def _run(p: pytest.Pytester, *args: str, env: dict[str, str] | None = None
          ) -> pytest.RunResult:
     mp = pytest.MonkeyPatch()
+    mp.delenv("PYTEST_XDIST_WORKER", raising=False)  # when the unit tests run under -n
     for key, value in (env or {}).items():
         mp.setenv(key, value)
     try:

@@ -30,16 +30,23 @@ HELD_ONLY = pytest.StashKey[bool]()
 
 
 def xdist_active(config: pytest.Config) -> bool:
+    """This process is an xdist worker, or a controller that will start workers."""
+    if hasattr(config, "workerinput"):
+        return True
     dist = getattr(config.option, "dist", "no")
-    return (dist not in (None, "no") and bool(getattr(config.option, "numprocesses", None)
-                                             or getattr(config.option, "tx", None))) or bool(
-        os.environ.get("PYTEST_XDIST_WORKER"))
+    return dist not in (None, "no") and bool(
+        getattr(config.option, "numprocesses", None) or getattr(config.option, "tx", None))
+
+
+def benchmark_thinks_xdist(config: pytest.Config) -> bool:
+    """pytest-benchmark's own test, which also trusts the PYTEST_XDIST_WORKER variable."""
+    return xdist_active(config) or bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
 
 def hold_benchmark_only(config: pytest.Config) -> None:
     """Called before pytest-benchmark's pytest_configure: keep --benchmark-only from turning
     into a usage error under xdist (it is restored by :func:`enable_under_xdist`)."""
-    if xdist_active(config) and getattr(config.option, "benchmark_only", False):
+    if benchmark_thinks_xdist(config) and getattr(config.option, "benchmark_only", False):
         config.option.benchmark_only = False
         config.stash[HELD_ONLY] = True
 
@@ -57,7 +64,7 @@ def enable_under_xdist(config: pytest.Config, is_worker: bool) -> None:
         bs.only = True
         if bs.skip:
             bs.skip = False
-    if not xdist_active(config):
+    if not benchmark_thinks_xdist(config):
         return
     if bs.xdist_warning:
         # Disabled only because of xdist (not by --benchmark-disable): switch back on.
