@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from k2matrix.errors import ResultsError
+from k2matrix.results.journal import read_run
 from k2matrix.results.merge import merge_dirs
 
 pytest_plugins = ["pytester"]
@@ -207,3 +208,27 @@ def test_bad_matrix_stops_the_run_with_every_problem(project: pytest.Pytester) -
     assert "axes.batch_sizes[1] = -5: batch sizes must be positive integers" in err
     assert "axes.batch_sizes[2] = 0" in err
     assert "Traceback" not in err
+
+
+def test_k2matrix_run_wraps_the_sweep(project: pytest.Pytester) -> None:
+    suites = project.path / "perf"
+    suites.mkdir()
+    (project.path / "test_suite.py").rename(suites / "test_suite.py")
+    mp = pytest.MonkeyPatch()
+    mp.delenv("PYTEST_XDIST_WORKER", raising=False)
+    try:
+        cli = subprocess.run(
+            [sys.executable, "-m", "k2matrix.cli", "run", "--matrix", "matrix.toml",
+             "--tests", "perf", "-n", "2", "--k2-run-id=viacli", "-q"],
+            cwd=project.path, capture_output=True, text=True, check=False, timeout=300)
+    finally:
+        mp.undo()
+    assert cli.returncode == 0, cli.stdout[-2000:] + cli.stderr[-2000:]
+    doc = _merged(project.path / "results" / "viacli")
+    assert _cell_ids(doc) == CELL_IDS
+    assert doc["k2"]["workers"] == 2
+    # every cell's journal line carries k2matrix's own cost for it
+    records = read_run(project.path / "results" / "viacli")
+    assert len(records) == 6 and all(r["overhead_s"] > 0 for r in records)
+    assert (project.path / "results" / "latest").resolve() == (
+        project.path / "results" / "viacli").resolve()

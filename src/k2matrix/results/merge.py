@@ -80,6 +80,22 @@ def mark_concurrency(records: list[dict[str, Any]]) -> None:
         k2["concurrent"] = overlap
 
 
+def overhead(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """k2matrix's own cost per cell (recording and journaling, ``overhead_s``) against the
+    cell's timed work (the sum of its rounds), for cells whose timed work is 10 ms or more."""
+    ratios = []
+    for rec in records:
+        data = ((rec.get("benchmark") or {}).get("stats") or {}).get("data") or []
+        timed = float(sum(data))
+        if rec.get("overhead_s") is not None and timed >= 0.010:
+            ratios.append(float(rec["overhead_s"]) / timed)
+    ratios.sort()
+    if not ratios:
+        return {"cells": 0}
+    return {"cells": len(ratios), "median_ratio": ratios[len(ratios) // 2],
+            "max_ratio": ratios[-1]}
+
+
 def build_document(records: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     """The merged document: pytest-benchmark's format, one benchmark per passed cell."""
     mark_concurrency(records)
@@ -95,6 +111,7 @@ def build_document(records: list[dict[str, Any]], meta: dict[str, Any]) -> dict[
     k2["failed"] = not_passed
     k2["cells_passed"] = len(passed)
     k2["cells_missing"] = [c for c in meta.get("cells_planned", []) if c not in done]
+    k2["overhead"] = overhead(passed)
     return {
         "machine_info": meta.get("machine_info", {}),
         "commit_info": meta.get("commit_info", {}),
