@@ -116,9 +116,9 @@ def test_regression_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     base = write(tmp_path / "base.json", synthetic_document(30, rounds=8))
     slow = write(tmp_path / "slow.json", synthetic_document(30, rounds=8, slowdown=1.4, seed=1))
     assert run_summary(parse([str(base), "--baseline", str(base)])) == 0
+    capsys.readouterr()
     assert run_summary(parse([str(slow), "--baseline", str(base), "--format", "json"])) == 1
-    out = capsys.readouterr().out
-    data = json.loads(out[out.index("{\n"):])
+    data = json.loads(capsys.readouterr().out)
     assert data["regressions"] == 30
     assert all(set(c) >= {"id", "change", "p_value", "regression"} for c in data["comparisons"])
     assert run_summary(parse([str(slow), "--baseline", str(base),
@@ -201,6 +201,17 @@ def test_plain_pytest_benchmark_file(tmp_path: Path) -> None:
     assert enc["unit"] == "ops/s"
     assert "size" not in cells["test_decode"]
     assert out["verdict"] == "Good"
+
+
+def test_empty_run_and_concurrency_note(tmp_path: Path) -> None:
+    empty = summarize(write(tmp_path / "empty.json", {"benchmarks": []}))
+    assert (empty["cells"], empty["verdict"], empty["verdict_reason"]) == \
+        ([], "Good", "no cell was measured")
+    doc = sustained_run()
+    for bench in doc["benchmarks"]:
+        bench["extra_info"]["k2"]["concurrent"] = True
+    out = summarize(write(tmp_path / "conc.json", doc))
+    assert any("contention" in note for note in out["notes"])
 
 
 def test_unmerged_run_directory_reads_the_journals(tmp_path: Path) -> None:

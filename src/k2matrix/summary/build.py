@@ -117,6 +117,10 @@ def analyse(run: Run) -> Summary:
     failed_ids = {f["id"] for f in cells.failed}
     missing = [c for c in run.missing if c not in failed_ids]
     verdict.counts["missing"] = len(missing)
+    concurrent = int(frame["concurrent"].sum()) if frame.height else 0
+    if concurrent:
+        notes.append(f"{concurrent} cell(s) were timed while another worker ran a cell "
+                     "(pytest-xdist); on few cores their times include contention")
     if missing:
         notes.append(f"{len(missing)} planned cell(s) have no result (skipped or not run): "
                      + ", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""))
@@ -139,7 +143,12 @@ def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = Non
     current = run if isinstance(run, Run) else load_run(run)
     summary = analyse(current)
     if baseline is not None:
-        base = baseline if isinstance(baseline, Run) else load_run(baseline)
+        if isinstance(baseline, Run):
+            base = baseline
+        elif not isinstance(run, Run) and Path(baseline).resolve() == Path(run).resolve():
+            base = current  # comparing a run with itself: read it once
+        else:
+            base = load_run(baseline)
         if force:
             if current.fingerprint != base.fingerprint:
                 summary.notes.append("--force: the matrix fingerprints differ; only cells "

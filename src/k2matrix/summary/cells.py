@@ -17,7 +17,7 @@ MEASURES: dict[str, type[pl.DataType]] = {
     "mean_s": pl.Float64, "min_s": pl.Float64, "max_s": pl.Float64, "rounds": pl.Int64,
     "items": pl.Float64, "throughput": pl.Float64, "unit": pl.String,
     "p50_ms": pl.Float64, "p99_ms": pl.Float64, "p999_ms": pl.Float64,
-    "latency_max_ms": pl.Float64, "efficiency": pl.Float64,
+    "latency_max_ms": pl.Float64, "efficiency": pl.Float64, "concurrent": pl.Boolean,
 }
 IDENTITY = ("id", "component", "case", "schema", "key")
 _RESERVED = {*IDENTITY, *MEASURES, "status", "target", "sustained_critical"}
@@ -51,8 +51,10 @@ def _scalar(value: Any) -> Any:
 def _plain_identity(bench: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
     """component, case, schema and axes of a benchmark written without the k2 plugin."""
     name = str(bench.get("name", ""))
-    fullname = str(bench.get("fullname", name))
-    module = fullname.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+    fullname = str(bench.get("fullname") or "")
+    module = ""
+    if "::" in fullname:
+        module = fullname.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
     component = str(bench.get("group") or module.removeprefix("test_") or "benchmark")
     m = _NAME.match(name)
     case = (m.group("case") if m else "") or name
@@ -67,7 +69,7 @@ def _plain_identity(bench: dict[str, Any]) -> tuple[str, str, str, dict[str, Any
 _CELL_SKIP = frozenset({"id", "component", "case", "schema", "seed", "slow", "settings"})
 _ROW = ("id", "component", "case", "schema", "key", "median_s", "iqr_s", "q1_s", "q3_s",
         "mean_s", "min_s", "max_s", "rounds", "items", "throughput", "unit", "p50_ms",
-        "p99_ms", "p999_ms", "latency_max_ms", "efficiency")
+        "p99_ms", "p999_ms", "latency_max_ms", "efficiency", "concurrent")
 
 
 def _row(bench: dict[str, Any], use_fullname: bool
@@ -104,7 +106,7 @@ def _row(bench: dict[str, Any], use_fullname: bool
            rounds if type(rounds) is int else None, items, throughput, str(unit),
            _num(get("latency_p50_ms")), _num(get("latency_p99_ms")),
            _num(get("latency_p999_ms")), _num(get("latency_max_ms")),
-           _num(get("efficiency")))
+           _num(get("efficiency")), k2.get("concurrent") is True if type(k2) is dict else False)
     return row, axes, extra
 
 

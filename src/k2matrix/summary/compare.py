@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 
-import numpy as np
 import polars as pl
 
 from k2matrix.errors import ResultsError
@@ -44,7 +43,8 @@ def p_values(rounds: Mapping[str, list[float]], base: Mapping[str, list[float]],
             by_shape[(len(a), len(b))].append(cell_id)
     if not by_shape:
         return {}
-    from scipy.stats import mannwhitneyu  # slow to import; only a comparison needs it
+    import numpy as np  # slow to import; only a comparison with raw rounds needs these
+    from scipy.stats import mannwhitneyu
 
     out: dict[str, float] = {}
     for group in by_shape.values():

@@ -49,8 +49,11 @@ def decide(frame: pl.DataFrame, failed: int = 0) -> Verdict:
         problems.append(f"under {ACCEPTABLE_SHARE:.0%} meet their target")
     if problems:
         return Verdict(INVESTIGATE, f"{'; '.join(problems)}; {met}", counts)
+    if not frame.height:
+        return Verdict(GOOD, "no cell was measured", counts)
     if not targeted:
-        return Verdict(GOOD, "no cell has a target (no targets in the results file)", counts)
+        return Verdict(GOOD, "no cell has a target (none in the results file applies)",
+                       counts)
     if counts["pass"] == targeted:
         return Verdict(GOOD, met, counts)
     return Verdict(ACCEPTABLE, f"{met}; none below critical", counts)
