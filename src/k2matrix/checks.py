@@ -106,7 +106,7 @@ class Checker:
         if name and not ENV_NAME.match(name):
             self.add(
                 path,
-                value,
+                "***",  # not echoed: it may be the secret itself
                 "must be the name of an environment variable (letters, digits, _), "
                 "not the secret itself",
             )
