@@ -112,6 +112,17 @@ def test_incompatible_baseline_names_the_key(tmp_path: Path) -> None:
     assert any("--force" in n for n in forced.notes)
 
 
+def test_baseline_from_another_kind_of_machine_names_the_key(tmp_path: Path) -> None:
+    kinds = []
+    for cpus in (2, 8):
+        doc = noisy_run(1)
+        doc["k2"]["machine_kind"] = {"system": "Linux", "cpu_count": cpus}
+        kinds.append(write(tmp_path / f"m{cpus}.json", doc))
+    with pytest.raises(ResultsError, match=r"k2\.machine_kind\.cpu_count differs"):
+        summarize(kinds[0], baseline=kinds[1])
+    assert build_summary(kinds[0], kinds[1], force=True).regressions == 0
+
+
 def test_a_plain_baseline_without_fingerprint_is_accepted(tmp_path: Path) -> None:
     doc = noisy_run(1)
     del doc["k2"]

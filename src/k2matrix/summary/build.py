@@ -150,9 +150,10 @@ def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = Non
         else:
             base = load_run(baseline)
         if force:
-            if current.fingerprint != base.fingerprint:
-                summary.notes.append("--force: the matrix fingerprints differ; only cells "
-                                     "with equal ids are compared")
+            try:
+                check_compatible(current, base)
+            except ResultsError as exc:
+                summary.notes.append(f"--force: {exc}")
         else:
             check_compatible(current, base)
         base_cells = build_cells(base)
