@@ -100,8 +100,15 @@ def latency_plots(summary: Summary) -> dict[str, bytes]:
             for n, ((cid, name), values) in enumerate(dist.items()):
                 if n >= MAX_LINES:
                     break
-                ax.hist(values, bins=50, histtype="step", label=f"{cid} {name}")
-            _label(ax, "latency (ms)", "count", "Delivery latency distribution")
+                ordered = sorted(values)
+                share = [(i + 1) / len(ordered) for i in range(len(ordered))]
+                p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+                line = ax.step(ordered, share, where="post", label=f"{cid} {name}")[0]
+                ax.plot([p99], [0.99], marker="o", color=line.get_color())
+            if all(min(v) > 0 for v in dist.values()):
+                ax.set_xscale("log")
+            _label(ax, "latency (ms)", "fraction of messages at or below",
+                   "Delivery latency distribution (dots: p99)")
         else:
             labels = [p for p, _ in _PERCENTILES]
             for row in pct[:MAX_LINES]:
