@@ -310,7 +310,7 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
     axes: dict[str, list[Any]] = {}
     for axis in GLOBAL_AXES:
         if axis not in axes_raw:
-            if axes_raw:
+            if isinstance(raw.get("axes"), dict):  # a missing table is reported once
                 ck.add(join("axes", axis), MISSING, "missing: every axis needs a list of values")
             continue
         checked = _check_axis_values(ck, axis, axes_raw[axis], join("axes", axis))
