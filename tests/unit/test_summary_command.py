@@ -35,6 +35,9 @@ def sustained_run(throughput: float = 9000.0) -> dict[str, Any]:
                   {"latency_p50_ms": 2.0, "latency_p99_ms": 7.5, "latency_p999_ms": 9.0,
                    "latency_max_ms": 12.0,
                    "series": {"delivery_latency_ms": [1.0 + (i % 17) / 3 for i in range(300)]}}),
+        benchmark(cell_dict("writer", "append", schema="v1", batch_size=100,
+                            layout="sorted"), [0.05] * 3,
+                  {"latency_p50_ms": 40.0, "latency_p99_ms": 70.0}),
         *[benchmark(cell_dict("producer", "batch", schema=s, batch_size=n),
                     [n / 20000.0 * (1.2 if s == "v2" else 1.0)] * 3,
                     {"items": n, "unit": "msg/s"})
@@ -93,11 +96,12 @@ def test_plots_html_and_gab_export(run_path: Path, tmp_path: Path,
     assert code == 0
     assert "Verdict: Good" in capsys.readouterr().out
     names = sorted(p.name for p in plots.iterdir())
-    assert names == ["commit_latency.png", "delivery_latency.png", "scaling_producer.png"]
+    assert names == ["commit_latency.png", "delivery_latency.png", "latency_writer.png",
+                     "scaling_producer.png"]
     for p in plots.iterdir():
         assert p.read_bytes().startswith(b"\x89PNG")
     text = html.read_text()
-    assert text.count("data:image/png;base64,") == 3
+    assert text.count("data:image/png;base64,") == 4
     entries = json.loads(gab.read_text())
     assert all(set(e) == {"name", "unit", "value", "extra"} for e in entries)
     by_name = {e["name"]: e for e in entries}
@@ -227,14 +231,14 @@ def test_unmerged_run_directory_reads_the_journals(tmp_path: Path) -> None:
         lines.append({"format_version": 1, "nodeid": f"t::x[{cell['id']}]", "cell": cell,
                       "status": "passed", "error": None, "worker": "gw0", "started": i,
                       "finished": i + 0.5, "benchmark": bench})
-    lines.append({"format_version": 1, "nodeid": "t::x[writer-append-v1-b100-sorted]",
-                  "cell": {"id": "writer-append-v1-b100-sorted"}, "status": "failed",
+    lines.append({"format_version": 1, "nodeid": "t::x[writer-append-v2-b100-sorted]",
+                  "cell": {"id": "writer-append-v2-b100-sorted"}, "status": "failed",
                   "error": "E   AssertionError: row count", "worker": "gw1", "started": 0,
                   "finished": 1, "benchmark": None})
     (run_dir / "journal-gw0.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     out = summarize(run_dir)
     assert len(out["cells"]) == len(doc["benchmarks"])
-    assert out["failed"][0]["id"] == "writer-append-v1-b100-sorted"
+    assert out["failed"][0]["id"] == "writer-append-v2-b100-sorted"
     assert out["verdict"] == "Needs Investigation"
     assert any("journals" in n for n in out["notes"])
 

@@ -84,41 +84,61 @@ def scaling_plots(summary: Summary) -> dict[str, bytes]:
     return out
 
 
+def _distribution(dist: dict[tuple[str, str], list[float]], what: str) -> bytes:
+    """ECDFs of latency samples (one line per cell and series), p99 marked."""
+    fig = _figure()
+    ax = fig.subplots()
+    for n, ((cid, name), values) in enumerate(dist.items()):
+        if n >= MAX_LINES:
+            break
+        ordered = sorted(values)
+        share = [(i + 1) / len(ordered) for i in range(len(ordered))]
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        line = ax.step(ordered, share, where="post", label=f"{cid} {name}")[0]
+        ax.plot([p99], [0.99], marker="o", color=line.get_color())
+    if all(min(v) > 0 for v in dist.values()):
+        ax.set_xscale("log")
+    _label(ax, "latency (ms)", "fraction at or below", f"{what} distribution (dots: p99)")
+    return _png(fig)
+
+
+def _percentiles(rows: list[dict[str, Any]], what: str) -> bytes:
+    """Where only percentiles were recorded: p50, p99, p99.9 and max per cell."""
+    fig = _figure()
+    ax = fig.subplots()
+    labels = [p for p, _ in _PERCENTILES]
+    for row in rows[:MAX_LINES]:
+        points = [(p, row[c]) for p, c in _PERCENTILES if row[c] is not None]
+        ax.plot([labels.index(p) for p, _ in points], [v for _, v in points], marker="o",
+                label=row["id"])
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yscale("log")
+    _label(ax, "percentile", "latency (ms)", f"{what} percentiles")
+    return _png(fig)
+
+
 def latency_plots(summary: Summary) -> dict[str, bytes]:
-    """``delivery_latency.png`` (distributions from latency series, else percentiles) and
-    ``commit_latency.png`` (series whose name mentions commit, over the run)."""
+    """Per component, latency distributions from ``*latency*`` series, else from the
+    recorded percentiles: ``delivery_latency.png`` for the producer (produce call to
+    delivery report), ``latency_<component>.png`` for the others; and
+    ``commit_latency.png``: series whose name mentions commit, over the sustained run."""
     out: dict[str, bytes] = {}
-    dist = {(cid, name): values for cid, by_name in summary.cells.series.items()
-            for name, values in by_name.items()
-            if "latency" in name and "commit" not in name and values}
+    component = dict(summary.frame.select("id", "component").iter_rows())
     pct = summary.frame.filter(pl.col("p99_ms").is_not_null()).select(
-        "id", *[c for _, c in _PERCENTILES]).to_dicts()
-    if dist or pct:
-        fig = _figure()
-        ax = fig.subplots()
+        "id", "component", *[c for _, c in _PERCENTILES])
+    for comp in sorted(set(component.values())):
+        name, what = (("delivery_latency.png", "producer: delivery latency")
+                      if comp == "producer" else
+                      (f"latency_{_slug(comp)}.png", f"{comp}: latency"))
+        dist = {(cid, series): values for cid, by_name in summary.cells.series.items()
+                if component.get(cid) == comp for series, values in by_name.items()
+                if "latency" in series and "commit" not in series and values}
         if dist:
-            for n, ((cid, name), values) in enumerate(dist.items()):
-                if n >= MAX_LINES:
-                    break
-                ordered = sorted(values)
-                share = [(i + 1) / len(ordered) for i in range(len(ordered))]
-                p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-                line = ax.step(ordered, share, where="post", label=f"{cid} {name}")[0]
-                ax.plot([p99], [0.99], marker="o", color=line.get_color())
-            if all(min(v) > 0 for v in dist.values()):
-                ax.set_xscale("log")
-            _label(ax, "latency (ms)", "fraction of messages at or below",
-                   "Delivery latency distribution (dots: p99)")
-        else:
-            labels = [p for p, _ in _PERCENTILES]
-            for row in pct[:MAX_LINES]:
-                points = [(p, row[c]) for p, c in _PERCENTILES if row[c] is not None]
-                ax.plot([labels.index(p) for p, _ in points], [v for _, v in points],
-                        marker="o", label=row["id"])
-            ax.set_xticks(range(len(labels)), labels)
-            ax.set_yscale("log")
-            _label(ax, "percentile", "latency (ms)", "Delivery latency percentiles")
-        out["delivery_latency.png"] = _png(fig)
+            out[name] = _distribution(dist, what)
+            continue
+        rows = pct.filter(pl.col("component") == comp).to_dicts()
+        if rows:
+            out[name] = _percentiles(rows, what)
     over_run = {(cid, name): values for cid, by_name in summary.cells.series.items()
                 for name, values in by_name.items() if "commit" in name and values}
     if over_run:
