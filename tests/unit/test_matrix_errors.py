@@ -163,6 +163,11 @@ BAD: list[Bad] = [
     edit("missing-matrix-table",
         '[matrix]\nname = "k2"\nseed = 20261126', '[meta]\nname = "k2"',
         "matrix", "matrix: missing: this table is required"),
+    edit("missing-axis", 'engines = ["duckdb_iceberg_scan", "duckdb_parquet", "polars"]\n', "",
+         "axes.engines", "axes.engines: missing: every axis needs a list of values"),
+    scratch("empty-axes-table",
+            '[matrix]\nname = "k2"\n[axes]\n[components.writer.cases.a]\nsweep = ["schemas"]\n'
+            "[profiles.smoke]\n", "axes.components", "missing: every axis needs a list of values"),
     scratch("missing-profiles", '[matrix]\nname = "k2"\n[axes]\ncomponents = ["writer"]\n',
             "profiles", "profiles: missing: this table is required"),
     scratch("missing-file", None, "<file>", "no such file; pass --matrix PATH"),
