@@ -35,6 +35,16 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def _log(ax: Any, axis: str) -> None:
+    """A log scale labelled with plain numbers (1, 2, 5, 10, 100 rather than 2x10^0)."""
+    from matplotlib.ticker import LogFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    target.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    target.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
 def _label(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -72,8 +82,8 @@ def scaling_plots(summary: Summary) -> dict[str, bytes]:
                 label = " ".join(str(v) for v in key if v not in (None, ""))
                 ax.plot(part[size].to_list(), part["median_s"].to_list(), marker="o",
                         label=label or case)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            _log(ax, "x")
+            _log(ax, "y")
             shown = min(len(groups), MAX_LINES)
             _label(ax, size, "median time (s)", f"{component}.{case}"
                    + (f" (first {shown} of {len(groups)})" if len(groups) > shown else ""))
@@ -97,7 +107,7 @@ def _distribution(dist: dict[tuple[str, str], list[float]], what: str) -> bytes:
         line = ax.step(ordered, share, where="post", label=f"{cid} {name}")[0]
         ax.plot([p99], [0.99], marker="o", color=line.get_color())
     if all(min(v) > 0 for v in dist.values()):
-        ax.set_xscale("log")
+        _log(ax, "x")
     _label(ax, "latency (ms)", "fraction at or below", f"{what} distribution (dots: p99)")
     return _png(fig)
 
@@ -112,7 +122,7 @@ def _percentiles(rows: list[dict[str, Any]], what: str) -> bytes:
         ax.plot([labels.index(p) for p, _ in points], [v for _, v in points], marker="o",
                 label=row["id"])
     ax.set_xticks(range(len(labels)), labels)
-    ax.set_yscale("log")
+    _log(ax, "y")
     _label(ax, "percentile", "latency (ms)", f"{what} percentiles")
     return _png(fig)
 

@@ -75,14 +75,14 @@ def sections(summary: Summary) -> list[Section]:
         out.append(Section(
             "Scaling (median time against size)",
             ("component.case", "schema", "group", "size", "points", "exponent", "fixed",
-             "per item", "R²", "bend at", "V2/V1"),
+             "per unit", "R²", "bend at", "V2/V1"),
             [(f"{r['component']}.{r['case']}", r["schema"] or "-", _axes_text(r, axes) or "-",
               r["size_axis"], str(r["points"]), _fixed(r["exponent"], 2),
               fmt_seconds(r["fixed_s"]), fmt_seconds(r["per_item_s"]), _fixed(r["r2"], 3),
               fmt_number(r["bend_at"]), _fixed(r.get("v2_v1_ratio"), 2))
              for r in summary.scaling.to_dicts()],
-            note="exponent: log-log slope (1 = linear); fixed + per item: linear fit; "
-                 "bend: where the log-log slope changes most"))
+            note="exponent: log-log slope (1 = linear); fixed + per unit of size: linear "
+                 "fit (R² only from 3 points); bend: where the log-log slope changes most"))
     if summary.ratios.height:
         out.append(Section("V2/V1 cost (median time ratio)",
                            ("component.case", "ratio", "min", "max", "pairs"), [
@@ -90,7 +90,7 @@ def sections(summary: Summary) -> list[Section]:
              _fixed(r["min_ratio"], 2), _fixed(r["max_ratio"], 2), str(r["pairs"]))
             for r in summary.ratios.to_dicts()]))
     if summary.drift.height:
-        out.append(Section("Drift over sustained runs",
+        out.append(Section("Drift over the run (cells that recorded a series)",
                            ("cell", "series", "samples", "first tenth", "last tenth",
                             "last/first", "slope/sample"), [
             (r["id"], r["series"], str(r["samples"]), fmt_number(r["first_mean"]),

@@ -2,7 +2,8 @@
 
 The size axis of a case is the first of batch_size, dataset_size, selectivity that takes two
 or more values in it. Per group: the exponent of a log-log least-squares fit of median time
-against size, the fixed overhead and per-item cost of a linear fit (and its R²), the bend
+against size, the fixed overhead and per-item cost of a linear fit (and its R², null for two
+points, which any line fits), the bend
 point (the size where the log-log slope changes most, if by more than ``BEND_MIN``) and the
 V2/V1 cost ratio (geometric mean over the cells that differ only in schema).
 """
@@ -13,6 +14,7 @@ import polars as pl
 
 SIZE_AXES = ("batch_size", "dataset_size", "selectivity")
 BEND_MIN = 0.3  # the smallest change of log-log slope called a bend
+MIN_POINTS_R2 = 3  # R² of fewer points is 1 by construction: reported as null
 
 _X, _T, _LX, _LT = "_x", "_t", "_lx", "_lt"
 
@@ -71,9 +73,12 @@ def fit_scaling(frame: pl.DataFrame, axes: list[str]) -> pl.DataFrame:
             ).first(),
             bend_slope_change=pl.col("_bend").max(),
         ).filter(pl.col("points") >= 2)
+        few = pl.col("points") < MIN_POINTS_R2  # two points fit any line: R² says nothing
         fit = fit.with_columns(
             size_axis=pl.lit(size),
             fixed_s=pl.col("_mean_t") - pl.col("per_item_s") * pl.col("_mean_x"),
+            r2=pl.when(few).then(None).otherwise(pl.col("r2")),
+            r2_loglog=pl.when(few).then(None).otherwise(pl.col("r2_loglog")),
         ).drop("_mean_x", "_mean_t")
         ratio_keys = [k for k in keys if k != "schema"]
         fit = fit.join(ratios, on=ratio_keys, how="left", nulls_equal=True) \
