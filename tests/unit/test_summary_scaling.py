@@ -118,3 +118,10 @@ def test_nan_free_json(tmp_path: Path) -> None:
     row = scaling_row(out)
     assert row["r2"] is None or math.isfinite(row["r2"])
     assert "NaN" not in text
+
+
+def test_two_points_give_an_exponent_but_no_r2(tmp_path: Path) -> None:
+    row = scaling_row(summarize(run_file(tmp_path, linear_cells([100, 1000], 0.0, 1e-6))))
+    assert row["exponent"] == pytest.approx(1.0)
+    assert row["per_item_s"] == pytest.approx(1e-6)
+    assert row["r2"] is None and row["r2_loglog"] is None
