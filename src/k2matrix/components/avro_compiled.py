@@ -21,10 +21,10 @@ from typing import Any
 
 from k2matrix.components.avro_checked import CheckedEncoder
 from k2matrix.components.avro_primitives import (
-    EPOCH,
     LENGTH,
     ONE_MICROSECOND,
     ONE_MILLISECOND,
+    UTC_EPOCHS,
     VARINT,
     encode_int,
     encode_long,
@@ -74,7 +74,7 @@ class _Source:
             return [f"vl({get})"]
         if f.kind in ("timestamp_us", "timestamp_ms"):
             unit = "US" if f.kind == "timestamp_us" else "MS"
-            return [f"vl(({get} - EPOCH) // {unit})"]
+            return [f"t{i} = {get}", f"vl((t{i} - EPOCHS[t{i}.tzinfo]) // {unit})"]
         if f.kind == "enum":
             table = f"S{i}"
             self.names[table] = {s: VARINT[2 * n] for n, s in enumerate(f.symbols)}
@@ -167,7 +167,7 @@ class CompiledEncoder:
             "NB": b"\x00",
             "VB": b"\x02",
             "END": b"\x00",
-            "EPOCH": EPOCH,
+            "EPOCHS": UTC_EPOCHS,
             "US": ONE_MICROSECOND,
             "MS": ONE_MILLISECOND,
             "EXACT": EXACT,

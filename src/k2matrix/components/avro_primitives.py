@@ -8,12 +8,28 @@ bytes, as fastavro sizes them).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import struct
+import zoneinfo
 from decimal import Decimal
 
 MAGIC_BYTE = b"\x00"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _utc_epochs() -> dict[dt.tzinfo | None, dt.datetime]:
+    zones: list[dt.tzinfo | None] = [dt.UTC, None]
+    for key in ("UTC", "Etc/UTC"):
+        with contextlib.suppress(Exception):  # no tz database: only timezone.utc and naive
+            zones.append(zoneinfo.ZoneInfo(key))
+    return {tz: dt.datetime(1970, 1, 1, tzinfo=tz) for tz in zones}
+
+
+# The epoch in each tzinfo that is always UTC (naive: read as UTC). Subtracting two
+# datetimes that share a tzinfo skips the utcoffset() calls, which makes the difference
+# about 3x faster for ZoneInfo("UTC") (what pyarrow gives) and is exact for a zero offset.
+UTC_EPOCHS = _utc_epochs()
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 ONE_MILLISECOND = dt.timedelta(milliseconds=1)
 

@@ -1,0 +1,302 @@
+"""Producer suite: Avro trades through the real Kafka protocol, timed, then verified.
+
+Every cell: a real broker (librdkafka's mock cluster by default, or ``K2_KAFKA_BOOTSTRAP``),
+the registry from the matrix, the producer warmed up before timing (an idempotent producer's
+first send takes ~0.5 s), and after timing: delivered == produced with zero delivery errors,
+and a separate consumer reads the topic back and decodes every message (fastavro, writer
+schema from the registry) equal to what was produced. A cell that fails this has no time.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import fastavro
+import pytest
+
+from k2matrix.backends.config import Backends
+from k2matrix.backends.kafka import KafkaCluster, open_kafka
+from k2matrix.backends.registry import open_registry, writer_schema
+from k2matrix.cell import Cell
+from k2matrix.components.avro_primitives import split_confluent
+from k2matrix.components.producer import K2Producer, Record
+from k2matrix.components.producer_bench import (
+    extra_info,
+    measure_ceiling,
+    measure_memory,
+    produce_paced,
+)
+from k2matrix.components.producer_serializers import SerializerCache
+from k2matrix.components.producer_verify import normalize, verify_topic
+from k2matrix.generate import WorkloadSpec, generate_records, generate_table
+
+# Above this many messages a cell decodes an evenly spread sample (and says so).
+FULL_DECODE_LIMIT = 250_000
+SAMPLE = 50_000
+PACED_LINGER_MS = 1  # the paced cell measures latency: do not hold messages 5 ms
+ALTERNATIVES_MESSAGES = 20_000  # sustained cell: each serializer measured on this many
+
+ProducerFactory = Callable[..., K2Producer]
+
+
+@pytest.fixture(scope="module")
+def kafka(k2_backends: Backends) -> Iterator[KafkaCluster]:
+    with open_kafka(k2_backends.kafka) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def registry(k2_backends: Backends) -> Any:
+    return open_registry(k2_backends.schema_registry)
+
+
+@pytest.fixture
+def make_producer(kafka: KafkaCluster, registry: Any, k2_cell: Cell
+                  ) -> Iterator[ProducerFactory]:
+    made: list[K2Producer] = []
+
+    def make(schema: str | None = None, **kwargs: Any) -> K2Producer:
+        topic = kafka.topic_name(k2_cell.id)
+        kafka.create_topic(topic)
+        producer = K2Producer(kafka, registry, schema or _schema(k2_cell), topic, **kwargs)
+        made.append(producer)
+        return producer
+
+    yield make
+    for producer in made:
+        producer.close()
+
+
+def _schema(cell: Cell) -> str:
+    return cell.schema or "v2"
+
+
+def _records(cell: Cell, rows: int, seed_offset: int = 0) -> list[dict[str, Any]]:
+    return generate_records(WorkloadSpec.from_cell(cell, rows=rows, schema=_schema(cell),
+                                                   seed_offset=seed_offset))
+
+
+def _verify(producer: K2Producer, records: list[dict[str, Any]], copies: int = 1,
+            extra: tuple[Record, ...] = ()) -> str:
+    report = producer.flush()
+    report.raise_for_failures(producer.cluster.bootstrap_servers)
+    total = len(records) * copies + len(extra)
+    sample = SAMPLE if total > FULL_DECODE_LIMIT else None
+    return verify_topic(producer.cluster, producer.registry, producer.topic, producer.schema,
+                        records, copies=copies, extra=extra, sample=sample).describe()
+
+
+def _median(benchmark: Any) -> float:
+    return float(benchmark.stats.stats.median)
+
+
+def _batch_cell(k2_cell: Cell, benchmark: Any, make_producer: ProducerFactory,
+                rounds: int) -> None:
+    """produce_trades(batch) + flush per round; ceiling; verify every round's messages."""
+    batch = int(k2_cell.params["batch_size"])
+    records = _records(k2_cell, batch)
+    warm = _records(k2_cell, 1, seed_offset=1)[0]
+    producer = make_producer()
+    producer.warm_up(warm)
+
+    def run() -> None:
+        producer.produce_trades(records)
+        producer.flush()
+
+    benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
+    report = producer.tracker.report()
+    verified = _verify(producer, records, copies=rounds, extra=(warm,))
+    values = producer.serializer.serialize_many(records)
+    keys = [r["symbol"] for r in records]
+    ceiling = measure_ceiling(producer, values, keys, rounds=min(rounds, 5))
+    seconds = _median(benchmark)
+    benchmark.extra_info.update(extra_info(
+        report, batch, seconds, ceiling, verified, serializer=producer.serializer.kind,
+        per_message_us=round(seconds / batch * 1e6, 3)))
+
+
+class TestProducerThroughput:
+    @pytest.mark.k2(component="producer", case="single")
+    def test_single_trade_latency(self, k2_cell: Cell, benchmark: Any,
+                                  make_producer: ProducerFactory,
+                                  k2_rounds: Callable[[int], int]) -> None:
+        rounds = k2_rounds(50)
+        records = _records(k2_cell, rounds + 1)
+        producer = make_producer()
+        producer.warm_up(records[0])
+        pending = iter(records[1:])
+
+        def run() -> None:
+            producer.produce_trade(next(pending))
+            producer.flush()
+
+        benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
+        report = producer.tracker.report()
+        verified = _verify(producer, records[1:], extra=(records[0],))
+        benchmark.extra_info.update(extra_info(report, 1, _median(benchmark),
+                                               verified=verified,
+                                               serializer=producer.serializer.kind))
+
+    @pytest.mark.k2(component="producer", case="batch")
+    def test_batch_trade_throughput(self, k2_cell: Cell, benchmark: Any,
+                                    make_producer: ProducerFactory,
+                                    k2_rounds: Callable[[int], int]) -> None:
+        batch = int(k2_cell.params["batch_size"])
+        _batch_cell(k2_cell, benchmark, make_producer, k2_rounds(20 if batch < 100 else 5))
+
+    @pytest.mark.k2(component="producer", case="serializer_cache")
+    def test_serializer_cache(self, k2_cell: Cell, benchmark: Any, kafka: KafkaCluster,
+                              registry: Any, k2_rounds: Callable[[int], int]) -> None:
+        """Serialize one trade through the serializer cache: ``cold`` empties the cache
+        before each round (register the schema, compile the encoder, encode), ``warm``
+        reuses the cached serializer."""
+        schema = _schema(k2_cell)
+        cold = k2_cell.params["cache"] == "cold"
+        rounds = k2_rounds(20)
+        records = _records(k2_cell, rounds)
+        topic = kafka.topic_name(k2_cell.id)
+        cache = SerializerCache()
+        cache.get("compiled", registry, topic, schema)
+        outputs: list[bytes] = []
+        pending = iter(records)
+
+        def setup() -> tuple[tuple[Record], dict[str, Any]]:
+            if cold:
+                cache.clear()
+            return (next(pending),), {}
+
+        def run(record: Record) -> None:
+            outputs.append(cache.get("compiled", registry, topic, schema).serialize(record))
+
+        benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1, warmup_rounds=0)
+        decoded = [_decode(registry, value) for value in outputs]
+        assert [normalize(d, schema) for d in decoded] == [normalize(r, schema)
+                                                            for r in records]
+        benchmark.extra_info.update(
+            items=1, unit="msg/s", messages=rounds, bytes=sum(map(len, outputs)),
+            throughput=round(1 / _median(benchmark), 1), serializer="compiled",
+            cache=k2_cell.params["cache"],
+            verified=f"all {rounds} values decoded (registry schema id + fastavro) equal")
+
+    @pytest.mark.k2(component="producer", case="paced_latency")
+    def test_paced_latency(self, k2_cell: Cell, benchmark: Any,
+                           make_producer: ProducerFactory) -> None:
+        rate = int(k2_cell.get("paced_rate", 10_000))
+        messages = int(k2_cell.get("paced_messages", 20_000))
+        records = _records(k2_cell, messages)
+        producer = make_producer(linger_ms=PACED_LINGER_MS)
+        producer.warm_up(records[0])
+        achieved: list[float] = []
+
+        def run() -> None:
+            achieved.append(produce_paced(producer, records, rate))
+            producer.flush()
+
+        benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+        report = producer.tracker.report()
+        verified = _verify(producer, records, extra=(records[0],))
+        benchmark.extra_info.update(extra_info(
+            report, messages, _median(benchmark), verified=verified, paced_rate=rate,
+            achieved_rate=round(achieved[0], 1), linger_ms=PACED_LINGER_MS,
+            serializer=producer.serializer.kind))
+
+    @pytest.mark.slow
+    @pytest.mark.k2(component="producer", case="sustained")
+    def test_sustained_throughput(self, k2_cell: Cell, benchmark: Any,
+                                  make_producer: ProducerFactory) -> None:
+        """Sustained: an Arrow batch of trades serialized column-wise (numpy) and produced,
+        in 8192-row chunks, then flushed. The other serializers are measured on the first
+        records in the same cell (``alternatives``) for comparison."""
+        messages = int(k2_cell.get("sustained_messages", 200_000))
+        spec = WorkloadSpec.from_cell(k2_cell, rows=messages, schema=_schema(k2_cell))
+        table = generate_table(spec)
+        records = generate_records(spec)
+        producer = make_producer()
+        producer.warm_up(records[0])
+        chunk_rates: list[float] = []
+
+        def run() -> None:
+            for start in range(0, messages, 8192):
+                part = table.slice(start, 8192)
+                began = time.perf_counter()
+                producer.produce_table(part)
+                chunk_rates.append(part.num_rows / (time.perf_counter() - began))
+            producer.flush()
+
+        benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+        report = producer.tracker.report()
+        verified = _verify(producer, records, extra=(records[0],))
+        values = producer.serializer.serialize_many(records[:ALTERNATIVES_MESSAGES])
+        keys = [r["symbol"] for r in records[:ALTERNATIVES_MESSAGES]]
+        ceiling = measure_ceiling(producer, values * (messages // len(values) or 1),
+                                  keys * (messages // len(keys) or 1), rounds=1)
+        benchmark.extra_info.update(extra_info(
+            report, messages, _median(benchmark), ceiling, verified, serializer="arrow-table",
+            series={"chunk_produce_msg_s": [round(r, 1) for r in chunk_rates]},
+            alternatives=_alternatives(make_producer, records[:ALTERNATIVES_MESSAGES])))
+
+
+def _alternatives(make_producer: ProducerFactory, records: list[dict[str, Any]]
+                  ) -> dict[str, float]:
+    """msg/s of produce_trades(records) + flush with each serializer, each verified by
+    delivery counts."""
+    out: dict[str, float] = {}
+    for kind in ("compiled", "arrow", "fastavro", "confluent"):
+        producer = make_producer(serializer=kind)
+        producer.warm_up(records[0])
+        began = time.perf_counter()
+        producer.produce_trades(records)
+        producer.flush()
+        out[kind] = round(len(records) / (time.perf_counter() - began), 1)
+        producer.close()
+    return out
+
+
+def _decode(registry: Any, value: bytes) -> dict[str, Any]:
+    schema_id, body = split_confluent(value)
+    parsed = fastavro.parse_schema(writer_schema(registry, schema_id))
+    record: dict[str, Any] = fastavro.schemaless_reader(io.BytesIO(body), parsed,
+                                                        None)  # type: ignore[assignment]
+    return record
+
+
+class TestProducerScaling:
+    @pytest.mark.k2(component="producer", case="scaling")
+    def test_throughput_vs_batch_size(self, k2_cell: Cell, benchmark: Any,
+                                      make_producer: ProducerFactory,
+                                      k2_rounds: Callable[[int], int]) -> None:
+        _batch_cell(k2_cell, benchmark, make_producer, k2_rounds(5))
+
+    @pytest.mark.slow
+    @pytest.mark.k2(component="producer", case="memory")
+    def test_memory_per_message(self, k2_cell: Cell, benchmark: Any,
+                                make_producer: ProducerFactory) -> None:
+        """Memory per message over ``memory_messages``: RSS growth in the timed round
+        (librdkafka's queues included; with the mock cluster its in-process brokers' logs
+        too), then the Python heap peak under tracemalloc over a tenth of the messages."""
+        wanted = int(k2_cell.get("memory_messages", 1_000_000))
+        records = _records(k2_cell, min(wanted, 100_000))
+        copies = wanted // len(records)
+        total = copies * len(records)
+        producer = make_producer()
+        producer.warm_up(records[0])
+        footprints = []
+
+        def run() -> None:
+            footprints.append(measure_memory(producer, records, total, trace=False))
+
+        benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+        report = producer.tracker.report()
+        verified = _verify(producer, records, copies=copies, extra=(records[0],))
+        traced = make_producer()
+        traced.warm_up(records[0])
+        heap = measure_memory(traced, records, max(len(records), total // 10), trace=True)
+        traced.flush().raise_for_failures(traced.cluster.bootstrap_servers)
+        info = extra_info(report, total, _median(benchmark), verified=verified,
+                          **footprints[0].extra_info())
+        info["python_peak_bytes_per_msg"] = heap.extra_info()["python_peak_bytes_per_msg"]
+        info["kafka_mode"] = producer.cluster.mode
+        benchmark.extra_info.update(info)
