@@ -5,6 +5,7 @@ file and the fix."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,8 @@ def _check_benchmark(bench: Any, where: str) -> None:
     if not isinstance(stats, dict):
         raise ResultsError(f"{where} ({bench.get('name', '?')}): no \"stats\" object")
     median = stats.get("median")
-    if isinstance(median, bool) or not isinstance(median, int | float) or median < 0:
+    if isinstance(median, bool) or not isinstance(median, int | float) or \
+            not 0 <= median < math.inf:
         raise ResultsError(
             f"{where} ({bench.get('name', '?')}): stats.median = {median!r}: must be a "
             "non-negative number of seconds")
