@@ -66,7 +66,7 @@ class _DuckDBEngine:
 
     def _execute(self, qid: str, sql: str, params: Params) -> pa.Table:
         try:
-            return self.con.execute(sql, params).fetch_arrow_table()
+            return self.con.execute(sql, params).to_arrow_table()
         except duckdb.Error as exc:
             raise QueryError(f"query {qid} failed on {self.name}: {type(exc).__name__}: "
                              f"{exc}") from None

@@ -1,0 +1,249 @@
+"""Query workload benchmarks: DuckDB (iceberg_scan, read_parquet over pyiceberg-planned files)
+and Polars over Iceberg trades/quotes tables, every result checked against a reference
+computed from the generated rows before its time counts.
+
+Datasets are built once per (size, layout, seed) under ``k2_workdir`` (see
+``k2matrix.datasets``); building is never timed. Each benchmark stores rows returned, files
+planned/pruned/read and DuckDB's scan counters where the engine reports them, and latency
+percentiles (``latency_p50_ms``, ``latency_p99_ms``…) of the individual queries.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from k2matrix.cell import Cell
+from k2matrix.components.query import QueryEngine, QueryResult
+from k2matrix.components.query_shapes import selectivity_params
+from k2matrix.components.query_workload import (
+    QueryWorkload,
+    distinct,
+    latency_stats,
+    rounds_for,
+)
+from k2matrix.matrix import Matrix
+
+CELL_BUDGET_S = 0.75  # timed seconds a latency cell aims for; rounds shrink for slow queries
+CACHE_SHAPE = "filtered"
+SEQUENTIAL_SHAPE = "filtered"
+STRESS_VARIANTS = 10
+
+
+def _workload(cell: Cell, matrix: Matrix, workdir: Path) -> QueryWorkload:
+    return QueryWorkload.for_cell(cell, matrix.seed, workdir)
+
+
+def _timed(engine: QueryEngine, shape: str, params: dict[str, Any], latencies: list[float]
+           ) -> QueryResult:
+    started = time.perf_counter()
+    result = engine.run(shape, params)
+    latencies.append((time.perf_counter() - started) * 1e3)
+    return result
+
+
+def _scan_info(result: QueryResult, profile: dict[str, Any]) -> dict[str, Any]:
+    info = {k: round(v, 3) if isinstance(v, float) else v for k, v in result.stats.items()}
+    info.update(profile)
+    info["rows_returned"] = result.rows_returned
+    return info
+
+
+def _profile(engine: QueryEngine, first: QueryResult, shape: str, params: dict[str, Any]
+             ) -> dict[str, Any]:
+    """The engine's scan counters from one more (untimed) run, unless the engine already
+    reported the files it read (duckdb_parquet reads exactly the files pyiceberg planned)."""
+    if "files_planned" in first.stats:
+        return {"files_read": first.stats["files_planned"]}
+    profile: dict[str, Any] = engine.profile(shape, params)
+    return profile
+
+
+def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any) -> None:
+    """One shape on one engine: verify, time single queries, record scan and latency stats."""
+    shape = str(wl.cell.params["query_shape"])
+    params = wl.params(shape)
+    with closing(wl.open()) as engine:
+        started = time.perf_counter()
+        first = engine.run(shape, params)  # also the warm-up
+        first_s = time.perf_counter() - started
+        wl.verify(first, shape, params)
+        latencies: list[float] = []
+        last: list[QueryResult] = []
+
+        def run() -> None:
+            last[:] = [_timed(engine, shape, params, latencies)]
+
+        rounds = k2_rounds(rounds_for(first_s, CELL_BUDGET_S, 20))
+        benchmark.pedantic(run, rounds=rounds, iterations=1)
+        assert last[0].rows_returned == first.rows_returned
+        profile = _profile(engine, first, shape, params)
+    benchmark.extra_info.update(
+        items=1, unit="queries/s", query_shape=shape, engine=engine.name,
+        layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
+        verified=f"{shape}: equal to the reference (floats rel 1e-9, order checked)",
+        **_scan_info(last[0], profile), **latency_stats(latencies))
+
+
+@pytest.mark.k2(component="query", case="latency")
+class TestQueryLatency:
+    """simple scan, filtered (symbol + hour), aggregation, time range."""
+
+    def test_latency(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix, k2_workdir: Path,
+                     k2_rounds: Any) -> None:
+        _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir), benchmark, k2_rounds)
+
+
+@pytest.mark.k2(component="query", case="complexity")
+class TestQueryComplexity:
+    """as-of join with quotes, window function, subquery."""
+
+    def test_complexity(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
+                        k2_workdir: Path, k2_rounds: Any) -> None:
+        _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir), benchmark, k2_rounds)
+
+
+def _verify_all(wl: QueryWorkload, engine: QueryEngine,
+                queries: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
+    """Run and verify each distinct query once; ``{query key: rows}`` for later checks."""
+    rows = {}
+    for shape, params in distinct(queries):
+        result = engine.run(shape, params)
+        wl.verify(result, shape, params)
+        rows[f"{shape}:{sorted(params.items())}"] = result.rows_returned
+    return rows
+
+
+def _run_queries(wl: QueryWorkload, benchmark: Any, rounds: int,
+                 queries: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Verify, then time ``rounds`` rounds of the query list; per-query latency stats."""
+    with closing(wl.open()) as engine:
+        expected_rows = _verify_all(wl, engine, queries)
+        latencies: list[float] = []
+        by_shape: dict[str, list[float]] = {}
+        wrong: list[str] = []
+
+        def run() -> None:
+            for shape, params in queries:
+                result = _timed(engine, shape, params, latencies)
+                by_shape.setdefault(shape, []).append(latencies[-1])
+                key = f"{shape}:{sorted(params.items())}"
+                if result.rows_returned != expected_rows[key]:
+                    wrong.append(key)
+
+        benchmark.pedantic(run, rounds=rounds, iterations=1)
+        assert not wrong, f"row counts changed during the timed run: {wrong[:3]}"
+    return {
+        "items": len(queries), "unit": "queries/s", "engine": wl.engine_name,
+        "layout": wl.dataset.key.layout, "dataset": wl.dataset.describe(),
+        "distinct_queries": len(expected_rows),
+        "verified": f"{len(expected_rows)} distinct queries equal to their references; "
+                    "row counts stable while timed",
+        "shape_p50_ms": {s: latency_stats(v)["latency_p50_ms"] for s, v in by_shape.items()},
+        "series": {"latency_ms": [round(x, 3) for x in latencies]},
+        **latency_stats(latencies),
+    }
+
+
+@pytest.mark.k2(component="query", case="throughput")
+class TestQueryThroughput:
+    """queries/s: one shape with varying parameters (sequential) or every shape (mixed)."""
+
+    def test_throughput(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
+                        k2_workdir: Path, k2_rounds: Any) -> None:
+        wl = _workload(k2_cell, k2_matrix, k2_workdir)
+        count = int(k2_cell.settings.get("throughput_queries", 50))
+        if k2_cell.params["pattern"] == "sequential":
+            queries = [(SEQUENTIAL_SHAPE, wl.params(SEQUENTIAL_SHAPE, i)) for i in range(count)]
+        else:
+            queries = wl.mixed_queries(count)
+        info = _run_queries(wl, benchmark, k2_rounds(3), queries)
+        info["pattern"] = k2_cell.params["pattern"]
+        benchmark.extra_info.update(info)
+
+
+@pytest.mark.k2(component="query", case="caching")
+class TestQueryCaching:
+    """cold: a fresh engine (new connection, no metadata or manifests cached, extensions
+    loaded) opened and queried once, both timed; warm: the same query on a used engine.
+    The OS page cache is warm in both: this measures the engine's caches, not the disk."""
+
+    def test_caching(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
+                     k2_workdir: Path, k2_rounds: Any) -> None:
+        wl = _workload(k2_cell, k2_matrix, k2_workdir)
+        params = wl.params(CACHE_SHAPE)
+        latencies: list[float] = []
+        open_ms: list[float] = []
+        cold = k2_cell.params["cache"] == "cold"
+        with closing(wl.open()) as engine:
+            first = engine.run(CACHE_SHAPE, params)
+            wl.verify(first, CACHE_SHAPE, params)
+            if cold:
+                def run() -> None:
+                    started = time.perf_counter()
+                    with closing(wl.open()) as fresh:
+                        open_ms.append((time.perf_counter() - started) * 1e3)
+                        result = fresh.run(CACHE_SHAPE, params)
+                    latencies.append((time.perf_counter() - started) * 1e3)
+                    assert result.rows_returned == first.rows_returned
+            else:
+                def run() -> None:
+                    result = _timed(engine, CACHE_SHAPE, params, latencies)
+                    assert result.rows_returned == first.rows_returned
+
+            benchmark.pedantic(run, rounds=k2_rounds(5 if cold else 10), iterations=1)
+        benchmark.extra_info.update(
+            items=1, unit="queries/s", cache=k2_cell.params["cache"], query_shape=CACHE_SHAPE,
+            engine=wl.engine_name, layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
+            rows_returned=first.rows_returned,
+            verified=f"{CACHE_SHAPE}: equal to the reference, row count stable",
+            **latency_stats(latencies))
+        if open_ms:
+            benchmark.extra_info["open_p50_ms"] = latency_stats(open_ms)["latency_p50_ms"]
+
+
+@pytest.mark.k2(component="query", case="scaling")
+class TestQueryScaling:
+    """latency of a time-range query against its selectivity (fraction of rows returned)."""
+
+    def test_scaling(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
+                     k2_workdir: Path, k2_rounds: Any) -> None:
+        wl = _workload(k2_cell, k2_matrix, k2_workdir)
+        selectivity = float(k2_cell.params["selectivity"])
+        params = selectivity_params(wl.window, selectivity)
+        with closing(wl.open()) as engine:
+            started = time.perf_counter()
+            first = engine.run("time_range", params)
+            first_s = time.perf_counter() - started
+            wl.verify(first, "time_range", params)
+            latencies: list[float] = []
+            benchmark.pedantic(lambda: _timed(engine, "time_range", params, latencies),
+                               rounds=k2_rounds(rounds_for(first_s, CELL_BUDGET_S, 15)),
+                               iterations=1)
+            profile = _profile(engine, first, "time_range", params)
+        benchmark.extra_info.update(
+            items=first.rows_returned, unit="rows/s", selectivity=selectivity,
+            selected_fraction=round(first.rows_returned / wl.dataset.key.size, 5),
+            query_shape="time_range", engine=wl.engine_name, layout=wl.dataset.key.layout,
+            dataset=wl.dataset.describe(),
+            verified="time_range: equal to the reference (order checked)",
+            **_scan_info(first, profile), **latency_stats(latencies))
+
+
+@pytest.mark.slow
+@pytest.mark.k2(component="query", case="stress")
+class TestQueryStress:
+    """stress_queries (1,000) mixed queries back to back on one engine."""
+
+    def test_stress(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix, k2_workdir: Path,
+                    k2_rounds: Any) -> None:
+        wl = _workload(k2_cell, k2_matrix, k2_workdir)
+        count = int(k2_cell.settings.get("stress_queries", 1000))
+        queries = wl.mixed_queries(count, variants=STRESS_VARIANTS)
+        info = _run_queries(wl, benchmark, k2_rounds(1), queries)
+        info["pattern"] = "mixed"
+        benchmark.extra_info.update(info)
