@@ -75,13 +75,21 @@ def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any) -> None:
         latencies: list[float] = []
         last: list[QueryResult] = []
 
+        phases: dict[str, list[float]] = {}
+
         def run() -> None:
             last[:] = [_timed(engine, shape, params, latencies)]
+            for phase in ("plan_ms", "exec_ms"):
+                if phase in last[0].stats:
+                    phases.setdefault(phase, []).append(last[0].stats[phase])
 
         rounds = k2_rounds(rounds_for(first_s, CELL_BUDGET_S, 20))
         benchmark.pedantic(run, rounds=rounds, iterations=1)
         assert last[0].rows_returned == first.rows_returned
         profile = _profile(engine, first, shape, params)
+    for phase, values in phases.items():  # e.g. exec_p50_ms: DuckDB time without planning
+        benchmark.extra_info[phase.replace("_ms", "_p50_ms")] = (
+            latency_stats(values)["latency_p50_ms"])
     benchmark.extra_info.update(
         items=1, unit="queries/s", query_shape=shape, engine=engine.name,
         layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
