@@ -64,6 +64,9 @@ def test_a_clearly_slower_run_is_a_regression(tmp_path: Path) -> None:
         assert c["p_value"] < 0.01
         assert c["regression"] is True
     assert summary.exit_code == 1
+    assert out["baseline"]["shift"]["median_change"] == pytest.approx(0.5, abs=0.1)
+    assert out["baseline"]["shift"]["slower_share"] == 1.0
+    assert any("move together" in note for note in out["notes"])
     # the same slowdown under a larger threshold is not a regression
     assert summarize(b, baseline=a, fail_threshold=0.6)["regressions"] == 0
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from k2matrix.errors import ResultsError
 from k2matrix.summary.cells import Cells, build_cells
-from k2matrix.summary.compare import ALPHA, check_compatible, compare
+from k2matrix.summary.compare import ALPHA, check_compatible, compare, run_shift
 from k2matrix.summary.drift import drift
 from k2matrix.summary.load import Run, load_run
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
@@ -78,7 +78,8 @@ class Summary:
         if self.comparisons is not None and self.baseline is not None:
             out["baseline"] = {"source": self.baseline.source,
                                "run_id": self.baseline.k2.get("run_id"),
-                               "fail_threshold": self.fail_threshold}
+                               "fail_threshold": self.fail_threshold,
+                               "shift": run_shift(self.comparisons)}
             out["comparisons"] = _records(self.comparisons, self.comparisons.columns)
             out["regressions"] = self.regressions
         return out
@@ -164,6 +165,13 @@ def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = Non
                                       fail_threshold=fail_threshold, alpha=alpha)
         if summary.comparisons.height == 0:
             summary.notes.append("no cell id is in both the run and the baseline")
+        shift = run_shift(summary.comparisons)
+        median = shift["median_change"]
+        if isinstance(median, float) and abs(median) > fail_threshold:
+            summary.notes.append(
+                f"the median cell changed by {median:+.0%} against the baseline: when most "
+                "cells move together, check the machine (load, other processes, CPU "
+                "frequency) before the code, and compare runs made on a quiet machine")
     return summary
 
 

@@ -97,3 +97,20 @@ def compare(frame: pl.DataFrame, rounds: Mapping[str, list[float]],
     )
     return out.select("id", "baseline_median_s", "median_s", "change", "p_value",
                       "significance", "regression", "improvement")
+
+
+def run_shift(comparisons: pl.DataFrame) -> dict[str, float | int | None]:
+    """How the run moved as a whole: the median change over the compared cells and the
+    shares of cells slower and faster. Most cells moving together points at the machine
+    (load, other processes, CPU frequency) at least as much as at the code."""
+    import numpy as np
+
+    changes = comparisons.filter(pl.col("change").is_not_null() & pl.col("change").is_finite()
+                                 )["change"]
+    if changes.len() == 0:
+        return {"cells": 0, "median_change": None, "slower_share": None,
+                "faster_share": None}
+    values = changes.to_numpy()
+    return {"cells": int(values.size), "median_change": float(np.median(values)),
+            "slower_share": float((values > 0).mean()),
+            "faster_share": float((values < 0).mean())}

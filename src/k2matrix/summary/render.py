@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from k2matrix.summary.build import Summary
+from k2matrix.summary.compare import run_shift
 
 Cell = Any
 
@@ -132,8 +133,13 @@ def headline(summary: Summary) -> list[str]:
                 if run.k2.get("run_id") else "")]
     lines.append(f"Verdict: {summary.verdict.verdict}: {summary.verdict.reason}")
     if summary.comparisons is not None:
+        shift = run_shift(summary.comparisons)
+        moved = ""
+        if shift["cells"]:
+            moved = (f"; median change {fmt_percent(shift['median_change'])}, "
+                     f"{shift['slower_share']:.0%} of cells slower")
         lines.append(f"Regressions: {summary.regressions} of {summary.comparisons.height} "
-                     "compared cells")
+                     f"compared cells{moved}")
     lines.extend(f"Note: {n}" for n in summary.notes)
     return lines
 
