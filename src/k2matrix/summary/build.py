@@ -19,7 +19,7 @@ from k2matrix.summary.verdict import BLOCKING, Verdict, decide
 
 SUMMARY_VERSION = 1
 CELL_FIELDS = ("median_s", "iqr_s", "rounds", "throughput", "unit", "p99_ms", "efficiency",
-               "status", "target")
+               "status", "target", "concurrent")
 SCALING_FIELDS = ("component", "case", "schema", "size_axis", "points", "size_min",
                   "size_max", "exponent", "r2_loglog", "fixed_s", "per_item_s", "r2",
                   "bend_at", "v2_v1_ratio")

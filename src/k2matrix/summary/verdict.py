@@ -37,6 +37,8 @@ def decide(frame: pl.DataFrame, failed: int = 0) -> Verdict:
                   sustained_below_critical=blocking)
     share = counts["pass"] / targeted if targeted else 1.0
     met = f"{counts['pass']} of {targeted} cells with a target meet it ({share:.0%})"
+    if counts["no_data"]:
+        met += f"; {counts['no_data']} did not record their target's metric"
     if blocking:
         return Verdict(BLOCKING, f"{blocking} cell(s) under a sustained target are below "
                                  f"critical; {met}", counts)
