@@ -146,7 +146,7 @@ def _bootstrap_of(client: Producer, what: str, timeout: float) -> str:
 
 def check_reachable(conf: dict[str, Any], servers: str, timeout: float) -> None:
     """Raise BackendError naming ``servers`` unless a metadata request succeeds in time."""
-    probe = AdminClient({**conf, "socket.connection.setup.timeout.ms": int(timeout * 1000)})
+    probe = Producer({**conf, "socket.connection.setup.timeout.ms": int(timeout * 1000)})
     try:
         probe.list_topics(timeout=timeout)
     except KafkaException as exc:
@@ -154,6 +154,8 @@ def check_reachable(conf: dict[str, Any], servers: str, timeout: float) -> None:
             f"Kafka bootstrap servers {servers} are unreachable (no metadata within "
             f"{timeout:g} s: {exc.args[0].str() if exc.args else exc}); start the broker or "
             "fix backends.kafka.bootstrap_servers / K2_KAFKA_BOOTSTRAP") from None
+    finally:
+        probe.close()
 
 
 def open_kafka(config: KafkaConfig, connect_timeout: float = CONNECT_TIMEOUT_S) -> KafkaCluster:

@@ -120,8 +120,9 @@ class TansuBroker:
             self.proc.kill()
         self.proc.wait()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the broker (SIGTERM, then SIGKILL after ``timeout``)."""
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop the broker: SIGTERM, then SIGKILL after ``timeout`` (Tansu waits for its
+        clients to disconnect; its storage is memory, so nothing is lost by killing it)."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

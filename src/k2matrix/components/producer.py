@@ -162,17 +162,18 @@ class K2Producer:
 
     def in_flight(self) -> int:
         """Messages handed to the client and not yet reported."""
-        return len(self._producer)
+        return 0 if self._closed else len(self._producer)
 
     def close(self) -> None:
-        """Drop anything still queued (its delivery reports say so) and close the client."""
+        """Drop anything still queued (its delivery reports say so) and close the client and
+        its connections."""
         if self._closed:
             return
         self._closed = True
         if len(self._producer):
             self._producer.purge()
-            self._producer.poll(0)
-        self._producer.flush(1.0)
+        self._producer.flush(1.0)  # serves the purged messages' reports
+        self._producer.close()
 
     def __enter__(self) -> K2Producer:
         return self
