@@ -34,6 +34,7 @@ class _Plan:
     names: tuple[str, ...]
     types: tuple[pa.DataType, ...]
     required: tuple[bool, ...]
+    lists: tuple[int, ...]  # positions of list columns (pyarrow would split a str into chars)
 
 
 @cache
@@ -46,6 +47,7 @@ def _plan(schema_name: str) -> _Plan:
         names=names,
         types=tuple(f.type for f in schema),
         required=tuple(not f.nullable for f in schema),
+        lists=tuple(i for i, f in enumerate(schema) if pa.types.is_list(f.type)),
     )
 
 
@@ -60,6 +62,8 @@ def records_to_table(records: Sequence[Mapping[str, Any]], schema_name: str) -> 
         return plan.schema.empty_table()
     try:
         columns = list(zip(*map(plan.getter, records), strict=True))
+        for i in plan.lists:
+            _no_strings(columns[i], plan.names[i])
         arrays = [pa.array(col, type=typ) for col, typ in zip(columns, plan.types, strict=True)]
     except (KeyError, TypeError, ValueError, pa.ArrowException, AttributeError):
         arrays = _convert_slowly(records, plan)
@@ -69,6 +73,14 @@ def records_to_table(records: Sequence[Mapping[str, Any]], schema_name: str) -> 
             raise WorkloadError(f"record {row}: field {name!r} = None, but {name} is required "
                                 f"in schema {schema_name!r}; give it a value")
     return pa.Table.from_arrays(arrays, schema=plan.schema)
+
+
+def _no_strings(values: Sequence[Any], name: str) -> None:
+    """A list field given a string would become a list of its characters: refuse it."""
+    for row, value in enumerate(values):
+        if isinstance(value, str | bytes):
+            raise WorkloadError(f"record {row}: field {name!r} = {value!r} is a string, but "
+                                f"{name} is a list of strings; wrap it: [{value!r}]")
 
 
 def _first_null(arr: pa.Array) -> int:
@@ -92,6 +104,8 @@ def _convert_slowly(records: Sequence[Mapping[str, Any]], plan: _Plan) -> list[p
                                     f"(fields present: {', '.join(sorted(map(str, record)))})")
             else:
                 values.append(None)
+        if pa.types.is_list(typ):
+            _no_strings(values, name)
         try:
             arrays.append(pa.array(values, type=typ))
         except (TypeError, ValueError, pa.ArrowException):
