@@ -1,0 +1,91 @@
+"""Catalog faults name the catalog; two processes appending to one table through the
+PostgreSQL catalog lose no row."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from k2matrix.backends.catalog import open_catalog
+from k2matrix.backends.config import CatalogConfig
+from k2matrix.components.writer import IcebergWriter
+from k2matrix.components.writer_checksum import Checksum, table_checksum
+from k2matrix.components.writer_verify import verify_table
+from k2matrix.errors import BackendError
+from k2matrix.generate import WorkloadSpec, generate_table
+
+POSTGRES = os.environ.get("K2_TEST_POSTGRES_URI",
+                          "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+PROCESSES = 2
+APPENDS = 12
+ROWS = 250
+
+
+def test_a_sqlite_catalog_in_a_missing_folder_is_named(tmp_path: Path) -> None:
+    config = CatalogConfig(uri=f"sqlite:///{tmp_path}/absent/catalog.db",
+                           warehouse=str(tmp_path / "wh"))
+    with pytest.raises(BackendError, match=rf"{tmp_path}/absent does not exist"):
+        open_catalog(config)
+
+
+def test_a_postgres_server_that_is_down_is_named(tmp_path: Path) -> None:
+    config = CatalogConfig(uri="postgresql+psycopg2://postgres:hunter2@127.0.0.1:9/test",
+                           warehouse=str(tmp_path / "wh"))
+    with pytest.raises(BackendError) as info:
+        open_catalog(config)
+    message = str(info.value)
+    assert "postgresql+psycopg2://postgres:***@127.0.0.1:9/test" in message
+    assert "cannot be reached" in message and "hunter2" not in message
+
+
+def _postgres(tmp_path: Path, namespace: str) -> CatalogConfig:
+    config = CatalogConfig(uri=POSTGRES, warehouse=str(tmp_path / "wh"), namespace=namespace)
+    try:
+        open_catalog(config)
+    except BackendError as exc:
+        pytest.skip(f"no PostgreSQL catalog: {exc}")
+    return config
+
+
+def _append_from_process(config: CatalogConfig, table: str, seed: int,
+                         results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    writer = IcebergWriter(open_catalog(config), namespace=config.namespace)
+    total = Checksum()
+    for i in range(APPENDS):
+        data = generate_table(WorkloadSpec("v2", ROWS, seed * 1000 + i))
+        writer.write_arrow(data, table)
+        total += table_checksum(data)
+    retries = sum(c.attempts - 1 for c in writer.commits)
+    results.put((total.rows, total.digest, retries))
+
+
+def test_two_processes_append_to_one_postgres_table(tmp_path: Path) -> None:
+    namespace = f"k2test_{os.getpid()}_{time.time_ns() % 10**6}"
+    config = _postgres(tmp_path, namespace)
+    table = "contended"
+    writer = IcebergWriter(open_catalog(config), namespace=namespace)
+    writer.ensure_table(table)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    procs = [context.Process(target=_append_from_process, args=(config, table, s, results))
+             for s in range(1, PROCESSES + 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=240)
+    assert [p.exitcode for p in procs] == [0] * PROCESSES, "a writer process failed"
+    outcomes = [results.get(timeout=10) for _ in procs]
+    expected = Checksum()
+    for rows, digest, _retries in outcomes:
+        expected += Checksum(rows, digest)
+    print(f"writer retries after lost races: {[r for _, _, r in outcomes]}")
+    assert expected.rows == PROCESSES * APPENDS * ROWS
+    state = verify_table(writer.table(table), expected)
+    assert state.checksum.rows == PROCESSES * APPENDS * ROWS
+    catalog = open_catalog(config)
+    catalog.purge_table(f"{namespace}.{table}")
+    catalog.drop_namespace(namespace)
