@@ -29,6 +29,10 @@ DEFAULT_ENGINE = "duckdb_iceberg_scan"
 MIXED_SHAPES = tuple(SHAPES)
 
 
+_EXPECTED: dict[tuple[Any, ...], Expected] = {}
+_EXPECTED_MAX = 64
+
+
 @lru_cache(maxsize=2)  # two sizes (full profile) without regenerating between cells
 def _generated(key: DatasetKey) -> dict[str, pa.Table]:
     return {name: generate_table(key.spec(name)) for name in ("trades", "quotes")}
@@ -66,7 +70,16 @@ class QueryWorkload:
         return default_params(shape, self.window, variant)
 
     def expected(self, shape: str, params: Mapping[str, Any]) -> Expected:
-        return reference(shape, params, self.generated())
+        """The reference result; cached per dataset rows (not layout), shape and params, so
+        the cells of every engine and layout compare against one computation."""
+        key = self.dataset.key
+        rows_key = (key.size, key.seed, key.data)
+        cache_key = (rows_key, shape, tuple(sorted(params.items())))
+        if cache_key not in _EXPECTED:
+            if len(_EXPECTED) >= _EXPECTED_MAX:
+                _EXPECTED.pop(next(iter(_EXPECTED)))
+            _EXPECTED[cache_key] = reference(shape, params, self.generated())
+        return _EXPECTED[cache_key]
 
     def verify(self, result: QueryResult, shape: str, params: Mapping[str, Any]) -> None:
         """:class:`~.query_compare.ResultMismatch` unless the result equals the reference."""
