@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from k2matrix.errors import ResultsError
-from k2matrix.summary.build import Summary, build_summary
+from k2matrix.summary.build import Summary, build_summary, summarize
 from k2matrix.summary.compare import ALPHA
 
+__all__ = ["add_summary_parser", "main", "run_summary", "summarize"]
 FORMATS = ("table", "markdown", "json", "html")
 
 
