@@ -14,7 +14,13 @@ from k2matrix.plugin.state import RunState, get_state
 from k2matrix.results import FORMAT_VERSION
 from k2matrix.results.journal import PASSED, Journal, latest, read_run
 from k2matrix.results.merge import MERGED_FILE, META_FILE, build_document, write_json_atomic
-from k2matrix.results.meta import affinity, git_commit, library_versions, machine_kind
+from k2matrix.results.meta import (
+    affinity,
+    git_commit,
+    library_versions,
+    load_average,
+    machine_kind,
+)
 
 PHASES = pytest.StashKey[dict[str, Any]]()
 
@@ -57,6 +63,8 @@ def _enrich(config: pytest.Config, state: RunState, cell: Cell, benches: list[An
             "concurrent": state.workers > 1,
             "affinity": affinity(),
             "pid": os.getpid(),
+            # other load on the machine when the cell finished: noisy figures explain themselves
+            "loadavg_1m": os.getloadavg()[0],
         }
         median = b.stats.median if b.stats and b.stats.data else 0.0
         if "items" in info and "throughput" not in info and median > 0:
@@ -147,6 +155,7 @@ def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str
         "include_slow": state.include_slow,
         "cells_planned": planned,
         "started": state.started,
+        "loadavg": load_average(),
     }
 
 

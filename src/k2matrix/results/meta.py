@@ -46,6 +46,14 @@ def machine_kind() -> dict[str, Any]:
     }
 
 
+def load_average() -> list[float]:
+    """1, 5 and 15-minute load averages (other work on the machine skews timings)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover
+        return []
+
+
 def git_commit(cwd: str | None = None) -> dict[str, Any]:
     def run(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
