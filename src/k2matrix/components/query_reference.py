@@ -3,7 +3,7 @@ generated Arrow tables in memory (numpy and Polars eager; no SQL, no Iceberg, no
 
 Decimals become float64 before arithmetic; the comparison (:mod:`.query_compare`) allows a
 relative tolerance for that. The moving average and the as-of join are written with numpy
-(cumulative sums, ``searchsorted``) so they share no code path with the Polars engine.
+(shifted sums, ``searchsorted``) so they share no code path with the Polars engine.
 """
 
 from __future__ import annotations
@@ -113,16 +113,24 @@ def _join(t: Mapping[str, pa.Table], p: Mapping[str, Any]) -> Expected:
 
 
 def _moving_average(groups: np.ndarray, values: np.ndarray, width: int) -> np.ndarray:
-    """Mean of each value and up to ``width - 1`` before it in its group (rows grouped)."""
+    """Mean of each value and up to ``width - 1`` before it in its group (rows grouped).
+
+    Summed as ``width`` shifted copies, not as differences of a running sum: those lose
+    about 1e-9 relative precision over a million prices.
+    """
     n = len(values)
     if n == 0:
         return values.astype(np.float64)
     starts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1]
     start_of = np.repeat(starts, np.diff(np.r_[starts, n]))
-    csum = np.r_[0.0, np.cumsum(values)]
     pos = np.arange(n)
-    lo = np.maximum(pos - width + 1, start_of)
-    return np.asarray((csum[pos + 1] - csum[lo]) / (pos + 1 - lo), dtype=np.float64)
+    total = np.zeros(n, dtype=np.float64)
+    count = np.zeros(n, dtype=np.int64)
+    for back in range(width):
+        valid = pos - back >= start_of
+        total[valid] += values[pos[valid] - back]
+        count += valid
+    return np.asarray(total / count, dtype=np.float64)
 
 
 def _window(t: Mapping[str, pa.Table], p: Mapping[str, Any]) -> Expected:
