@@ -84,3 +84,13 @@ def test_arguments_are_checked(writer: IcebergWriter, rows: int, age: float,
                                message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BufferedWriter(writer, flush_rows=rows, flush_age_s=age)
+
+
+def test_a_failed_flush_keeps_its_rows(writer: IcebergWriter) -> None:
+    buffered = BufferedWriter(writer, flush_rows=1_000)
+    buffered.write_arrow(generate_table(WorkloadSpec("v2", 30, 4)), "gone")
+    writer.catalog.drop_table("k2.gone")  # the commit now has no table to land in
+    with pytest.raises(Exception, match="gone"):
+        buffered.flush()
+    assert buffered.pending_rows == 30
+    assert not writer.commits

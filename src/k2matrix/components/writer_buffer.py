@@ -2,14 +2,18 @@
 
 A pyiceberg commit costs tens of milliseconds however few rows it carries, so committing
 each 100-row batch from a consumer caps ingestion near a few thousand rows/s.
-:class:`BufferedWriter` wraps any :class:`~k2matrix.components.writer.IcebergWriter`-like
-writer: each input batch is checked and converted on arrival (a bad record is refused at the
-call that brought it, never at a later flush), kept in memory, and written as one commit when
-a table's buffer reaches ``flush_rows`` rows or its oldest row is ``flush_age_s`` old (checked
+:class:`BufferedWriter` wraps an :class:`~k2matrix.components.writer.IcebergWriter`: each
+input batch is checked and converted on arrival (a bad record is refused at the call that
+brought it, never at a later flush), kept in memory, and written as one commit when a
+table's buffer reaches ``flush_rows`` rows or its oldest row is ``flush_age_s`` old (checked
 on each write and by :meth:`poll`). :meth:`flush` and :meth:`close` write what is left.
 
 Rows are acknowledged (counted in the return value) when buffered; they are durable after
-the flush that commits them. A failed flush keeps its rows buffered for the next one.
+the flush that commits them. A failed flush puts its rows back in the buffer and raises.
+
+Flushing on a worker thread while the caller converts the next batches was tried and
+dropped: pyiceberg's write path is mostly Python, so the two threads contend for the GIL and
+100K dict rows took 1.3 s instead of 0.8-1.2 s.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class BufferedWriter:
 
     @property
     def pending_rows(self) -> int:
+        """Rows buffered, not yet committed."""
         return sum(b.rows for b in self._buffers.values())
 
     def write_trades(self, records: Sequence[Mapping[str, Any]], table_name: str) -> int:
@@ -88,9 +93,17 @@ class BufferedWriter:
         if buffer is None or not buffer.parts:
             return 0
         data = pa.concat_tables(buffer.parts)
-        written = self.writer.write_arrow(data, table_name)
-        self._buffers[table_name] = _Buffer()
-        return written
+        del self._buffers[table_name]
+        try:
+            return self.writer.write_arrow(data, table_name)
+        except BaseException:
+            self._requeue(table_name, data)
+            raise
+
+    def _requeue(self, table_name: str, data: pa.Table) -> None:
+        buffer = self._buffers.setdefault(table_name, _Buffer(since=time.monotonic()))
+        buffer.parts.insert(0, data)
+        buffer.rows += data.num_rows
 
     def close(self) -> None:
         self.flush()
