@@ -321,6 +321,12 @@ def _pool(cell: Cell, schema: str, rows: int, batch: int) -> tuple[list[pa.Table
     return slices, [table_checksum(s) for s in slices]
 
 
+def _ceiling_seconds(slices: list[pa.Table], flush: int, total: int) -> float:
+    """pyarrow writing ``total`` rows as files of ``flush`` rows (one file measured, scaled)."""
+    sample = pa.concat_tables(slices).slice(0, flush)
+    return parquet_seconds(sample) * total / int(sample.num_rows)
+
+
 def _tenths(series: Sequence[float]) -> dict[str, float]:
     k = max(1, len(series) // 10)
     first, last = statistics.mean(series[:k]), statistics.mean(series[-k:])
@@ -340,7 +346,7 @@ class TestBufferedSustained:
         batch = int(k2_cell.settings["sustained_input_batch"])
         flush = int(k2_cell.settings["writer_flush_rows"])
         schema = k2_cell.schema or "v2"
-        slices, sums = _pool(k2_cell, schema, min(total, POOL_ROWS), batch)
+        slices, sums = _pool(k2_cell, schema, min(total, max(POOL_ROWS, flush)), batch)
         writer = _writer(catalog, k2_backends, k2_cell)
         buffered = BufferedWriter(writer, flush_rows=flush, flush_age_s=60.0)
         expected = Checksum()
@@ -371,8 +377,7 @@ class TestBufferedSustained:
             **_tenths([c.total_ms for c in last_round]),
             series={"commit_latency_ms": series},
             **ceiling_info(expected.rows, statistics.median(seconds),
-                           parquet_seconds(pa.concat_tables(slices)) * expected.rows
-                           / sum(s.num_rows for s in slices)),
+                           _ceiling_seconds(slices, flush, expected.rows)),
             **dict_info)
 
     @staticmethod
@@ -440,11 +445,14 @@ class TestWriterStress:
             for s, name in names.items():
                 verify_table(writer.table(name), expected[s])
         rows = expected["v1"].rows + expected["v2"].rows
+        by_schema = {s: [round(c.total_ms, 3) for c in writer.commits
+                         if c.table in {names[s] for names in rounds_tables}] for s in expected}
         benchmark.extra_info.update(
-            items=rows, unit="rows/s", rows=rows, verified="v1 and v2 tables: count+checksum "
-            "and snapshot total-records equal", **_commit_info(writer.commits),
-            **_tenths([c.total_ms for c in writer.commits]),
-            series={"commit_latency_ms": [round(c.total_ms, 3) for c in writer.commits]},
+            items=rows, unit="rows/s", rows=rows, input_batch=batch, flush_rows=flush,
+            verified="v1 and v2 tables: count+checksum and snapshot total-records equal",
+            **_commit_info(writer.commits), **_tenths([c.total_ms for c in writer.commits]),
+            series={"commit_latency_ms": [round(c.total_ms, 3) for c in writer.commits],
+                    **{f"commit_latency_ms_{s}": v for s, v in by_schema.items()}},
             **ceiling_info(rows, statistics.median(seconds),
                            sum(parquet_seconds(records_to_table(pools[s], s)) for s in pools)
                            * rows / (2 * pool_rows)))
