@@ -79,7 +79,7 @@ def test_a_sample_is_decoded_when_asked_and_the_verdict_says_so(cluster: KafkaCl
         verdict = verify_topic(cluster, registry, producer.topic, "v1", records, copies=2,
                                sample=50)
     assert verdict.sampled and verdict.decoded == 50 and verdict.messages == 800
-    assert "sample of 50" in verdict.describe()
+    assert "first 50 messages" in verdict.describe()
 
 
 def test_verification_notices_missing_and_foreign_messages(cluster: KafkaCluster,

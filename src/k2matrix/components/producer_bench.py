@@ -83,6 +83,8 @@ class MemoryFootprint:
     def extra_info(self) -> dict[str, Any]:
         return {
             "memory_messages": self.messages,
+            "python_peak_bytes": self.python_peak_bytes,
+            "rss_growth_bytes": self.rss_growth_bytes,
             "python_peak_bytes_per_msg": round(self.python_peak_bytes / self.messages, 2),
             "rss_growth_bytes_per_msg": round(self.rss_growth_bytes / self.messages, 2),
         }

@@ -3,8 +3,14 @@
 A separate consumer (its own connection, through the bootstrap servers) reads every
 partition from the beginning; each value's schema id is looked up in the registry and the
 body decoded by fastavro (an independent Avro reader, not our encoder); the decoded records
-must equal the produced ones as a multiset, keys included. For very large cells every
-message is read and counted but only an evenly spread sample is decoded; the verdict says so.
+must equal the produced ones as a multiset, keys included.
+
+For very large cells a sample is verified instead (the verdict says so): the first ``sample``
+messages read back must each decode to one of the produced records; the count rests on the
+broker's acknowledgements (delivered == produced). Two reasons: librdkafka's mock cluster
+keeps only about 5 MB per partition (older batches are dropped, measured here: of 250,000 V2
+trades on 4 partitions, 243,460 remained), and Tansu 0.6's high watermarks lag the last
+batch, so neither a full read nor the watermarks can count a million messages.
 """
 
 from __future__ import annotations
@@ -44,8 +50,8 @@ class Verification:
 
     def describe(self) -> str:
         if self.sampled:
-            return (f"delivered==produced ({self.messages}), 0 errors; read back all "
-                    f"{self.messages}, a sample of {self.decoded} decoded equal")
+            return (f"delivered==produced ({self.messages}), 0 errors; sample: the first "
+                    f"{self.decoded} messages read back and decoded equal to produced ones")
         return (f"delivered==produced ({self.messages}), 0 errors; read back and decoded "
                 f"all {self.decoded} equal")
 
@@ -164,23 +170,20 @@ def verify_topic(
     timeout: float = 60.0,
 ) -> Verification:
     """Check that ``topic`` holds ``records`` exactly ``copies`` times plus ``extra``
-    (warm-up messages), each keyed by its symbol. With ``sample``, every message is read and
-    counted but only ``sample`` of them, evenly spread, are decoded (each must be one of the
-    produced records)."""
+    (warm-up messages), each keyed by its symbol. With ``sample`` (below the total), only the
+    first ``sample`` messages read are decoded, each must be one of the produced records."""
     expected_total = len(records) * copies + len(extra)
     decode = _Decoder(registry)
+    if sample is not None and sample < expected_total:
+        known = {normalize(r, schema_name) for r in (*records, *extra)}
+        got = read_topic(cluster, topic, sample, timeout, settle=0.0)[:sample]
+        for i, (key, value) in enumerate(got):
+            _check_one(i, key, decode(value), schema_name, known)
+        return Verification(messages=expected_total, decoded=len(got), sampled=True)
     got = read_topic(cluster, topic, expected_total, timeout)
     if len(got) != expected_total:
         raise VerificationError(f"{topic} holds {len(got)} messages, {expected_total} were "
                                 "produced")
-    if sample is not None and sample < expected_total:
-        known = {normalize(r, schema_name) for r in (*records, *extra)}
-        step = expected_total / sample
-        for n in range(sample):
-            i = int(n * step)
-            key, value = got[i]
-            _check_one(i, key, decode(value), schema_name, known)
-        return Verification(messages=expected_total, decoded=sample, sampled=True)
 
     expected: Counter[tuple[Hashable, ...]] = Counter()
     for r in records:
