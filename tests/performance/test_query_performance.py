@@ -29,6 +29,7 @@ from k2matrix.components.query_workload import (
 from k2matrix.matrix import Matrix
 
 CELL_BUDGET_S = 0.75  # timed seconds a latency cell aims for; rounds shrink for slow queries
+THROUGHPUT_BUDGET_S = 10.0  # rounds of a throughput cell shrink to fit (at least one)
 CACHE_SHAPE = "filtered"
 SEQUENTIAL_SHAPE = "filtered"
 STRESS_VARIANTS = 10
@@ -126,11 +127,16 @@ def _verify_all(wl: QueryWorkload, engine: QueryEngine,
     return rows
 
 
-def _run_queries(wl: QueryWorkload, benchmark: Any, rounds: int,
+def _run_queries(wl: QueryWorkload, benchmark: Any, k2_rounds: Any, default_rounds: int,
                  queries: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """Verify, then time ``rounds`` rounds of the query list; per-query latency stats."""
+    """Verify, then time rounds of the query list; per-query latency stats. Rounds shrink
+    (to one) when a round would take long: the distinct queries' run time estimates it."""
     with closing(wl.open()) as engine:
+        started = time.perf_counter()
         expected_rows = _verify_all(wl, engine, queries)
+        per_query = (time.perf_counter() - started) / max(len(expected_rows), 1)
+        rounds = k2_rounds(rounds_for(per_query * len(queries), THROUGHPUT_BUDGET_S,
+                                      default_rounds, minimum=1))
         latencies: list[float] = []
         by_shape: dict[str, list[float]] = {}
         wrong: list[str] = []
@@ -169,7 +175,7 @@ class TestQueryThroughput:
             queries = [(SEQUENTIAL_SHAPE, wl.params(SEQUENTIAL_SHAPE, i)) for i in range(count)]
         else:
             queries = wl.mixed_queries(count)
-        info = _run_queries(wl, benchmark, k2_rounds(3), queries)
+        info = _run_queries(wl, benchmark, k2_rounds, 3, queries)
         info["pattern"] = k2_cell.params["pattern"]
         benchmark.extra_info.update(info)
 
@@ -252,6 +258,6 @@ class TestQueryStress:
         wl = _workload(k2_cell, k2_matrix, k2_workdir)
         count = int(k2_cell.settings.get("stress_queries", 1000))
         queries = wl.mixed_queries(count, variants=STRESS_VARIANTS)
-        info = _run_queries(wl, benchmark, k2_rounds(1), queries)
+        info = _run_queries(wl, benchmark, k2_rounds, 1, queries)
         info["pattern"] = "mixed"
         benchmark.extra_info.update(info)
