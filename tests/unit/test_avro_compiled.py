@@ -149,6 +149,7 @@ BAD_RECORDS: list[tuple[str, str, Any, str]] = [
     ("v2", "price", 12.5, "expected a Decimal"),
     ("v2", "price", Decimal("1.123456789"), "more than 8 fractional digits"),
     ("v2", "price", Decimal("12345678901.5"), "more than 18 digits"),
+    ("v2", "price", Decimal("1." + "0" * 40 + "1"), "more than 8 fractional digits"),
     ("v2", "price", Decimal("NaN"), "finite"),
     ("v2", "quantity", Decimal("Infinity"), "finite"),
     ("v2", "side", "HOLD", "expected one of BUY"),
@@ -185,6 +186,14 @@ def test_bad_values_are_named_by_field_and_value(schema: str, field: str, value:
         assert f"field {field!r}" in message
         assert repr(value)[:40] in message
         assert says in message
+
+
+def test_trailing_zeros_beyond_the_scale_are_exact_and_accepted() -> None:
+    record = _v2()
+    record["price"] = Decimal("1.1000000000000")  # 13 places, value fits scale 8
+    plain = {**record, "price": Decimal("1.1")}
+    assert ENCODERS["v2"].encode(record) == ENCODERS["v2"].encode(plain)
+    assert ENCODERS["v2"].checked.encode(record) == fastavro_bytes("v2", plain)
 
 
 def test_missing_required_field_is_named() -> None:

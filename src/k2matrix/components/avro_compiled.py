@@ -3,8 +3,10 @@
 The generic writers (confluent's AvroSerializer, fastavro's ``schemaless_writer``) walk the
 schema for every record and convert logical types through generic hooks. Here the schema
 is walked once, at compile time, into straight-line code: table lookups for small varints
-and lengths, the enum index tables inlined, decimals scaled once, the Confluent header a
-constant, and one ``bytes.join`` per record. About 2.7x fastavro on V2 trades.
+and lengths, the enum index tables inlined, decimals scaled exactly through
+``as_integer_ratio``, the varint bytes of a timestamp's high bits cached (they repeat for
+minutes of event time), the Confluent header a constant, and one ``bytes.join`` per record.
+About 2.7x fastavro's speed on V2 trades.
 
 The fast path assumes the common case; anything it does not expect (a missing field, a
 wrong type, a string of 8 KiB or more, an int out of range) raises inside it and the record
@@ -16,11 +18,12 @@ The bytes equal fastavro's ``schemaless_writer`` output (tests/unit/test_avro_co
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Context, Inexact
+from decimal import Decimal
 from typing import Any
 
 from k2matrix.components.avro_checked import CheckedEncoder
 from k2matrix.components.avro_primitives import (
+    CHUNK14,
     LENGTH,
     ONE_MICROSECOND,
     ONE_MILLISECOND,
@@ -31,9 +34,28 @@ from k2matrix.components.avro_primitives import (
 )
 from k2matrix.schemas import Field, RecordSchema, get_schema
 
-# Decimal arithmetic that never rounds silently: a value that cannot be scaled exactly
-# raises Inexact and goes to the checked path.
-EXACT = Context(prec=60, traps=[Inexact])
+_FLAT = ("string", "decimal", "timestamp_us", "timestamp_ms")  # "a + b" -> join items "a, b"
+HIGH_CACHE_SIZE = 4096
+
+
+def _high_bytes_cache() -> tuple[dict[int, bytes], Callable[[int], bytes]]:
+    """Varint bytes of the bits above the low 28 of a zig-zagged value, memoized."""
+    cache: dict[int, bytes] = {}
+
+    def high(key: int) -> bytes:
+        if len(cache) >= HIGH_CACHE_SIZE:
+            cache.clear()
+        out = bytearray()
+        h = key
+        while h >= 0x80:
+            out.append((h & 0x7F) | 0x80)
+            h >>= 7
+        out.append(h)
+        cache[key] = encoded = bytes(out)
+        return encoded
+
+    return cache, high
+
 
 Encode = Callable[[Mapping[str, Any]], bytes]
 EncodeMany = Callable[[Iterable[Mapping[str, Any]]], list[bytes]]
@@ -61,7 +83,7 @@ class _Source:
         else:
             body = self._value(i, f, get)
             self.lines.extend(body[:-1])
-            self.parts.append(body[-1])
+            self.parts.append(body[-1].replace(" + ", ", ") if f.kind in _FLAT else body[-1])
 
     def _value(self, i: int, f: Field, get: str) -> list[str]:
         """Statements computing field ``i`` from expression ``get``; the last item is the
@@ -73,19 +95,34 @@ class _Source:
         if f.kind == "long":
             return [f"vl({get})"]
         if f.kind in ("timestamp_us", "timestamp_ms"):
+            # Timestamps are large (7-8 varint bytes) and close together: the bytes of all
+            # but the low 28 bits repeat for minutes of event time, so they are cached.
             unit = "US" if f.kind == "timestamp_us" else "MS"
-            return [f"t{i} = {get}", f"vl((t{i} - EPOCHS[t{i}.tzinfo]) // {unit})"]
+            return [
+                f"t{i} = {get}",
+                f"t{i} = (t{i} - EPOCHS[t{i}.tzinfo]) // {unit}",
+                f"z{i} = (t{i} << 1) ^ (t{i} >> 63)",
+                f"if not 0x10000000 <= z{i} < 0x10000000000000000: raise OverflowError",
+                f"h{i} = HIGH.get(z{i} >> 28) or high(z{i} >> 28)",
+                f"C14[z{i} & 0x3FFF] + C14[(z{i} >> 14) & 0x3FFF] + h{i}",
+            ]
         if f.kind == "enum":
             table = f"S{i}"
             self.names[table] = {s: VARINT[2 * n] for n, s in enumerate(f.symbols)}
             return [f"{table}[{get}]"]
         if f.kind == "decimal":
-            limit = f"P{i}"
+            # as_integer_ratio is exact and cheaper than scaleb + int + a Decimal compare;
+            # the value fits the scale iff its reduced denominator divides 10**scale.
+            limit, scale = f"P{i}", f"Q{i}"
             self.names[limit] = 10**f.precision
+            self.names[scale] = 10**f.scale
             return [
-                f"u{i} = {get}.scaleb({f.scale}, EXACT)",
-                f"i{i} = int(u{i})",
-                f"if i{i} != u{i} or not -{limit} < i{i} < {limit}: raise ValueError",
+                f"u{i} = {get}",
+                f"if u{i}.__class__ is not Decimal: raise TypeError",
+                f"a{i}, d{i} = u{i}.as_integer_ratio()",
+                f"if {scale} % d{i}: raise ValueError",
+                f"i{i} = a{i} * ({scale} // d{i})",
+                f"if not -{limit} < i{i} < {limit}: raise ValueError",
                 f"n{i} = ((i{i} if i{i} >= 0 else -i{i}).bit_length() + 8) >> 3",
                 f"L[n{i}] + i{i}.to_bytes(n{i}, 'big', signed=True)",
             ]
@@ -157,6 +194,7 @@ class CompiledEncoder:
         self.schema = get_schema(schema) if isinstance(schema, str) else schema
         self.header = header
         self.checked = CheckedEncoder(self.schema)
+        high_cache, high = _high_bytes_cache()
         src = _Source()
         for i, f in enumerate(self.schema.fields):
             src.field(i, f)
@@ -168,9 +206,12 @@ class CompiledEncoder:
             "VB": b"\x02",
             "END": b"\x00",
             "EPOCHS": UTC_EPOCHS,
+            "C14": CHUNK14,
+            "HIGH": high_cache,
+            "high": high,
             "US": ONE_MICROSECOND,
             "MS": ONE_MILLISECOND,
-            "EXACT": EXACT,
+            "Decimal": Decimal,
             "vl": encode_long,
             "vi": encode_int,
             "checked": self.checked.encode,

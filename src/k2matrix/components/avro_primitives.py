@@ -102,10 +102,10 @@ def encode_string(s: str) -> bytes:
 def decimal_unscaled(value: Decimal, precision: int, scale: int) -> int:
     """The unscaled integer of ``value`` at ``scale``; ValueError if ``value`` has more
     fractional digits than ``scale`` or more digits than ``precision``."""
-    scaled = value.scaleb(scale)
-    unscaled = int(scaled)
-    if unscaled != scaled:
+    numerator, denominator = value.as_integer_ratio()  # exact, whatever the context
+    if 10**scale % denominator:
         raise ValueError(f"has more than {scale} fractional digits")
+    unscaled: int = numerator * (10**scale // denominator)
     if not -(10**precision) < unscaled < 10**precision:
         raise ValueError(f"has more than {precision} digits")
     return unscaled
