@@ -247,9 +247,11 @@ class IcebergWriter:
             ValidationException,
         )
 
+        from k2matrix.components.writer_transaction import CachingTransaction
+
         last: Exception | None = None
         for attempt in range(1, self.retry.attempts + 1):
-            tx = target.table.transaction()
+            tx = CachingTransaction(target.table)
             start = time.perf_counter()
             expiring = 0
             try:
