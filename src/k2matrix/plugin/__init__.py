@@ -167,13 +167,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect tests whose case has no cell in this profile (pytest would otherwise show
+    an empty parameter set as a skipped ``[NOTSET]`` test), and cells a resumed run passed."""
     state = get_state(config)
-    if not state.resume_passed:
-        return
     keep: list[pytest.Item] = []
     done: list[pytest.Item] = []
     for item in items:
-        (done if item.nodeid in state.resume_passed else keep).append(item)
+        callspec = getattr(item, "callspec", None)
+        no_cell = ("k2_cell" in getattr(item, "fixturenames", ())
+                   and not isinstance(callspec.params.get("k2_cell") if callspec else None,
+                                      Cell))
+        if no_cell or item.nodeid in state.resume_passed:
+            done.append(item)
+        else:
+            keep.append(item)
     if done:
         config.hook.pytest_deselected(items=done)
         items[:] = keep
