@@ -37,7 +37,7 @@ from k2matrix.generate import WorkloadSpec, generate_records, generate_table
 # only ~5 MB per partition, so a full read-back of larger topics is impossible there.
 FULL_DECODE_LIMIT = 150_000
 SAMPLE = 50_000
-PACED_LINGER_MS = 1  # the paced cell measures latency: do not hold messages 5 ms
+PACED_LINGER_MS = 0  # the paced cell measures latency: send each message at once
 ALTERNATIVES_MESSAGES = 20_000  # sustained cell: each serializer measured on this many
 
 ProducerFactory = Callable[..., K2Producer]
