@@ -117,14 +117,17 @@ class K2Producer:
     def produce_table(self, table: pa.Table, chunk_rows: int = 8192) -> int:
         """Serialize an Arrow table of the schema column-wise (numpy) and produce its rows,
         keyed by symbol; returns how many were produced."""
-        encoder = self._arrow_encoder()
         produced = 0
         for start in range(0, table.num_rows, chunk_rows):
             part = table.slice(start, chunk_rows)
-            values = encoder.encode_table(part)
+            values = self.serialize_table(part)
             keys = part.column("symbol").to_pylist()
             produced += self._send_all(values, keys, self.topic)
         return produced
+
+    def serialize_table(self, table: pa.Table) -> list[bytes]:
+        """The wire-format values of an Arrow table's rows (column-wise, numpy)."""
+        return self._arrow_encoder().encode_table(table)
 
     def produce_payloads(self, values: Sequence[bytes], keys: Sequence[str | bytes | None],
                          topic: str | None = None) -> int:
