@@ -38,7 +38,7 @@ from k2matrix.generate import WorkloadSpec, generate_records, generate_table
 FULL_DECODE_LIMIT = 150_000
 SAMPLE = 50_000
 PACED_LINGER_MS = 0  # the paced cell measures latency: send each message at once
-ALTERNATIVES_MESSAGES = 20_000  # sustained cell: each serializer measured on this many
+ALTERNATIVES_MESSAGES = 50_000  # sustained cell: each serializer measured on this many
 
 ProducerFactory = Callable[..., K2Producer]
 
