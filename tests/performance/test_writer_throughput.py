@@ -98,6 +98,7 @@ def _commit_info(commits: Sequence[CommitRecord]) -> dict[str, Any]:
         "bytes": sum(c.bytes for c in commits),
         "files_added": sum(c.data_files for c in commits),
         "commit_latency_ms": round(statistics.median(c.total_ms for c in commits), 3),
+        "commit_cpu_ms": round(statistics.median(c.cpu_ms for c in commits), 3),
         "commit_write_ms": round(statistics.median(c.write_ms for c in commits), 3),
         "commit_catalog_ms": round(statistics.median(c.commit_ms for c in commits), 3),
         "commit_retries": sum(c.attempts - 1 for c in commits),
@@ -327,11 +328,16 @@ def _ceiling_seconds(slices: list[pa.Table], flush: int, total: int) -> float:
     return parquet_seconds(sample) * total / int(sample.num_rows)
 
 
-def _tenths(series: Sequence[float]) -> dict[str, float]:
-    k = max(1, len(series) // 10)
-    first, last = statistics.mean(series[:k]), statistics.mean(series[-k:])
-    return {"commit_first_tenth_ms": round(first, 3), "commit_last_tenth_ms": round(last, 3),
-            "commit_growth": round(last / first, 3) if first else 0.0}
+def _tenths(commits: Sequence[CommitRecord]) -> dict[str, float]:
+    """Mean commit latency (wall and CPU) of the first and last tenth of ``commits``."""
+    out: dict[str, float] = {}
+    for key, values in (("", [c.total_ms for c in commits]), ("cpu_", [c.cpu_ms for c in commits])):
+        k = max(1, len(values) // 10)
+        first, last = statistics.mean(values[:k]), statistics.mean(values[-k:])
+        out[f"commit_{key}first_tenth_ms"] = round(first, 3)
+        out[f"commit_{key}last_tenth_ms"] = round(last, 3)
+        out[f"commit_{key}growth"] = round(last / first, 3) if first else 0.0
+    return out
 
 
 @pytest.mark.k2(component="writer", case="buffered")
@@ -374,8 +380,9 @@ class TestBufferedSustained:
         benchmark.extra_info.update(
             items=expected.rows, unit="rows/s", rows=expected.rows, input_batch=batch,
             flush_rows=flush, verified=verified, **_commit_info(last_round),
-            **_tenths([c.total_ms for c in last_round]),
-            series={"commit_latency_ms": series},
+            **_tenths(last_round),
+            series={"commit_latency_ms": series,
+                    "commit_cpu_ms": [round(c.cpu_ms, 3) for c in last_round]},
             **ceiling_info(expected.rows, statistics.median(seconds),
                            _ceiling_seconds(slices, flush, expected.rows)),
             **dict_info)
@@ -450,7 +457,7 @@ class TestWriterStress:
         benchmark.extra_info.update(
             items=rows, unit="rows/s", rows=rows, input_batch=batch, flush_rows=flush,
             verified="v1 and v2 tables: count+checksum and snapshot total-records equal",
-            **_commit_info(writer.commits), **_tenths([c.total_ms for c in writer.commits]),
+            **_commit_info(writer.commits), **_tenths(writer.commits),
             series={"commit_latency_ms": [round(c.total_ms, 3) for c in writer.commits],
                     **{f"commit_latency_ms_{s}": v for s, v in by_schema.items()}},
             **ceiling_info(rows, statistics.median(seconds),

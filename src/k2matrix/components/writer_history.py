@@ -5,7 +5,8 @@ metadata log, manifest merging).
 Run: ``python -m k2matrix.components.writer_history --commits 300 --rows 100``
 (a SQLite catalog in a temporary folder unless ``--catalog-uri`` names another). It appends
 ``--commits`` batches of ``--rows`` V2 rows to one table per mode and prints the mean commit
-latency of the first and the last tenth of the commits, and the snapshots left.
+latency of the first and the last tenth of the commits (wall clock, and the process's CPU
+time, which other load on the machine does not inflate), and the snapshots left.
 """
 
 from __future__ import annotations
@@ -51,14 +52,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         catalog = open_catalog(config)
         print(f"{args.commits} commits of {args.rows} V2 rows each")
         print(f"{'mode':<20} {'first tenth ms':>15} {'last tenth ms':>14} {'growth':>7} "
-              f"{'snapshots':>9}")
+              f"{'cpu first ms':>13} {'cpu last ms':>12} {'cpu growth':>10} {'snapshots':>9}")
         for mode in args.modes:
             writer = IcebergWriter(catalog, namespace="history", maintenance=MODES[mode])
             name = f"h_{mode.replace('-', '_')}"
             records = run_history(writer, name, args.commits, args.rows)
             first, last = tenths([c.total_ms for c in records])
+            cpu_first, cpu_last = tenths([c.cpu_ms for c in records])
             snapshots = len(writer.table(name).metadata.snapshots)
             print(f"{mode:<20} {first:>15.1f} {last:>14.1f} {last / first:>7.2f} "
+                  f"{cpu_first:>13.1f} {cpu_last:>12.1f} {cpu_last / cpu_first:>10.2f} "
                   f"{snapshots:>9}")
             catalog.purge_table(f"history.{name}")
     return 0
