@@ -105,9 +105,9 @@ def _delays(per_second: int) -> SearchStrategy[int]:
 def _decimal(f: Field, edge: bool) -> SearchStrategy[Decimal]:
     top = 10**f.precision - 1  # the largest unscaled value: every digit used
     if edge:
-        unscaled: SearchStrategy[int] = st.sampled_from((
-            1,                            # tiny: 1e-scale
+        unscaled: SearchStrategy[int] = st.sampled_from((  # the extremes first: drawn most
             top,                          # huge: just under 10^(precision - scale)
+            1,                            # tiny: 1e-scale
             int("123456789012345678"[: f.precision]),  # maximum precision, varied digits
             10**f.scale,                  # exactly one
             10**f.scale + 1,              # one plus the smallest step: full scale
@@ -124,10 +124,10 @@ def _base(f: Field, edge: bool) -> SearchStrategy[Any]:
     if f.kind == "decimal":
         return _decimal(f, edge)
     if f.kind == "int":
-        return st.sampled_from((0, INT32_MAX)) if edge else st.integers(0, INT32_MAX)
+        return st.sampled_from((INT32_MAX, 0)) if edge else st.integers(0, INT32_MAX)
     if f.kind == "long":
         top = _LONG_MAX.get(f.name, INT64_MAX)
-        return st.sampled_from((0, top)) if edge else st.integers(0, top)
+        return st.sampled_from((top, 0)) if edge else st.integers(0, top)
     if f.kind == "enum":
         return st.sampled_from((f.symbols[0], f.symbols[-1])) if edge else st.sampled_from(
             f.symbols)
