@@ -12,10 +12,15 @@ from k2matrix.backends.config import KafkaConfig, SchemaRegistryConfig
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
 from k2matrix.backends.registry import open_registry, register_avro
 from k2matrix.components.producer import K2Producer, TradeProducer
-from k2matrix.components.producer_bench import extra_info, measure_ceiling, produce_paced
+from k2matrix.components.producer_bench import (
+    extra_info,
+    measure_ceiling,
+    measure_memory,
+    produce_paced,
+)
 from k2matrix.components.producer_serializers import SERIALIZERS, SerializerCache
 from k2matrix.components.producer_verify import VerificationError, verify_topic
-from k2matrix.errors import WorkloadError
+from k2matrix.errors import BackendError, WorkloadError
 from k2matrix.generate import WorkloadSpec, generate_records, generate_table
 
 
@@ -149,3 +154,31 @@ def test_bench_helpers_measure_a_ceiling_and_pace(cluster: KafkaCluster,
             "latency_p99_ms", "latency_p999_ms", "latency_max_ms", "ceiling_throughput",
             "efficiency", "verified"} <= set(info)
     assert info["throughput"] == 5000.0 and info["unit"] == "msg/s"
+
+
+def test_memory_footprint_is_measured_for_real(cluster: KafkaCluster, registry: Any) -> None:
+    records = generate_records(WorkloadSpec(schema="v2", rows=500, seed=7))
+    with K2Producer(cluster, registry, "v2") as producer:
+        footprint = measure_memory(producer, records, 1500, trace=True)
+        assert producer.tracker.report().delivered == 1500
+    assert footprint.messages == 1500
+    assert footprint.python_peak_bytes > 0 and footprint.rss_growth_bytes >= 0
+    assert set(footprint.extra_info()) >= {"python_peak_bytes_per_msg",
+                                           "rss_growth_bytes_per_msg"}
+
+
+def test_sasl_secret_is_split_into_username_and_password(
+        cluster: KafkaCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = KafkaConfig(mode="mock", sasl_password_env="K2_TEST_SASL")
+    probe = KafkaCluster.__new__(KafkaCluster)
+    probe.config, probe.bootstrap_servers = config, cluster.bootstrap_servers
+    monkeypatch.setenv("K2_TEST_SASL", "key:s3cret")
+    conf = probe.client_config()
+    assert (conf["sasl.username"], conf["sasl.password"]) == ("key", "s3cret")
+    assert conf["security.protocol"] == "SASL_SSL"
+    monkeypatch.setenv("K2_KAFKA_SASL_USERNAME", "user")
+    assert probe.client_config()["sasl.password"] == "key:s3cret"  # a bare password
+    monkeypatch.delenv("K2_KAFKA_SASL_USERNAME")
+    monkeypatch.setenv("K2_TEST_SASL", "no-colon")
+    with pytest.raises(BackendError, match=r"\$K2_TEST_SASL holds a SASL password: set "):
+        probe.client_config()

@@ -12,6 +12,7 @@ that they answer.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import uuid
 from types import TracebackType
@@ -89,12 +90,27 @@ class KafkaCluster:
     # ------------------------------------------------------------------ client configs
 
     def client_config(self) -> dict[str, Any]:
-        """What every client needs: the servers, credentials, and logs routed to logging."""
+        """What every client needs: the servers, credentials, and logs routed to logging.
+
+        ``sasl_password_env`` names a variable holding the SASL PLAIN password, with the
+        username in ``K2_KAFKA_SASL_USERNAME``, or both as ``username:password``. TLS is
+        assumed (managed clusters); ``K2_KAFKA_SECURITY_PROTOCOL`` overrides it (e.g.
+        ``SASL_PLAINTEXT`` for a local broker)."""
         conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": LOG}
-        password = secret_from_env(self.config.sasl_password_env)
-        if password:
-            conf.update({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "PLAIN",
-                         "sasl.password": password})
+        secret = secret_from_env(self.config.sasl_password_env)
+        if secret:
+            username = os.environ.get("K2_KAFKA_SASL_USERNAME", "")
+            password = secret
+            if not username:
+                username, _, password = secret.partition(":")
+            if not username or not password:
+                raise BackendError(f"${self.config.sasl_password_env} holds a SASL password: "
+                                   "set K2_KAFKA_SASL_USERNAME too, or put username:password "
+                                   "in it")
+            conf.update({
+                "security.protocol": os.environ.get("K2_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+                "sasl.mechanisms": "PLAIN", "sasl.username": username,
+                "sasl.password": password})
         return conf
 
     def producer_config(self, settings: ProducerSettings | None = None,
