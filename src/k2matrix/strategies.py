@@ -15,6 +15,9 @@ V2 records. Draw a seed with :func:`workload_specs` and expand it with
 
 from __future__ import annotations
 
+import copy
+import random
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -82,19 +85,26 @@ def _to_datetime(ticks: int, per_second: int) -> datetime:
     return EPOCH + timedelta(microseconds=ticks * (1_000_000 // per_second))
 
 
+def _latest_tick(f: Field) -> int:
+    return int((LATEST - EPOCH).total_seconds()) * _ticks_per_second(f) - 1
+
+
 @cache
-def _event_ticks(f: Field, edge: bool) -> SearchStrategy[int]:
+def _edge_ticks(f: Field) -> tuple[int, ...]:
+    """Edge event times of a timestamp field, in ticks of its unit since the epoch."""
     per_s = _ticks_per_second(f)
-    latest = int((LATEST - EPOCH).total_seconds()) * per_s - 1
-    if not edge:
-        return st.integers(0, latest)
     moments = (EPOCH, datetime(2000, 2, 29, 23, 59, 59, tzinfo=UTC),
                datetime(2026, 1, 5, 14, 30, tzinfo=UTC))
-    return st.sampled_from((
+    return (
         *(int((m - EPOCH).total_seconds()) * per_s for m in moments),
         (2**31 - 1) * per_s + per_s - 1,  # the last tick of 32-bit epoch seconds (2038)
-        latest,
-    ))
+        _latest_tick(f),
+    )
+
+
+@cache
+def _event_ticks(f: Field, edge: bool) -> SearchStrategy[int]:
+    return st.sampled_from(_edge_ticks(f)) if edge else st.integers(0, _latest_tick(f))
 
 
 @cache
@@ -102,10 +112,13 @@ def _delays(per_second: int) -> SearchStrategy[int]:
     return st.integers(0, int(MAX_INGESTION_DELAY.total_seconds()) * per_second)
 
 
-def _decimal(f: Field, edge: bool) -> SearchStrategy[Decimal]:
-    top = 10**f.precision - 1  # the largest unscaled value: every digit used
-    if edge:
-        unscaled: SearchStrategy[int] = st.sampled_from((  # the extremes first: drawn most
+@cache
+def _edge_values(f: Field) -> tuple[Any, ...]:
+    """The edge values of a non-timestamp field, the extremes first (Hypothesis draws early
+    choices more often). Lists and dicts are shared: copy before handing them out."""
+    if f.kind == "decimal":
+        top = 10**f.precision - 1  # the largest unscaled value: every digit used
+        return tuple(Decimal(n).scaleb(-f.scale) for n in (
             top,                          # huge: just under 10^(precision - scale)
             1,                            # tiny: 1e-scale
             int("123456789012345678"[: f.precision]),  # maximum precision, varied digits
@@ -113,34 +126,44 @@ def _decimal(f: Field, edge: bool) -> SearchStrategy[Decimal]:
             10**f.scale + 1,              # one plus the smallest step: full scale
             top - (10**f.scale - 1),      # the largest whole number
         ))
-    else:
-        realistic = st.integers(max(1, 10**f.scale // 100), 10 ** (f.scale + 5))
-        unscaled = st.one_of(realistic, st.integers(1, top))
+    if f.kind == "int":
+        return (INT32_MAX, 0)
+    if f.kind == "long":
+        return (_LONG_MAX.get(f.name, INT64_MAX), 0)
+    if f.kind == "enum":
+        return (f.symbols[0], f.symbols[-1])
+    if f.kind == "strings":
+        return _EDGE_LISTS
+    if f.kind == "map":
+        return _EDGE_MAPS  # None included
+    if f.kind == "string":
+        return _EDGE_STRINGS.get(f.name, _DEFAULT_EDGE_STRINGS)
+    raise AssertionError(f"no edge values for {f.kind}")  # pragma: no cover - Kind is closed
+
+
+def _decimal(f: Field) -> SearchStrategy[Decimal]:
+    realistic = st.integers(max(1, 10**f.scale // 100), 10 ** (f.scale + 5))
+    unscaled = st.one_of(realistic, st.integers(1, 10**f.precision - 1))
     return unscaled.map(lambda n: Decimal(n).scaleb(-f.scale))
 
 
 def _base(f: Field, edge: bool) -> SearchStrategy[Any]:
     """Values of a non-timestamp field, ignoring nullability."""
+    if edge:
+        return st.sampled_from(_edge_values(f)).map(copy.copy)
     if f.kind == "decimal":
-        return _decimal(f, edge)
+        return _decimal(f)
     if f.kind == "int":
-        return st.sampled_from((INT32_MAX, 0)) if edge else st.integers(0, INT32_MAX)
+        return st.integers(0, INT32_MAX)
     if f.kind == "long":
-        top = _LONG_MAX.get(f.name, INT64_MAX)
-        return st.sampled_from((top, 0)) if edge else st.integers(0, top)
+        return st.integers(0, _LONG_MAX.get(f.name, INT64_MAX))
     if f.kind == "enum":
-        return st.sampled_from((f.symbols[0], f.symbols[-1])) if edge else st.sampled_from(
-            f.symbols)
+        return st.sampled_from(f.symbols)
     if f.kind == "strings":
-        return st.sampled_from(_EDGE_LISTS).map(list) if edge else st.lists(_CONDITION,
-                                                                             max_size=4)
+        return st.lists(_CONDITION, max_size=4)
     if f.kind == "map":
-        if edge:
-            return st.sampled_from(_EDGE_MAPS).map(lambda m: None if m is None else dict(m))
         return st.dictionaries(_VENDOR_TEXT, _VENDOR_TEXT, max_size=4)
     if f.kind == "string":
-        if edge:
-            return st.sampled_from(_EDGE_STRINGS.get(f.name, _DEFAULT_EDGE_STRINGS))
         return _NORMAL_STRINGS.get(f.name, _VENDOR_TEXT)
     raise AssertionError(f"no strategy for {f.kind}")  # pragma: no cover - Kind is closed
 
@@ -222,6 +245,72 @@ def edge_case_records(schema: str) -> SearchStrategy[dict[str, Any]]:
     rs = _schema(schema, list(SCHEMAS))
     strategy = _records(rs, edge_only=True)
     return strategy.map(_order_quote) if rs.name == "quote_v2" else strategy
+
+
+_PLAIN_STRINGS: dict[str, tuple[str, ...]] = {
+    "symbol": ("AAPL", "BHP", "BTC-USD"), "exchange": ("NASDAQ", "ASX", "BINANCE"),
+    "currency": ("USD", "AUD", "USDT"),
+}
+_PLAIN_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+
+
+def _plain(f: Field, rng: random.Random) -> Any:
+    """An ordinary value for the fields of an edge-case row that hold no edge value."""
+    if f.nullable and rng.random() < 0.1:
+        return None
+    if f.kind == "decimal":
+        return Decimal(rng.randrange(max(1, 10**f.scale // 100), 10 ** (f.scale + 5))).scaleb(
+            -f.scale)
+    if f.kind in ("int", "long"):
+        return rng.randrange(0, 1_000_000)
+    if f.kind == "enum":
+        return rng.choice(f.symbols)
+    if f.kind == "strings":
+        return rng.sample(["@", "F", "T", "I"], rng.randrange(0, 3))
+    if f.kind == "map":
+        return {"feed": rng.choice(("primary", "backup"))}
+    if f.name == "message_id":
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return rng.choice(_PLAIN_STRINGS.get(f.name, ("plain", "LIT", "B1")))
+
+
+def edge_case_rows(schema: str, count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` edge-case records of ``schema`` (the values :func:`edge_case_records` draws
+    from), identical for the same seed in every process.
+
+    For bulk data: a Hypothesis draw, even under ``@seed``, depends on the constants of the
+    modules the process has loaded, so it cannot promise the same rows in two processes."""
+    rs = _schema(schema, list(SCHEMAS))
+    _check_size("count", count, 0, 10**8)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r}: must be a non-negative integer")
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        edge = {n for n in rs.names if rng.random() < 0.5} or {rng.choice(rs.names)}
+        record: dict[str, Any] = {}
+        event: int | None = None
+        for f in rs.fields:
+            if f.kind in ("timestamp_ms", "timestamp_us"):
+                per_s = _ticks_per_second(f)
+                if event is None:
+                    start = int((_PLAIN_START - EPOCH).total_seconds()) * per_s
+                    event = (rng.choice(_edge_ticks(f)) if f.name in edge
+                             else start + rng.randrange(0, 6 * 3600 * per_s))
+                    ticks = event
+                else:
+                    delay = int(MAX_INGESTION_DELAY.total_seconds()) * per_s
+                    ticks = event + (0 if f.name in edge else rng.randrange(0, delay + 1))
+                record[f.name] = _to_datetime(ticks, per_s)
+            elif f.name in edge:
+                choices = _edge_values(f)
+                if f.nullable and f.kind != "map":
+                    choices = (None, *choices)
+                record[f.name] = copy.copy(rng.choice(choices))
+            else:
+                record[f.name] = _plain(f, rng)
+        rows.append(_order_quote(record) if rs.name == "quote_v2" else record)
+    return rows
 
 
 def _check_size(name: str, value: object, minimum: int, maximum: int) -> int:
@@ -364,6 +453,6 @@ def workload_specs(matrix: Matrix, profile: str, *, max_rows: int | None = None,
 
 
 __all__ = [
-    "batch_sizes", "cells", "edge_case_records", "query_shapes", "quote_records",
+    "batch_sizes", "cells", "edge_case_records", "edge_case_rows", "query_shapes", "quote_records",
     "record_batches", "records", "trade_records", "workload_specs",
 ]
