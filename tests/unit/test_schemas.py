@@ -24,7 +24,7 @@ from pyiceberg.table import Table
 
 from k2matrix import schemas
 from k2matrix.generate import WorkloadSpec, generate_records, generate_table
-from k2matrix.strategies import record_batches, records
+from k2matrix.strategies import edge_case_rows, record_batches, records
 
 ALL = ("v1", "v2", "quote_v2")
 PROPERTY = settings(max_examples=60, deadline=None)
@@ -226,6 +226,11 @@ def test_generated_rows_survive_avro_arrow_iceberg(name: str, seed: int) -> None
     table = generate_table(spec)
     assert table.schema.equals(schemas.arrow_schema(name))
     as_iceberg_arrow(table, name)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_seeded_edge_rows_survive_avro_arrow_iceberg(name: str) -> None:
+    assert_survives_pipeline(edge_case_rows(name, 200, seed=9), name)
 
 
 @pytest.mark.parametrize("name", ["v1", "v2"])
