@@ -146,3 +146,14 @@ def test_load_writer_by_import_path(catalog: Catalog) -> None:
         load_writer("k2matrix.nowhere:Writer")
     with pytest.raises(ValueError, match="OrderedDict lacks write_trades"):
         load_writer("collections:OrderedDict")
+
+
+def test_target_file_size_is_configurable(catalog: Catalog) -> None:
+    data = generate_table(WorkloadSpec("v2", 5_000, 1))
+    small = IcebergWriter(catalog, properties={"write.target-file-size-bytes": "100000"})
+    small.write_arrow(data, "small")
+    default = IcebergWriter(catalog)
+    default.write_arrow(data, "default")
+    assert default.commits[0].data_files == 1
+    assert small.commits[0].data_files > 1
+    verify_table(small.table("small"), table_checksum(data))

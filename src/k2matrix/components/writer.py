@@ -9,9 +9,13 @@
   table and appends again), so no row is lost. Each commit is recorded
   (:class:`CommitRecord`): rows, files and bytes added, write and commit time, attempts.
 - Commit cost is kept flat as the table's history grows (see :class:`Maintenance`): old
-  snapshots are expired every few commits, the metadata log is capped and the old metadata
-  files deleted, and manifests are merged, so the metadata pyiceberg copies and rewrites on
-  each commit stays bounded.
+  snapshots are expired in the appends themselves, the metadata log is capped and the old
+  metadata files deleted, and manifests are merged, so the metadata pyiceberg copies and
+  rewrites on each commit stays bounded; and each append's transaction computes its staged
+  metadata once per change instead of deep-copying it on every read
+  (:mod:`writer_transaction`).
+- Table properties (``properties=``) go on the tables the writer creates, on top of
+  :func:`k2matrix.layouts.table_properties`: e.g. ``write.target-file-size-bytes``.
 
 Buffering small input batches into fewer commits is :mod:`writer_buffer`.
 """
