@@ -3,8 +3,11 @@ PostgreSQL catalog lose no row."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -88,4 +91,59 @@ def test_two_processes_append_to_one_postgres_table(tmp_path: Path) -> None:
     assert state.checksum.rows == PROCESSES * APPENDS * ROWS
     catalog = open_catalog(config)
     catalog.purge_table(f"{namespace}.{table}")
+    catalog.drop_namespace(namespace)
+
+
+class _Proxy:
+    """A TCP forwarder to PostgreSQL that the test can cut, like a server going down."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+
+    def cut(self) -> None:
+        self.server.close()
+        for s in self.sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+
+def test_postgres_going_down_mid_run_is_a_backend_error(tmp_path: Path) -> None:
+    namespace = f"k2down_{os.getpid()}_{time.time_ns() % 10**6}"
+    direct = _postgres(tmp_path, namespace)
+    host_port = POSTGRES.rsplit("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    proxy = _Proxy((host, int(port)))
+    proxied = CatalogConfig(uri=POSTGRES.replace(host_port, f"127.0.0.1:{proxy.port}"),
+                            warehouse=direct.warehouse, namespace=namespace)
+    writer = IcebergWriter(open_catalog(proxied), namespace=namespace)
+    data = generate_table(WorkloadSpec("v2", 100, 1))
+    writer.write_arrow(data, "t")
+    proxy.cut()
+    with pytest.raises(BackendError, match=rf"Iceberg table {namespace}\.t: the catalog or "
+                                           "warehouse could not be reached"):
+        writer.write_arrow(data, "t")
+    catalog = open_catalog(direct)
+    catalog.purge_table(f"{namespace}.t")
     catalog.drop_namespace(namespace)

@@ -150,6 +150,15 @@ def _summary_int(summary: Any, key: str) -> int:
     return int(props.get(key, 0))
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """A lost connection to the catalog (SQLAlchemy/driver, HTTP) or a failing warehouse."""
+    if isinstance(exc, OSError | ConnectionError | TimeoutError):
+        return True
+    kind = type(exc)
+    return kind.__module__.startswith("sqlalchemy") and kind.__name__ in (
+        "OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError")
+
+
 def detect_schema(table: Table) -> str:
     """Which trade schema (``v1``/``v2``) an existing table has, from its column names."""
     names = [f.name for f in table.schema().fields]
@@ -284,6 +293,15 @@ class IcebergWriter:
                 raise BackendError(
                     f"Iceberg table {self.identifier(table_name)}: the commit's outcome is "
                     f"unknown ({exc}); check the table before writing these rows again") from exc
+            except Exception as exc:
+                if not _unreachable(exc):
+                    raise
+                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise BackendError(
+                    f"Iceberg table {self.identifier(table_name)}: the catalog or warehouse "
+                    f"could not be reached during the append ({type(exc).__name__}: "
+                    f"{detail}); the rows may or may not be committed: check the table "
+                    "before writing them again") from None
             else:
                 done = time.perf_counter()
                 self._since_expiry[table_name] = (
