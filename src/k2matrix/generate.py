@@ -3,7 +3,7 @@
 A :class:`WorkloadSpec` (schema, row count, seed, data shape) expands into an Arrow table of
 ``schemas.arrow_schema(spec.schema)``; the same spec always gives the same table. Everything
 is drawn with numpy and assembled column-wise with pyarrow: no per-row Python work, except
-for the optional fraction of Hypothesis-drawn edge-case rows.
+for the optional fraction of edge-case rows (see :func:`_edge_rows`).
 
 What the data looks like: a universe of ``symbols`` tickers whose popularity follows a Zipf
 law with exponent ``skew``; per-symbol random-walk prices; event timestamps that increase at
@@ -264,38 +264,14 @@ def _quote_v2(spec: WorkloadSpec, rng: np.random.Generator, m: _Market) -> dict[
 _BUILDERS = {"v1": _v1, "v2": _v2, "quote_v2": _quote_v2}
 
 
-def draw_examples(strategy: Any, count: int, seed: int) -> list[Any]:
-    """``count`` examples of a Hypothesis strategy, deterministic for ``seed``.
-
-    Hypothesis is made for tests, not bulk data: draw few (edge cases), not millions.
-    """
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hyp_seed
-
-    out: list[Any] = []
-
-    @settings(database=None, max_examples=max(count, 1) * 2, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), deadline=None)
-    @hyp_seed(seed)
-    @given(strategy)
-    def collect(example: Any) -> None:
-        if len(out) < count:
-            out.append(example)
-
-    while len(out) < count:
-        before = len(out)
-        collect()
-        if len(out) == before:  # pragma: no cover - a strategy that yields nothing
-            raise ValueError(f"could not draw {count} examples from {strategy!r}")
-    return out
-
-
 def _edge_rows(spec: WorkloadSpec, count: int) -> pa.Table:
+    """Edge-case rows from the values the Hypothesis edge-case strategies draw from, picked
+    with a seeded generator: a Hypothesis draw, even under ``@seed``, depends on the modules
+    a process has loaded, so it cannot promise the same rows in every process."""
     from k2matrix.schemas import records_to_arrow
-    from k2matrix.strategies import edge_case_records
+    from k2matrix.strategies import edge_case_rows
 
-    return records_to_arrow(draw_examples(edge_case_records(spec.schema), count, spec.seed),
-                            spec.schema)
+    return records_to_arrow(edge_case_rows(spec.schema, count, spec.seed), spec.schema)
 
 
 def generate_table(spec: WorkloadSpec) -> pa.Table:
