@@ -46,7 +46,8 @@ STRESS_INPUT_BATCH = 1_000
 
 @pytest.fixture(scope="module")
 def catalog(k2_backends: Backends) -> Catalog:
-    return open_catalog(k2_backends.catalog)
+    opened: Catalog = open_catalog(k2_backends.catalog)
+    return opened
 
 
 class Tables:
@@ -325,7 +326,8 @@ def _pool(cell: Cell, schema: str, rows: int, batch: int) -> tuple[list[pa.Table
 def _ceiling_seconds(slices: list[pa.Table], flush: int, total: int) -> float:
     """pyarrow writing ``total`` rows as files of ``flush`` rows (one file measured, scaled)."""
     sample = pa.concat_tables(slices).slice(0, flush)
-    return parquet_seconds(sample) * total / int(sample.num_rows)
+    seconds: float = parquet_seconds(sample) * total / int(sample.num_rows)
+    return seconds
 
 
 def _tenths(commits: Sequence[CommitRecord]) -> dict[str, float]:

@@ -4,7 +4,7 @@ lost commit races are retried, history is expired, tables keep their layout."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pyarrow as pa
 import pytest
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> Catalog:
-    return open_catalog(CatalogConfig(warehouse=str(tmp_path / "wh")))
+    opened: Catalog = open_catalog(CatalogConfig(warehouse=str(tmp_path / "wh")))
+    return opened
 
 
 @pytest.mark.parametrize("schema", ["v1", "v2"])
@@ -118,9 +119,9 @@ def test_maintenance_and_buffer_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="expire_every=0"):
         Maintenance(expire_every=0)
     with pytest.raises(ValueError, match="schema='v3'"):
-        IcebergWriter(None, schema="v3")  # type: ignore[arg-type]
+        IcebergWriter(cast("Catalog", None), schema="v3")
     with pytest.raises(ValueError, match="layout='zigzag'"):
-        IcebergWriter(None, layout="zigzag")  # type: ignore[arg-type]
+        IcebergWriter(cast("Catalog", None), layout="zigzag")
 
 
 def test_a_lost_commit_race_is_retried_without_losing_rows(catalog: Catalog) -> None:

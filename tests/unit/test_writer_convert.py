@@ -47,7 +47,7 @@ def test_omitted_nullable_fields_read_as_null() -> None:
 
 
 def _v2(row: int, **change: Any) -> list[dict[str, Any]]:
-    records = generate_records(WorkloadSpec("v2", 6, 11))
+    records: list[dict[str, Any]] = generate_records(WorkloadSpec("v2", 6, 11))
     for key, value in change.items():
         if value is _DROP:
             del records[row][key]
