@@ -158,3 +158,10 @@ def test_target_file_size_is_configurable(catalog: Catalog) -> None:
     assert default.commits[0].data_files == 1
     assert small.commits[0].data_files > 1
     verify_table(small.table("small"), table_checksum(data))
+
+
+def test_a_missing_namespace_is_created(catalog: Catalog) -> None:
+    writer = IcebergWriter(catalog, namespace="fresh")
+    assert writer.write_arrow(generate_table(WorkloadSpec("v2", 5, 2)), "t") == 5
+    assert writer.write_arrow(generate_table(WorkloadSpec("v2", 5, 1)), "other.t") == 5
+    assert ("fresh",) in catalog.list_namespaces() and ("other",) in catalog.list_namespaces()

@@ -218,7 +218,9 @@ class IcebergWriter:
                 ) -> _Target:
         target = self._targets.get(table_name)
         if target is None:
-            table = create_table(self.catalog, self.identifier(table_name),
+            identifier = self.identifier(table_name)
+            self.catalog.create_namespace_if_not_exists(identifier.rsplit(".", 1)[0])
+            table = create_table(self.catalog, identifier,
                                  schema or self.schema, layout or self.layout,
                                  properties=dict(self.properties))
             found = detect_schema(table)
