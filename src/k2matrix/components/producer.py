@@ -102,8 +102,9 @@ class K2Producer:
     def produce_trades(self, records: Sequence[Record]) -> int:
         """Serialize and produce ``records`` in chunks; returns how many were produced."""
         produced = 0
-        for start in range(0, len(records), CHUNK):
-            chunk = records[start:start + CHUNK]
+        step = getattr(self.serializer, "batch_rows", CHUNK)
+        for start in range(0, len(records), step):
+            chunk = records[start:start + step]
             try:
                 values = self.serializer.serialize_many(chunk)
             except WorkloadError as exc:
