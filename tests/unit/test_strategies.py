@@ -15,7 +15,7 @@ import fastavro
 import pyarrow as pa
 import pytest
 from fastavro.validation import validate
-from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from k2matrix import strategies as ks
@@ -211,8 +211,6 @@ def test_seeded_edge_rows_are_the_same_in_every_process(digests_in_two_processes
     assert few[0] == many[0]
 
 
-@pytest.mark.xfail(strict=False, reason="generate._edge_rows draws edge rows with Hypothesis "
-                   "(@seed), whose draws depend on the loaded modules; edge_case_rows() does not")
 def test_generated_edge_rows_are_the_same_in_every_process(
     digests_in_two_processes: list[list[str]]
 ) -> None:
@@ -353,9 +351,7 @@ def test_generator_is_deterministic_and_valid_for_drawn_specs(matrix: Matrix,
         assert_fits_schema(record, spec.schema)
 
 
-# generate_table draws its edge-case rows with a seeded inner @given: inside a Hypothesis test
-# the outer test must allow nesting.
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.nested_given])
+@settings(max_examples=5, deadline=None)
 @given(st.data())
 def test_generator_with_edge_rows_is_deterministic_inside_a_property(data: st.DataObject
                                                                      ) -> None:
