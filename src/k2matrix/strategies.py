@@ -8,7 +8,10 @@ are symbol strings, arrays are lists and maps are ``dict`` or ``None``.
 
 Hypothesis is for drawing *specs* and edge cases, not bulk rows: it cannot draw a list of 1K
 V2 records. Draw a seed with :func:`workload_specs` and expand it with
-:mod:`k2matrix.generate`. Every strategy checks its arguments when it is built and raises
+:mod:`k2matrix.generate`; bulk data takes its edge-case rows from :func:`edge_case_rows`,
+which gives the same rows for a seed in every process (a Hypothesis draw does not).
+
+Every strategy checks its arguments when it is built and raises
 ``ValueError`` (or :class:`~k2matrix.errors.MatrixError` for an unknown profile) naming
 ``argument=value`` and the fix.
 """
@@ -420,6 +423,7 @@ def _shape(base: Mapping[str, Any], vary: bool) -> SearchStrategy[dict[str, Any]
         "null_ratio": unit,
         "disorder": unit,
         "rows_per_second": st.integers(1, 100_000),
+        "edge_case_fraction": st.sampled_from((0.0, 0.02, 0.2)),
     }
     return st.fixed_dictionaries({k: st.one_of(fixed[k], varied[k]) if k in varied else fixed[k]
                                   for k in base})
@@ -429,9 +433,8 @@ def workload_specs(matrix: Matrix, profile: str, *, max_rows: int | None = None,
                    vary_shape: bool = True) -> SearchStrategy[WorkloadSpec]:
     """A :class:`~k2matrix.generate.WorkloadSpec`: a seed, a schema and a batch size of the
     profile, and its data shape (``vary_shape``: sometimes other symbol counts, skews, null
-    ratios, disorder and densities). ``max_rows`` caps the batch size for fast tests.
-
-    The edge-case fraction stays the profile's (edge rows are drawn by Hypothesis)."""
+    ratios, disorder, densities and edge-case fractions). ``max_rows`` caps the batch size
+    for fast tests."""
     m = _check_matrix(matrix)
     prof = m.profile(_check_profile(m, profile))
     if max_rows is not None:

@@ -332,6 +332,9 @@ def test_workload_specs_respect_max_rows(matrix: Matrix) -> None:
         assert spec.rows <= 1000
 
     check()
+    varied = ks.workload_specs(matrix, "smoke", max_rows=100)
+    assert find(varied, lambda s: s.edge_case_fraction > 0 and s.symbols < 500,
+                settings=SEARCH).rows == 100
     with_small = ks.workload_specs(matrix, "smoke", max_rows=50)  # smoke: 100, 1000
     assert find(with_small, lambda s: True, settings=SEARCH).rows == 50
 
@@ -356,7 +359,7 @@ def test_generator_is_deterministic_and_valid_for_drawn_specs(matrix: Matrix,
 def test_generator_with_edge_rows_is_deterministic_inside_a_property(data: st.DataObject
                                                                      ) -> None:
     m = parse_matrix(REAL_TEXT.replace("edge_case_fraction = 0.0", "edge_case_fraction = 0.1", 1))
-    spec = data.draw(ks.workload_specs(m, "smoke", max_rows=100))
+    spec = data.draw(ks.workload_specs(m, "smoke", max_rows=100, vary_shape=False))
     assert spec.edge_case_fraction == 0.1
     table = generate_table(spec)
     assert table.equals(generate_table(spec))
