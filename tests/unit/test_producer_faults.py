@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import Producer
 
 from k2matrix.backends.config import Backends, KafkaConfig, SchemaRegistryConfig
 from k2matrix.backends.kafka import open_kafka
@@ -142,3 +143,22 @@ def test_missing_tansu_binary_is_named(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("K2_TANSU", str(tmp_path / "no-such-tansu"))
     with pytest.raises(BackendError, match="no executable Tansu broker at"):
         TansuBroker.start()
+
+
+@needs_tansu
+def test_topics_named_on_a_real_broker_are_deleted_on_close(broker: TansuBroker,
+                                                             registry: Any) -> None:
+    config = KafkaConfig(mode="bootstrap", bootstrap_servers=broker.bootstrap_servers)
+    cluster = open_kafka(config)
+    with K2Producer(cluster, registry, "v1") as producer:
+        cluster.create_topic(producer.topic)
+        producer.produce_trades(generate_records(WorkloadSpec(schema="v1", rows=5, seed=1)))
+        producer.flush()
+    assert cluster.topics == [producer.topic]
+    cluster.close()
+    assert cluster.topics == []
+    probe = Producer(cluster.client_config())
+    try:
+        assert producer.topic not in probe.list_topics(timeout=5).topics
+    finally:
+        probe.close()

@@ -55,6 +55,7 @@ class KafkaCluster:
     def __init__(self, config: KafkaConfig, connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
         self.config = config
         self.mode = config.mode
+        self.topics: list[str] = []  # named by topic_name(): deleted by close() off the mock
         self._holder: Producer | None = None
         if config.mode == "mock":
             self._holder = Producer({
@@ -78,10 +79,25 @@ class KafkaCluster:
         self.close()
 
     def close(self) -> None:
-        """Stop the mock cluster (clients connected to it should be closed first)."""
+        """Stop the mock cluster (clients connected to it should be closed first); on a real
+        cluster, delete the topics this run named (best effort: a failure is logged)."""
         if self._holder is not None:
             self._holder.close()
             self._holder = None
+        elif self.topics:
+            self.delete_topics(self.topics)
+        self.topics = []
+
+    def delete_topics(self, names: list[str], timeout: float = CONNECT_TIMEOUT_S) -> None:
+        admin = AdminClient(self.client_config())
+        futures = admin.delete_topics(names, operation_timeout=timeout, request_timeout=timeout)
+        for name, future in futures.items():
+            try:
+                future.result(timeout)
+            except KafkaException as exc:
+                if "UNKNOWN_TOPIC" not in str(exc):
+                    LOG.warning("could not delete topic %s on %s: %s", name,
+                                self.bootstrap_servers, exc)
 
     def describe(self) -> dict[str, Any]:
         return {"mode": self.mode, "bootstrap_servers": self.bootstrap_servers,
@@ -132,7 +148,9 @@ class KafkaCluster:
     def topic_name(self, label: str) -> str:
         """A fresh topic for one cell: ``<prefix>.<label>.<random>`` (legal characters only)."""
         clean = _TOPIC_CHARS.sub("_", label)[:150]
-        return f"{self.config.topic_prefix}.{clean}.{uuid.uuid4().hex[:8]}"
+        name = f"{self.config.topic_prefix}.{clean}.{uuid.uuid4().hex[:8]}"
+        self.topics.append(name)
+        return name
 
     def create_topic(self, name: str, partitions: int = DEFAULT_PARTITIONS,
                      timeout: float = CONNECT_TIMEOUT_S) -> None:

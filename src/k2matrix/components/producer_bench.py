@@ -30,6 +30,7 @@ def measure_ceiling(producer: K2Producer, values: Sequence[bytes],
     """msg/s of producing already-serialized ``values`` (and flushing) with the same
     producer and configuration, to a topic of its own; the median of ``rounds``."""
     topic = producer.cluster.topic_name(f"{producer.topic}.ceiling")
+    producer.cluster.create_topic(topic)
     producer.produce_payloads(values[:1], keys[:1], topic)  # metadata and leaders first
     producer.flush()
     seconds = []
