@@ -1,10 +1,12 @@
 """The K2 producer: Avro trades, keyed by symbol, through confluent-kafka to a real broker.
 
 The K2 API shape: ``produce_trade(record)`` and ``flush()``, for the V1 and V2 schemas,
-plus ``produce_trades(records)`` for batches. Values are in the Confluent wire format
-(magic byte, schema id, Avro body) so any consumer with the registry can read them. Every
-message ends acknowledged or reported failed (:class:`DeliveryTracker`); ``flush`` raises a
-BackendError with the count of unacknowledged messages when the broker stops answering.
+plus ``produce_trades(records)`` for batches of dict records and ``produce_table(table)``
+for Arrow batches (serialized column-wise, the fastest path). Values are in the Confluent
+wire format (magic byte, schema id, Avro body) so any consumer with the registry can read
+them. Every message ends acknowledged or reported failed (:class:`DeliveryTracker`);
+``flush`` raises a BackendError with the count of unacknowledged messages when the broker
+stops answering.
 
 A user plugs in another implementation by satisfying :class:`TradeProducer`.
 """
@@ -53,7 +55,7 @@ class K2Producer:
 
     ``serializer`` is a kind from :data:`~k2matrix.components.producer_serializers.SERIALIZERS`
     (``compiled`` by default) or a ready :class:`Serializer`. ``overrides`` are extra
-    librdkafka producer properties (``linger_ms=0`` or ``{"linger.ms": 0}`` style).
+    librdkafka producer properties (``linger_ms=0``, or ``**{"linger.ms": 0}``).
     """
 
     def __init__(
