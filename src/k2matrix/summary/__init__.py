@@ -7,7 +7,19 @@ and Markdown), ``plots``, ``html``, ``export`` (github-action-benchmark), ``comm
 ``synthetic`` (synthetic results documents for tests and timing).
 """
 
-from k2matrix.summary.build import Summary, build_summary, summarize
-from k2matrix.summary.command import add_summary_parser, run_summary
+from typing import Any
 
 __all__ = ["Summary", "add_summary_parser", "build_summary", "run_summary", "summarize"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the CLI builds its parser without loading Polars.
+    if name in ("Summary", "build_summary", "summarize"):
+        from k2matrix.summary import build
+
+        return getattr(build, name)
+    if name in ("add_summary_parser", "run_summary"):
+        from k2matrix.summary import command
+
+        return getattr(command, name)
+    raise AttributeError(name)

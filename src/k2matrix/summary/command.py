@@ -11,14 +11,23 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from k2matrix.errors import ResultsError
-from k2matrix.summary.build import Summary, build_summary, summarize
-from k2matrix.summary.compare import ALPHA
+
+if TYPE_CHECKING:
+    from k2matrix.summary.build import Summary
 
 __all__ = ["add_summary_parser", "main", "run_summary", "summarize"]
 FORMATS = ("table", "markdown", "json", "html")
+ALPHA = 0.05  # default significance level (kept here so building the parser loads no Polars)
+
+
+def summarize(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """See :func:`k2matrix.summary.build.summarize` (imported on use: it loads Polars)."""
+    from k2matrix.summary.build import summarize as _summarize
+
+    return _summarize(*args, **kwargs)
 
 
 def _fraction(text: str) -> float:
@@ -86,6 +95,8 @@ def render(summary: Summary, fmt: str) -> str:
 
 def run_summary(args: argparse.Namespace) -> int:
     """Run the subcommand; the exit code (ResultsError -> message on stderr, 2)."""
+    from k2matrix.summary.build import build_summary
+
     try:
         summary = build_summary(args.run, args.baseline,
                                 fail_threshold=getattr(args, "fail_threshold", 0.10),
