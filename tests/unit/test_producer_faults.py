@@ -4,8 +4,10 @@ process), and the Tansu backend itself (context manager and CLI)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,33 @@ def test_broker_killed_mid_cell_fails_with_the_unacknowledged_count(
     assert producer.in_flight() == 0
     report = producer.tracker.report()
     assert report.failed == 500 and report.unacknowledged == 0
+
+
+@needs_tansu
+def test_broker_killed_while_producing_reports_what_was_left_unacknowledged(
+        broker: TansuBroker, registry: Any) -> None:
+    records = generate_records(WorkloadSpec(schema="v1", rows=2000, seed=4))
+    config = KafkaConfig(mode="bootstrap", bootstrap_servers=broker.bootstrap_servers)
+    cluster = open_kafka(config)
+    producer = K2Producer(cluster, registry, "v1", flush_timeout=2.0)
+    producer.warm_up(records[0])
+    killer = threading.Timer(0.05, broker.kill)
+    killer.start()
+    try:
+        for _ in range(200):  # about 2 s of producing at most; the broker dies early on
+            producer.produce_trades(records)
+            if not killer.is_alive() and broker.proc.poll() is not None:
+                break
+        producer.produce_trades(records)  # certainly after the kill
+        with pytest.raises(BackendError) as info:
+            producer.flush()
+    finally:
+        killer.cancel()
+        report = producer.tracker.report()
+        producer.close()
+    assert report.unacknowledged >= len(records)
+    match = re.search(r"(\d+) unacknowledged", str(info.value))
+    assert match is not None and int(match.group(1)) == report.unacknowledged
 
 
 @needs_tansu
