@@ -14,6 +14,7 @@ from k2matrix.backends.registry import open_registry, register_avro
 from k2matrix.components.producer import K2Producer, TradeProducer
 from k2matrix.components.producer_bench import (
     extra_info,
+    main,
     measure_ceiling,
     measure_memory,
     produce_paced,
@@ -182,3 +183,10 @@ def test_sasl_secret_is_split_into_username_and_password(
     monkeypatch.setenv("K2_TEST_SASL", "no-colon")
     with pytest.raises(BackendError, match=r"\$K2_TEST_SASL holds a SASL password: set "):
         probe.client_config()
+
+
+def test_serializer_comparison_covers_every_path(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--schema", "v1", "--messages", "300", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    for path in (*SERIALIZERS, "arrow-table", "ceiling"):
+        assert f"\n{path} " in out
