@@ -69,7 +69,9 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     if not suites.exists():
         raise K2Error(f"no benchmark suites at {suites}; pass --tests PATH")
     argv = [str(suites), f"--k2-matrix={matrix_path}", f"--k2-profile={args.profile}",
-            "--benchmark-only", "-p", "no:cacheprovider"]
+            "--benchmark-only", "-p", "no:cacheprovider",
+            # this process imported k2matrix before pytest could rewrite its plugin's asserts
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if args.numprocesses is not None:
         argv += ["-n", str(args.numprocesses)]
     if args.results:
