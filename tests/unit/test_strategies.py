@@ -259,7 +259,7 @@ def test_batch_sizes_default_to_the_global_axis(matrix: Matrix) -> None:
 
 def test_batch_sizes_of_a_profile_are_those_its_cells_use(matrix: Matrix) -> None:
     used = {c.params["batch_size"] for c in matrix.cells("smoke") if "batch_size" in c.params}
-    assert used == {100, 1000}
+    assert used == {100, 1000, 10000}  # smoke: [100, 1000], and writer.append adds 10000
 
     @PROPERTY
     @given(ks.batch_sizes(matrix, "smoke"))
@@ -311,12 +311,13 @@ def test_cells_of_one_component(matrix: Matrix) -> None:
 
 def test_workload_specs_follow_the_profile(matrix: Matrix) -> None:
     schemas = {c.params["schema"] for c in matrix.cells("smoke") if "schema" in c.params}
+    sizes = {c.params["batch_size"] for c in matrix.cells("smoke") if "batch_size" in c.params}
 
     @PROPERTY
     @given(ks.workload_specs(matrix, "smoke", vary_shape=False))
     def check(spec: WorkloadSpec) -> None:
         assert spec.schema in schemas
-        assert spec.rows in (100, 1000)
+        assert spec.rows in sizes
         assert 0 <= spec.seed < 2**32
         assert spec.symbols == matrix.data["symbols"]
         assert spec.null_ratio == matrix.data["null_ratio"]
