@@ -19,6 +19,7 @@ import pytest
 
 from k2matrix.cell import Cell
 from k2matrix.components.query import QueryEngine, QueryResult
+from k2matrix.components.query_duckdb import DuckDBParquetEngine
 from k2matrix.components.query_shapes import selectivity_params
 from k2matrix.components.query_workload import (
     QueryWorkload,
@@ -86,13 +87,15 @@ def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any) -> None:
 
         rounds = k2_rounds(rounds_for(first_s, CELL_BUDGET_S, 20))
         # For iceberg_scan, the in-run ceiling: DuckDB reading the same Parquet files directly
-        # (those pyiceberg plans; exec time without planning), run untimed between rounds.
-        direct = wl.open("duckdb_parquet") if engine.name == "duckdb_iceberg_scan" else None
+        # (planned once by pyiceberg; DuckDB time only), run untimed between rounds.
+        direct = (DuckDBParquetEngine(wl.dataset.metadata_locations())
+                  if engine.name == "duckdb_iceberg_scan" else None)
+        planned = direct.plan(shape, params) if direct is not None else None
         direct_ms: list[float] = []
 
         def setup() -> None:
-            if direct is not None:
-                direct_ms.append(direct.run(shape, params).stats["exec_ms"])
+            if direct is not None and planned is not None:
+                direct_ms.append(direct.run_planned(planned).stats["exec_ms"])
 
         try:
             benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1)

@@ -275,3 +275,17 @@ def test_empty_plan_returns_typed_empty_result(datasets: dict[str, Dataset],
                                              "quantity"]
     finally:
         engine.close()
+
+
+def test_planned_query_runs_again_with_the_same_files(datasets: dict[str, Dataset],
+                                                      window: DataWindow) -> None:
+    from k2matrix.components.query_duckdb import DuckDBParquetEngine
+
+    engine = DuckDBParquetEngine(datasets["day_symbol"].metadata_locations())
+    try:
+        planned = engine.plan("filtered", _params("filtered", window))
+        assert planned.stats["files_planned"] == 1
+        first, again = engine.run_planned(planned), engine.run_planned(planned)
+        assert first.table.equals(again.table) and "exec_ms" in again.stats
+    finally:
+        engine.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -40,6 +41,16 @@ def _scans(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return found
 
 
+@dataclass(frozen=True)
+class PlannedQuery:
+    """A query ready for DuckDB: its id, SQL, bound parameters and planning stats."""
+
+    query_id: str
+    sql: str
+    params: Params
+    stats: dict[str, Any]
+
+
 class _DuckDBEngine:
     """Shared parts: the connection, running SQL with bound parameters, profiling."""
 
@@ -72,11 +83,18 @@ class _DuckDBEngine:
                              f"{exc}") from None
 
     def run(self, query: str, params: Params = None) -> QueryResult:
-        qid, sql, bound, stats = self._prepare(query, params)
+        return self.run_planned(self.plan(query, params))
+
+    def plan(self, query: str, params: Params = None) -> PlannedQuery:
+        """The query bound and, for duckdb_parquet, its files planned: run it again and again
+        with :meth:`run_planned` to time DuckDB alone (the table must not change meanwhile)."""
+        return PlannedQuery(*self._prepare(query, params))
+
+    def run_planned(self, planned: PlannedQuery) -> QueryResult:
         started = time.perf_counter()
-        table = self._execute(qid, sql, bound)
-        stats["exec_ms"] = (time.perf_counter() - started) * 1e3
-        return QueryResult(qid, table, stats)
+        table = self._execute(planned.query_id, planned.sql, planned.params)
+        stats = {**planned.stats, "exec_ms": (time.perf_counter() - started) * 1e3}
+        return QueryResult(planned.query_id, table, stats)
 
     def profile(self, query: str, params: Params = None) -> dict[str, Any]:
         """Files read and rows scanned as DuckDB's profiler reports them for one run."""
