@@ -289,3 +289,9 @@ def test_planned_query_runs_again_with_the_same_files(datasets: dict[str, Datase
         assert first.table.equals(again.table) and "exec_ms" in again.stats
     finally:
         engine.close()
+
+
+def test_table_names_must_be_sql_names(datasets: dict[str, Dataset]) -> None:
+    location = datasets["unpartitioned"].metadata_locations()["trades"]
+    with pytest.raises(QueryError, match="table name 'trades; DROP'"):
+        open_engine("duckdb_iceberg_scan", {"trades; DROP": location})

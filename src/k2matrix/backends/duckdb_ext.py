@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 EXTENSIONS = ("avro", "iceberg")  # avro first: iceberg reads Avro manifests through it
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
     """A SQL string literal (for file paths of our own; user values are always bound)."""
     return "'" + text.replace("'", "''") + "'"
 
@@ -70,7 +70,7 @@ def connect(threads: int | None = None, extensions: tuple[str, ...] = EXTENSIONS
         for name in extensions:
             path = extension_path(name)
             try:
-                con.execute(f"LOAD {_sql_string(str(path))}")
+                con.execute(f"LOAD {sql_string(str(path))}")
             except duckdb.Error as exc:
                 raise BackendError(f"DuckDB extension {name!r} at {path} failed to load: "
                                    f"{exc}") from None

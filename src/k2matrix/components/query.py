@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import StaticTable
 
 Params = Mapping[str, Any] | Sequence[Any] | None
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -90,6 +92,9 @@ def load_table(name: str, metadata_location: str) -> StaticTable:
     and the file if it is missing or not valid table metadata."""
     from pyiceberg.table import StaticTable
 
+    if not _NAME.fullmatch(name):
+        raise QueryError(f"table name {name!r}: use letters, digits and underscores (it names "
+                         "a view in SQL)")
     path = Path(metadata_location.removeprefix("file://"))
     local = "://" not in metadata_location or metadata_location.startswith("file://")
     if local and not path.is_file():

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from k2matrix.backends.duckdb_ext import connect
+from k2matrix.backends.duckdb_ext import connect, sql_string
 from k2matrix.components.query import (
     Params,
     QueryResult,
@@ -28,10 +28,6 @@ _PROFILE_SETTINGS = json.dumps({
     "OPERATOR_TYPE": "true", "OPERATOR_NAME": "true", "OPERATOR_CARDINALITY": "true",
     "OPERATOR_ROWS_SCANNED": "true", "EXTRA_INFO": "true",
 })
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _scans(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -100,7 +96,7 @@ class _DuckDBEngine:
         """Files read and rows scanned as DuckDB's profiler reports them for one run."""
         qid, sql, bound, stats = self._prepare(query, params)
         self.con.execute("PRAGMA enable_profiling = 'no_output'")
-        self.con.execute(f"SET custom_profiling_settings = {_literal(_PROFILE_SETTINGS)}")
+        self.con.execute(f"SET custom_profiling_settings = {sql_string(_PROFILE_SETTINGS)}")
         try:
             self._execute(qid, sql, bound)
             info = json.loads(self.con.get_profiling_information(format="json"))
@@ -137,7 +133,7 @@ class DuckDBIcebergScanEngine(_DuckDBEngine):
         super().__init__(tables, threads)
         for name, location in self.tables.items():
             self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM "
-                             f"iceberg_scan({_literal(location.removeprefix('file://'))})")
+                             f"iceberg_scan({sql_string(location.removeprefix('file://'))})")
         self.files_total = {n: len(list(t.scan().plan_files()))
                             for n, t in self.iceberg.items()}
 
@@ -186,7 +182,7 @@ class DuckDBParquetEngine(_DuckDBEngine):
         if not files:
             return f"SELECT * FROM {name}__empty"
         if literal:
-            paths = ", ".join(_literal(f) for f in files)
+            paths = ", ".join(sql_string(f) for f in files)
             return f"SELECT * FROM read_parquet([{paths}])"
         return f"(SELECT * FROM read_parquet(${name}_files))"
 
