@@ -10,6 +10,7 @@ extension we did not load fails loudly instead of downloading it; each extension
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,9 @@ def connect(threads: int | None = None, extensions: tuple[str, ...] = EXTENSIONS
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
     }
-    if threads is not None:
+    if threads is None and os.environ.get("K2_THREADS", "").isdigit():
+        threads = int(os.environ["K2_THREADS"])  # the sweep's per-worker CPU budget
+    if threads:
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
     try:

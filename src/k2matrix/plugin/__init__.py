@@ -24,6 +24,7 @@ from k2matrix.matrix import Matrix
 from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin import recording
 from k2matrix.plugin.state import STATE, RunState, get_state
+from k2matrix.plugin.threads import apply_budget
 
 __all__ = ["STATE", "RunState"]
 
@@ -83,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id, run_dir = shared["run_id"], Path(shared["run_dir"])
         worker, workers = workerinput.get("workerid", "gw?"), int(shared["workers"])
         resume_passed = set(shared["resume_passed"])
+        apply_budget(workers)  # before DuckDB, Arrow or Polars size their thread pools
     else:
         if resume:
             run_dir = Path(resume)

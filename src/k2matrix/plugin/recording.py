@@ -11,6 +11,7 @@ import pytest
 from k2matrix.cell import Cell
 from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin.state import RunState, get_state
+from k2matrix.plugin.threads import budget
 from k2matrix.results import FORMAT_VERSION
 from k2matrix.results.journal import PASSED, Journal, latest, read_run
 from k2matrix.results.merge import MERGED_FILE, META_FILE, build_document, write_json_atomic
@@ -65,6 +66,7 @@ def _enrich(config: pytest.Config, state: RunState, cell: Cell, benches: list[An
             "pid": os.getpid(),
             # other load on the machine when the cell finished: noisy figures explain themselves
             "loadavg_1m": os.getloadavg()[0],
+            "threads": budget(),
         }
         median = b.stats.median if b.stats and b.stats.data else 0.0
         if "items" in info and "throughput" not in info and median > 0:
