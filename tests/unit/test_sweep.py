@@ -5,6 +5,7 @@ Arrow), checked through the journal and the merged pytest-benchmark JSON."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -113,6 +114,8 @@ def test_xdist_sweep_times_every_cell_into_one_merged_file(project: pytest.Pytes
         assert len(b["stats"]["data"]) == b["stats"]["rounds"]
         k2 = b["extra_info"]["k2"]
         assert k2["workers"] == 2 and k2["affinity"]
+        # each worker's libraries get their share of the cores, not all of them
+        assert k2["threads"] == max(1, len(os.sched_getaffinity(0)) // 2)
         assert b["extra_info"]["throughput"] > 0
         workers.add(k2["worker"])
     assert workers <= {"gw0", "gw1"}
@@ -135,6 +138,7 @@ def test_without_xdist_the_same_files_are_written(project: pytest.Pytester) -> N
     assert _cell_ids(doc) == CELL_IDS
     assert all(b["extra_info"]["k2"]["worker"] == "main" for b in doc["benchmarks"])
     assert all(b["extra_info"]["k2"]["concurrent"] is False for b in doc["benchmarks"])
+    assert all(b["extra_info"]["k2"]["threads"] is None for b in doc["benchmarks"])
 
 
 def test_killed_worker_keeps_other_cells_and_reports_the_crash(project: pytest.Pytester
