@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from k2matrix.errors import ResultsError
+from k2matrix.plugin.threads import THREAD_VARIABLES
 from k2matrix.results.journal import read_run
 from k2matrix.results.merge import merge_dirs
 
@@ -84,6 +85,8 @@ def _run(p: pytest.Pytester, *args: str, env: dict[str, str] | None = None
          ) -> pytest.RunResult:
     mp = pytest.MonkeyPatch()
     mp.delenv("PYTEST_XDIST_WORKER", raising=False)  # when the unit tests run under -n
+    for name in THREAD_VARIABLES:  # nor inherit the outer worker's thread budget
+        mp.delenv(name, raising=False)
     for key, value in (env or {}).items():
         mp.setenv(key, value)
     try:
