@@ -90,3 +90,16 @@ def test_incompatible_runs_name_the_key(key: str, value: Any, named: str) -> Non
     with pytest.raises(ResultsError, match=named):
         check_compatible([("a", base), ("b", other)])
     check_compatible([("a", base), ("b", other)], force=True)
+
+
+def test_overhead_is_a_share_of_wall_and_of_timed_time() -> None:
+    from k2matrix.results.merge import overhead
+
+    slow = {**_record("a", started=0.0, finished=2.0), "overhead_s": 0.001}
+    slow["benchmark"]["stats"]["data"] = [0.1] * 5  # 0.5 s timed, 2 s wall
+    tiny = {**_record("b", started=0.0, finished=0.005), "overhead_s": 0.001}
+    tiny["benchmark"]["stats"]["data"] = [0.001]  # under 10 ms: not counted
+    result = overhead([slow, tiny])
+    assert result["cells"] == 1
+    assert result["of_wall"] == {"median": 0.0005, "max": 0.0005}
+    assert result["of_timed"] == {"median": 0.002, "max": 0.002}

@@ -238,6 +238,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         recording.on_report(item, report)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "k2_cell" in getattr(item, "fixturenames", ()):
+        recording.on_setup(item)
+
+
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> None:
     state = get_state(config)
     if state.worker == "controller" and report.failed:

@@ -81,19 +81,28 @@ def mark_concurrency(records: list[dict[str, Any]]) -> None:
 
 
 def overhead(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """k2matrix's own cost per cell (recording and journaling, ``overhead_s``) against the
-    cell's timed work (the sum of its rounds), for cells whose timed work is 10 ms or more."""
-    ratios = []
+    """k2matrix's own cost per cell (its report bookkeeping and journal line, ``overhead_s``)
+    as a share of the cell's wall time (setup to teardown) and of its timed work (the sum of
+    its rounds), over the cells whose time is 10 ms or more."""
+    of_wall: list[float] = []
+    of_timed: list[float] = []
     for rec in records:
+        cost = rec.get("overhead_s")
+        if cost is None:
+            continue
+        wall = float(rec.get("finished", 0)) - float(rec.get("started", 0))
         data = ((rec.get("benchmark") or {}).get("stats") or {}).get("data") or []
         timed = float(sum(data))
-        if rec.get("overhead_s") is not None and timed >= 0.010:
-            ratios.append(float(rec["overhead_s"]) / timed)
-    ratios.sort()
-    if not ratios:
-        return {"cells": 0}
-    return {"cells": len(ratios), "median_ratio": ratios[len(ratios) // 2],
-            "max_ratio": ratios[-1]}
+        if wall >= 0.010:
+            of_wall.append(float(cost) / wall)
+        if timed >= 0.010:
+            of_timed.append(float(cost) / timed)
+
+    def spread(values: list[float]) -> dict[str, float]:
+        values = sorted(values)
+        return {"median": values[len(values) // 2], "max": values[-1]} if values else {}
+
+    return {"cells": len(of_wall), "of_wall": spread(of_wall), "of_timed": spread(of_timed)}
 
 
 def build_document(records: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
