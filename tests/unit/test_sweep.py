@@ -239,3 +239,12 @@ def test_k2matrix_run_wraps_the_sweep(project: pytest.Pytester) -> None:
     assert len(records) == 6 and all(r["overhead_s"] > 0 for r in records)
     assert (project.path / "results" / "latest").resolve() == (
         project.path / "results" / "viacli").resolve()
+
+
+def test_resume_refuses_another_profile_naming_the_key(project: pytest.Pytester) -> None:
+    _run(project, "--k2-run-id=rp").assert_outcomes(passed=6)
+    project.makefile(".toml", matrix=TINY_MATRIX + '\n[profiles.other]\ndescription = "x"\n')
+    result = _run(project, "--k2-profile=other", f"--k2-resume={project.path / 'results' / 'rp'}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "profile differs" in err and "Traceback" not in err

@@ -20,11 +20,13 @@ import pytest
 
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell
+from k2matrix.errors import ResultsError
 from k2matrix.matrix import Matrix
 from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin import recording
 from k2matrix.plugin.state import STATE, RunState, get_state
 from k2matrix.plugin.threads import apply_budget
+from k2matrix.results.merge import read_meta
 
 __all__ = ["STATE", "RunState"]
 
@@ -100,14 +102,30 @@ def pytest_configure(config: pytest.Config) -> None:
         worker = "controller" if bench.xdist_active(config) else "main"
         workers = 1
     state = RunState(
-        matrix_path=matrix_path, matrix_explicit=explicit, profile=profile, run_id=run_id,
+        matrix_path=matrix_path, profile=profile, run_id=run_id,
         run_dir=run_dir, workdir=Path(config.getoption("k2_workdir") or root / ".k2matrix"),
         worker=worker, workers=workers, shard=_parse_shard(config.getoption("k2_shard")),
         resume_passed=resume_passed, include_slow=_slow_selected(config),
     )
     config.stash[STATE] = state
     if explicit or matrix_path.is_file():
-        state.load()  # a bad matrix stops the run here, with every problem listed
+        matrix = state.load()  # a bad matrix stops the run here, with every problem listed
+        if resume and workerinput is None:
+            _check_resumable(run_dir, profile, matrix.fingerprint())
+
+
+def _check_resumable(run_dir: Path, profile: str, fingerprint: str) -> None:
+    """A run resumes only with the matrix and profile it was started with."""
+    try:
+        meta = read_meta(run_dir)
+    except ResultsError as exc:
+        raise pytest.UsageError(f"--k2-resume: {exc}") from None
+    for key, now in (("profile", profile), ("matrix_fingerprint", fingerprint)):
+        if meta.get(key) != now:
+            raise pytest.UsageError(
+                f"--k2-resume={run_dir}: {key} differs (the run has {meta.get(key)!r}, this "
+                f"invocation {now!r}); resume with the matrix and --k2-profile it was started "
+                "with, or start a new run")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

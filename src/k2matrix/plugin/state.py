@@ -17,7 +17,6 @@ from k2matrix.results.journal import Journal
 @dataclass
 class RunState:
     matrix_path: Path
-    matrix_explicit: bool
     profile: str
     run_id: str
     run_dir: Path
