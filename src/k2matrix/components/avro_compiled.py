@@ -24,13 +24,17 @@ from typing import Any
 from k2matrix.components.avro_checked import CheckedEncoder
 from k2matrix.components.avro_primitives import (
     CHUNK14,
+    END_OF_BLOCKS,
     LENGTH,
+    NULL_BRANCH,
     ONE_MICROSECOND,
     ONE_MILLISECOND,
     UTC_EPOCHS,
+    VALUE_BRANCH,
     VARINT,
     encode_int,
     encode_long,
+    varint_unsigned,
 )
 from k2matrix.schemas import Field, RecordSchema, get_schema
 
@@ -45,13 +49,7 @@ def _high_bytes_cache() -> tuple[dict[int, bytes], Callable[[int], bytes]]:
     def high(key: int) -> bytes:
         if len(cache) >= HIGH_CACHE_SIZE:
             cache.clear()
-        out = bytearray()
-        h = key
-        while h >= 0x80:
-            out.append((h & 0x7F) | 0x80)
-            h >>= 7
-        out.append(h)
-        cache[key] = encoded = bytes(out)
+        cache[key] = encoded = varint_unsigned(key)
         return encoded
 
     return cache, high
@@ -202,9 +200,9 @@ class CompiledEncoder:
         namespace: dict[str, Any] = {
             "H": header,
             "L": LENGTH,
-            "NB": b"\x00",
-            "VB": b"\x02",
-            "END": b"\x00",
+            "NB": NULL_BRANCH,
+            "VB": VALUE_BRANCH,
+            "END": END_OF_BLOCKS,
             "EPOCHS": UTC_EPOCHS,
             "C14": CHUNK14,
             "HIGH": high_cache,

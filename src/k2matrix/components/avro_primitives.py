@@ -38,7 +38,8 @@ LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 _ZIGZAG_LIMIT = 2**64
 
 
-def _varint_unsigned(z: int) -> bytes:
+def varint_unsigned(z: int) -> bytes:
+    """The varint of an already zig-zagged (or non-negative) ``z``."""
     out = bytearray()
     while z >= 0x80:
         out.append((z & 0x7F) | 0x80)
@@ -48,7 +49,7 @@ def _varint_unsigned(z: int) -> bytes:
 
 
 # VARINT[z]: the varint of an already zig-zagged z < 2**14 (one or two bytes).
-VARINT: tuple[bytes, ...] = tuple(_varint_unsigned(z) for z in range(1 << 14))
+VARINT: tuple[bytes, ...] = tuple(varint_unsigned(z) for z in range(1 << 14))
 # CHUNK14[x]: 14 low bits x as two varint bytes, both with the continuation bit set.
 CHUNK14: tuple[bytes, ...] = tuple(
     bytes(((x & 0x7F) | 0x80, (x >> 7) | 0x80)) for x in range(1 << 14)
