@@ -4,7 +4,6 @@ environment variable the matrix names; it never appears in errors or results."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +71,3 @@ def open_catalog(config: CatalogConfig, name: str = "k2matrix") -> Catalog:
         ) from None
     return catalog
 
-
-def warehouse_exists(config: CatalogConfig) -> bool:
-    return os.path.isdir(config.warehouse_path)

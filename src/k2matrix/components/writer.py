@@ -356,23 +356,6 @@ def snapshots_to_expire(table: Table, keep: int) -> list[int]:
     return [s.snapshot_id for s in old if s.snapshot_id not in protected]
 
 
-def expire_old_snapshots(table: Table, keep: int) -> int:
-    """Expire all but the newest ``keep`` snapshots (never a branch or tag head) in one
-    commit; the number expired. Losing a race to another writer is not an error: the next
-    expiry catches up."""
-    from pyiceberg.exceptions import CommitFailedException
-
-    old = snapshots_to_expire(table, keep)
-    if not old:
-        return 0
-    try:
-        table.maintenance.expire_snapshots().by_ids(old).commit()
-    except (CommitFailedException, ValueError):
-        table.refresh()
-        return 0
-    return len(old)
-
-
 def conform(table: pa.Table, schema_name: str) -> pa.Table:
     """``table`` with the columns and types of ``arrow_schema(schema_name)``, or a
     :class:`WorkloadError` naming what does not fit."""
