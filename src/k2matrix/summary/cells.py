@@ -67,9 +67,7 @@ def _plain_identity(bench: dict[str, Any]) -> tuple[str, str, str, dict[str, Any
 
 
 _CELL_SKIP = frozenset({"id", "component", "case", "schema", "seed", "slow", "settings"})
-_ROW = ("id", "component", "case", "schema", "key", "median_s", "iqr_s", "q1_s", "q3_s",
-        "mean_s", "min_s", "max_s", "rounds", "items", "throughput", "unit", "p50_ms",
-        "p99_ms", "p999_ms", "latency_max_ms", "efficiency", "concurrent")
+_ROW = (*IDENTITY, *MEASURES)  # the order of the tuple _row returns
 
 
 def _row(bench: dict[str, Any], use_fullname: bool
@@ -84,8 +82,7 @@ def _row(bench: dict[str, Any], use_fullname: bool
         cell_id = str(cell["id"])
         component, case = str(cell.get("component", "")), str(cell.get("case", ""))
         schema = str(cell.get("schema") or "")
-        axes = {k: v if type(v) in _SCALAR else str(v)
-                for k, v in cell.items() if k not in _CELL_SKIP}
+        axes = {k: _scalar(v) for k, v in cell.items() if k not in _CELL_SKIP}
     else:
         cell_id = str(bench.get("fullname") if use_fullname else bench.get("name"))
         component, case, schema, axes = _plain_identity(bench)
