@@ -9,19 +9,16 @@ schema from the registry) equal to what was produced. A cell that fails this has
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import fastavro
 import pytest
 
 from k2matrix.backends.config import Backends
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
-from k2matrix.backends.registry import open_registry, writer_schema
+from k2matrix.backends.registry import open_registry
 from k2matrix.cell import Cell
-from k2matrix.components.avro_primitives import split_confluent
 from k2matrix.components.producer import K2Producer, Record
 from k2matrix.components.producer_bench import (
     extra_info,
@@ -30,7 +27,7 @@ from k2matrix.components.producer_bench import (
     produce_paced,
 )
 from k2matrix.components.producer_serializers import SerializerCache
-from k2matrix.components.producer_verify import normalize, verify_topic
+from k2matrix.components.producer_verify import WireDecoder, normalize, verify_topic
 from k2matrix.generate import WorkloadSpec, generate_records, generate_table
 
 # Above this many messages a cell verifies a sample (and says so): the mock cluster keeps
@@ -174,7 +171,8 @@ class TestProducerThroughput:
             outputs.append(cache.get("compiled", registry, topic, schema).serialize(record))
 
         benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1, warmup_rounds=0)
-        decoded = [_decode(registry, value) for value in outputs]
+        decode = WireDecoder(registry)
+        decoded = [decode(value) for value in outputs]
         assert [normalize(d, schema) for d in decoded] == [normalize(r, schema)
                                                             for r in records]
         benchmark.extra_info.update(
@@ -254,14 +252,6 @@ def _alternatives(make_producer: ProducerFactory, records: list[dict[str, Any]]
         out[kind] = round(len(records) / (time.perf_counter() - began), 1)
         producer.close()
     return out
-
-
-def _decode(registry: Any, value: bytes) -> dict[str, Any]:
-    schema_id, body = split_confluent(value)
-    parsed = fastavro.parse_schema(writer_schema(registry, schema_id))
-    record: dict[str, Any] = fastavro.schemaless_reader(io.BytesIO(body), parsed,
-                                                        None)  # type: ignore[assignment]
-    return record
 
 
 class TestProducerScaling:

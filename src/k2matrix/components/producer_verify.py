@@ -138,7 +138,7 @@ def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[int]:
     return sorted(tmeta.partitions)
 
 
-class _Decoder:
+class WireDecoder:
     """Decode Confluent wire-format values with the writer schema from the registry."""
 
     def __init__(self, registry: SchemaRegistryClient) -> None:
@@ -173,7 +173,7 @@ def verify_topic(
     (warm-up messages), each keyed by its symbol. With ``sample`` (below the total), only the
     first ``sample`` messages read are decoded, each must be one of the produced records."""
     expected_total = len(records) * copies + len(extra)
-    decode = _Decoder(registry)
+    decode = WireDecoder(registry)
     if sample is not None and sample < expected_total:
         known = {normalize(r, schema_name) for r in (*records, *extra)}
         got = read_topic(cluster, topic, sample, timeout, settle=0.0)[:sample]
