@@ -13,9 +13,9 @@ from typing import Any
 
 from k2matrix.errors import ResultsError
 from k2matrix.matrix import METRICS, Target
-
-FORMAT_VERSION = 1
-BENCHMARKS_FILE = "benchmarks.json"
+from k2matrix.results import FORMAT_VERSION
+from k2matrix.results.journal import read_run
+from k2matrix.results.merge import MERGED_FILE, build_document, read_meta
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,13 @@ def load_run(path: str | Path) -> Run:
     """Read ``path`` (a results directory or a pytest-benchmark JSON file)."""
     p = Path(path)
     if p.is_dir():
-        file = p / BENCHMARKS_FILE
+        file = p / MERGED_FILE
         if file.is_file():
             return _from_document(_read_json(file), str(file))
         if any(p.glob("journal-*.jsonl")):
             return _from_journals(p)
         raise ResultsError(
-            f"{p}: not a results directory: it holds neither {BENCHMARKS_FILE} nor "
+            f"{p}: not a results directory: it holds neither {MERGED_FILE} nor "
             "journal-*.jsonl; pass results/<run-id> or a pytest-benchmark JSON file")
     if not p.exists():
         raise ResultsError(
@@ -151,15 +151,12 @@ def _target(raw: Any, where: str) -> Target:
 
 def _from_journals(run_dir: Path) -> Run:
     """A run whose merge never happened (interrupted): merge its journals in memory."""
-    from k2matrix.results.journal import read_run
-    from k2matrix.results.merge import build_document, read_meta
-
     try:
         doc = build_document(read_run(run_dir), read_meta(run_dir))
     except OSError as exc:
         raise ResultsError(f"{run_dir}: cannot read the journals: {exc}") from None
     run = _from_document(doc, str(run_dir))
-    note = (f"{run_dir}: no {BENCHMARKS_FILE} (the run was not merged); read its journals "
+    note = (f"{run_dir}: no {MERGED_FILE} (the run was not merged); read its journals "
             "(`k2matrix merge` writes the file)")
     return Run(source=run.source, benchmarks=run.benchmarks, k2=run.k2, targets=run.targets,
                machine=run.machine, notes=(note,))
