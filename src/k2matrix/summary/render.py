@@ -10,12 +10,15 @@ from typing import Any
 from k2matrix.summary.build import Summary
 from k2matrix.summary.compare import run_shift
 
-Cell = Any
+
+def _finite(value: Any) -> bool:
+    """A finite int or float (None, NaN, inf and non-numbers are shown as '-')."""
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def fmt_seconds(value: Any) -> str:
     """0.0123 -> '12.3 ms'."""
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _finite(value):
         return "-"
     v = float(value)
     for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
@@ -26,7 +29,7 @@ def fmt_seconds(value: Any) -> str:
 
 def fmt_number(value: Any, digits: int = 3) -> str:
     """12345 -> '12.3K'; None -> '-'."""
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _finite(value):
         return "-"
     v = float(value)
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
@@ -36,7 +39,7 @@ def fmt_number(value: Any, digits: int = 3) -> str:
 
 
 def fmt_percent(value: Any) -> str:
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _finite(value):
         return "-"
     return f"{value:+.1%}"
 
@@ -121,7 +124,7 @@ def _first_line(text: Any, width: int = 120) -> str:
 
 
 def _fixed(value: Any, digits: int) -> str:
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _finite(value):
         return "-"
     return f"{value:.{digits}f}"
 
