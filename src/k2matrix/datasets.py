@@ -41,7 +41,7 @@ import pyarrow as pa
 from k2matrix.cell import derive_seed
 from k2matrix.errors import BackendError
 from k2matrix.generate import WorkloadSpec, generate_table
-from k2matrix.layouts import LAYOUTS, sort_keys, time_column
+from k2matrix.layouts import check_layout, sort_keys, time_column
 
 FORMAT_VERSION = 1
 CHUNK_ROWS = 1_000_000
@@ -69,9 +69,7 @@ class DatasetKey:
     def __post_init__(self) -> None:
         if not isinstance(self.size, int) or self.size < 1:
             raise ValueError(f"size={self.size!r}: must be a positive integer")
-        if self.layout not in LAYOUTS:
-            raise ValueError(f"layout={self.layout!r}: unknown table layout; use one of "
-                             f"{', '.join(LAYOUTS)}")
+        check_layout(self.layout)
 
     @classmethod
     def create(cls, size: int, layout: str, seed: int,

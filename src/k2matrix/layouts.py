@@ -31,7 +31,8 @@ def time_column(schema_name: str) -> str:
     return "exchange_timestamp" if schema_name == "v1" else "timestamp"
 
 
-def _check(layout: str) -> None:
+def check_layout(layout: str) -> None:
+    """:class:`ValueError` naming the known layouts unless ``layout`` is one of them."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r}: unknown table layout; use one of "
                          f"{', '.join(LAYOUTS)}")
@@ -41,7 +42,7 @@ def partition_spec(schema_name: str, layout: str) -> PartitionSpec:
     from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
     from pyiceberg.transforms import BucketTransform, DayTransform, IdentityTransform
 
-    _check(layout)
+    check_layout(layout)
     if layout in ("unpartitioned", "sorted"):
         return UNPARTITIONED_PARTITION_SPEC
     schema = get_schema(schema_name)
@@ -59,7 +60,7 @@ def sort_order(schema_name: str, layout: str) -> SortOrder:
     from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortField, SortOrder
     from pyiceberg.transforms import IdentityTransform
 
-    _check(layout)
+    check_layout(layout)
     if layout != "sorted":
         return UNSORTED_SORT_ORDER
     schema = get_schema(schema_name)
@@ -91,7 +92,7 @@ def create_table(catalog: Catalog, identifier: str, schema_name: str, layout: st
     ``layout``; return the existing table when it is there and ``replace`` is false."""
     from pyiceberg.exceptions import NoSuchTableError
 
-    _check(layout)
+    check_layout(layout)
     if replace:
         with contextlib.suppress(NoSuchTableError):
             catalog.drop_table(identifier)

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from k2matrix.components.writer_convert import records_to_table
 from k2matrix.errors import BackendError, WorkloadError
-from k2matrix.layouts import LAYOUTS, create_table, sort_keys
+from k2matrix.layouts import check_layout, create_table, sort_keys
 from k2matrix.schemas import TRADE_SCHEMAS, arrow_schema
 
 if TYPE_CHECKING:
@@ -182,8 +182,7 @@ class IcebergWriter:
                  ) -> None:
         if schema not in TRADE_SCHEMAS:
             raise ValueError(f"schema={schema!r}: use one of {', '.join(TRADE_SCHEMAS)}")
-        if layout not in LAYOUTS:
-            raise ValueError(f"layout={layout!r}: use one of {', '.join(LAYOUTS)}")
+        check_layout(layout)
         self.catalog = catalog
         self.namespace = namespace
         self.schema = schema
