@@ -43,7 +43,7 @@ def fit_scaling(frame: pl.DataFrame, axes: list[str]) -> pl.DataFrame:
     """One row per fitted group (two or more sizes with positive times)."""
     chosen = size_axes(frame)
     parts: list[pl.DataFrame] = []
-    ratios = schema_ratios(frame, axes, by_group=True)
+    pairs = _schema_pairs(frame, axes)
     for size in dict.fromkeys(chosen.values()):
         cases = pl.DataFrame(
             [(c, k) for (c, k), a in chosen.items() if a == size],
@@ -80,41 +80,31 @@ def fit_scaling(frame: pl.DataFrame, axes: list[str]) -> pl.DataFrame:
             r2=pl.when(few).then(None).otherwise(pl.col("r2")),
             r2_loglog=pl.when(few).then(None).otherwise(pl.col("r2_loglog")),
         ).drop("_mean_x", "_mean_t")
+        # The V2/V1 ratio of the group: the cells that differ from it only in schema.
         ratio_keys = [k for k in keys if k != "schema"]
-        fit = fit.join(ratios, on=ratio_keys, how="left", nulls_equal=True) \
-            if ratios.height and all(k in ratios.columns for k in ratio_keys) else \
-            fit.with_columns(v2_v1_ratio=pl.lit(None, dtype=pl.Float64))
-        parts.append(fit)
+        ratios = pairs.join(cases, on=["component", "case"]).group_by(ratio_keys).agg(
+            v2_v1_ratio=pl.col("_lr").mean().exp())
+        parts.append(fit.join(ratios, on=ratio_keys, how="left", nulls_equal=True))
     if not parts:
         return pl.DataFrame(schema={"component": pl.String, "case": pl.String,
                                     "schema": pl.String})
     return pl.concat(parts, how="diagonal_relaxed")
 
 
-def schema_ratios(frame: pl.DataFrame, axes: list[str], by_group: bool = False
-                  ) -> pl.DataFrame:
-    """V2/V1 median-time ratios of cells that differ only in schema.
-
-    By (component, case) with the geometric mean, min and max over the pairs; with
-    ``by_group`` by (component, case, every axis but the size axis) for the scaling rows.
-    """
+def _schema_pairs(frame: pl.DataFrame, axes: list[str]) -> pl.DataFrame:
+    """Cells that differ only in schema, paired: their identity and axes, and ``_lr``, the
+    log of the V2/V1 median-time ratio."""
     on = ["component", "case", *axes]
     v1 = frame.filter(pl.col("schema") == "v1").select(*on, pl.col("median_s").alias("_v1"))
     v2 = frame.filter(pl.col("schema") == "v2").select(*on, pl.col("median_s").alias("_v2"))
-    pairs = v2.join(v1, on=on, how="inner", nulls_equal=True).filter(
+    return v2.join(v1, on=on, how="inner", nulls_equal=True).filter(
         (pl.col("_v1") > 0) & (pl.col("_v2") > 0)
     ).with_columns((pl.col("_v2") / pl.col("_v1")).log().alias("_lr"))
-    if not by_group:
-        return pairs.group_by("component", "case", maintain_order=True).agg(
-            v2_v1_ratio=pl.col("_lr").mean().exp(), min_ratio=pl.col("_lr").min().exp(),
-            max_ratio=pl.col("_lr").max().exp(), pairs=pl.len())
-    chosen = size_axes(frame)
-    out: list[pl.DataFrame] = []
-    for size in dict.fromkeys(chosen.values()):
-        cases = pl.DataFrame([(c, k) for (c, k), a in chosen.items() if a == size],
-                             schema={"component": pl.String, "case": pl.String},
-                             orient="row")
-        keys = [k for k in _group_keys(axes, size) if k != "schema"]
-        out.append(pairs.join(cases, on=["component", "case"]).group_by(keys).agg(
-            v2_v1_ratio=pl.col("_lr").mean().exp()))
-    return pl.concat(out, how="diagonal_relaxed") if out else pl.DataFrame()
+
+
+def schema_ratios(frame: pl.DataFrame, axes: list[str]) -> pl.DataFrame:
+    """V2/V1 median-time ratios of cells that differ only in schema, by (component, case):
+    the geometric mean, min and max over the pairs."""
+    return _schema_pairs(frame, axes).group_by("component", "case", maintain_order=True).agg(
+        v2_v1_ratio=pl.col("_lr").mean().exp(), min_ratio=pl.col("_lr").min().exp(),
+        max_ratio=pl.col("_lr").max().exp(), pairs=pl.len())
