@@ -6,7 +6,9 @@ body), one per implementation measured:
 - ``confluent``: the client's own ``AvroSerializer`` (fastavro underneath, plus its
   per-call schema lookups and rule machinery);
 - ``arrow``: batches converted to Arrow and encoded column-wise by numpy
-  (:mod:`avro_arrow`); also serializes Arrow tables directly (``serialize_table``).
+  (:mod:`avro_arrow`). Arrow tables themselves go through
+  :meth:`K2Producer.serialize_table <k2matrix.components.producer.K2Producer.serialize_table>`,
+  whatever the serializer.
 
 Each registers the schema once, when it is made, and keeps its writer; a
 :class:`SerializerCache` keeps serializers per (registry, topic, schema, kind) so that a
@@ -81,9 +83,6 @@ class ArrowSerializer:
             table = records_to_arrow(batch, self.schema_name)  # type: ignore[arg-type]
         except (pa.ArrowException, TypeError, ValueError, KeyError, AttributeError):
             return self._compiled.encode_many(batch)  # names the bad field and row
-        return self.encoder.encode_table(table)
-
-    def serialize_table(self, table: pa.Table) -> list[bytes]:
         return self.encoder.encode_table(table)
 
 
