@@ -219,11 +219,15 @@ def _order_quote(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _checked_records(schema: str, edge_only: bool) -> SearchStrategy[dict[str, Any]]:
+    rs = _schema(schema, list(SCHEMAS))
+    strategy = _records(rs, edge_only=edge_only)
+    return strategy.map(_order_quote) if rs.name == "quote_v2" else strategy
+
+
 def records(schema: str) -> SearchStrategy[dict[str, Any]]:
     """One K2 dict record of ``schema`` (``v1``, ``v2`` or ``quote_v2``), edge cases included."""
-    rs = _schema(schema, list(SCHEMAS))
-    strategy = _records(rs, edge_only=False)
-    return strategy.map(_order_quote) if rs.name == "quote_v2" else strategy
+    return _checked_records(schema, edge_only=False)
 
 
 def trade_records(schema: str) -> SearchStrategy[dict[str, Any]]:
@@ -245,9 +249,7 @@ def quote_records() -> SearchStrategy[dict[str, Any]]:
 def edge_case_records(schema: str) -> SearchStrategy[dict[str, Any]]:
     """Records of ``schema`` in which at least one field holds an edge value (the generator
     mixes these into bulk data at the spec's ``edge_case_fraction``)."""
-    rs = _schema(schema, list(SCHEMAS))
-    strategy = _records(rs, edge_only=True)
-    return strategy.map(_order_quote) if rs.name == "quote_v2" else strategy
+    return _checked_records(schema, edge_only=True)
 
 
 _PLAIN_STRINGS: dict[str, tuple[str, ...]] = {
