@@ -21,7 +21,15 @@ import numpy as np  # imported before pyarrow converts numpy arrays (see DESIGN.
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from k2matrix.schemas import ASSET_CLASSES, SIDES, arrow_schema, arrow_to_records, get_schema
+from k2matrix.schemas import (
+    ASSET_CLASSES,
+    SIDES,
+    TRADE_SCHEMAS,
+    arrow_schema,
+    arrow_to_records,
+    get_schema,
+    records_to_arrow,
+)
 
 if TYPE_CHECKING:
     from k2matrix.cell import Cell
@@ -268,8 +276,7 @@ def _edge_rows(spec: WorkloadSpec, count: int) -> pa.Table:
     """Edge-case rows from the values the Hypothesis edge-case strategies draw from, picked
     with a seeded generator: a Hypothesis draw, even under ``@seed``, depends on the modules
     a process has loaded, so it cannot promise the same rows in every process."""
-    from k2matrix.schemas import records_to_arrow
-    from k2matrix.strategies import edge_case_rows
+    from k2matrix.strategies import edge_case_rows  # imports this module (and Hypothesis)
 
     return records_to_arrow(edge_case_rows(spec.schema, count, spec.seed), spec.schema)
 
@@ -278,7 +285,7 @@ def generate_table(spec: WorkloadSpec) -> pa.Table:
     """The Arrow table of ``spec``: deterministic for the spec, schema ``arrow_schema``."""
     rng = np.random.default_rng(spec.seed)
     edge = 0
-    if spec.edge_case_fraction > 0 and spec.schema in ("v1", "v2"):
+    if spec.edge_case_fraction > 0 and spec.schema in TRADE_SCHEMAS:
         edge = min(spec.rows, round(spec.rows * spec.edge_case_fraction))
     bulk_rows = spec.rows - edge
     market = _Market(spec, rng, bulk_rows)
