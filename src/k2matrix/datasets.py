@@ -41,7 +41,7 @@ import pyarrow as pa
 from k2matrix.cell import derive_seed
 from k2matrix.errors import BackendError
 from k2matrix.generate import WorkloadSpec, generate_table
-from k2matrix.layouts import check_layout, sort_keys, time_column
+from k2matrix.layouts import check_layout, sort_keys
 
 FORMAT_VERSION = 1
 CHUNK_ROWS = 1_000_000
@@ -166,10 +166,10 @@ def _locked(path: Path) -> Iterator[None]:
 
 def cluster(table: pa.Table, schema: str, layout: str) -> pa.Table:
     """The rows in the order they are appended for ``layout`` (see the module docstring)."""
-    keys = sort_keys(schema, layout)
-    if not keys and layout in ("day_symbol", "day_bucket"):
-        keys = [("symbol", "ascending"), (time_column(schema), "ascending")]
-    return table.sort_by(keys) if keys else table
+    if layout == "unpartitioned":
+        return table
+    # The partitioned layouts take the sorted layout's order: symbol, then time.
+    return table.sort_by(sort_keys(schema, "sorted"))
 
 
 def _build_table(catalog: Any, name: str, schema: str, layout: str, rows: pa.Table
