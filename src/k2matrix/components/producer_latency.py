@@ -63,29 +63,38 @@ class LatencyHistogram:
 
     def percentile(self, q: float) -> float:
         """The latency in seconds at quantile ``q`` (0 < q <= 1); 0.0 with no samples."""
-        if not 0.0 < q <= 1.0:
-            raise ValueError(f"q={q!r}: a quantile must be in (0, 1]")
+        return self.percentiles(q)[0]
+
+    def percentiles(self, *qs: float) -> list[float]:
+        """:meth:`percentile` of each of ``qs``, in one pass over the buckets."""
+        for q in qs:
+            if not 0.0 < q <= 1.0:
+                raise ValueError(f"q={q!r}: a quantile must be in (0, 1]")
         if self.count == 0:
-            return 0.0
-        rank = max(1, round(q * self.count))
-        if rank >= self.count:
-            return self.max_s
-        seen = 0
-        for i, n in enumerate(self.fine):
-            seen += n
-            if seen >= rank:
-                return min((i + 1) * FINE_STEP_S, self.max_s)
-        for j, n in enumerate(self.coarse):
-            seen += n
-            if seen >= rank:
-                return min((j + 1) * COARSE_STEP_S, self.max_s)
-        return self.max_s  # pragma: no cover - the counts add up to self.count
+            return [0.0] * len(qs)
+        out = [self.max_s] * len(qs)
+        # (rank, position in qs) of the quantiles below the top sample, smallest rank first
+        pending = sorted((rank, k) for k, q in enumerate(qs)
+                         if (rank := max(1, round(q * self.count))) < self.count)
+        if not pending:
+            return out
+        seen = p = 0
+        for buckets, step in ((self.fine, FINE_STEP_S), (self.coarse, COARSE_STEP_S)):
+            for i, n in enumerate(buckets):
+                seen += n
+                while seen >= pending[p][0]:
+                    out[pending[p][1]] = min((i + 1) * step, self.max_s)
+                    p += 1
+                    if p == len(pending):
+                        return out
+        return out  # pragma: no cover - the counts add up to self.count
 
     def summary(self) -> LatencySummary:
+        p50, p99, p999 = self.percentiles(0.5, 0.99, 0.999)
         return LatencySummary(
             count=self.count,
-            p50_ms=self.percentile(0.5) * 1000.0,
-            p99_ms=self.percentile(0.99) * 1000.0,
-            p999_ms=self.percentile(0.999) * 1000.0,
+            p50_ms=p50 * 1000.0,
+            p99_ms=p99 * 1000.0,
+            p999_ms=p999 * 1000.0,
             max_ms=self.max_s * 1000.0,
         )
