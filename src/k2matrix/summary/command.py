@@ -18,16 +18,9 @@ from k2matrix.errors import ResultsError
 if TYPE_CHECKING:
     from k2matrix.summary.build import Summary
 
-__all__ = ["add_summary_parser", "main", "run_summary", "summarize"]
+__all__ = ["add_summary_parser", "main", "run_summary"]
 FORMATS = ("table", "markdown", "json", "html")
 ALPHA = 0.05  # default significance level (kept here so building the parser loads no Polars)
-
-
-def summarize(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """See :func:`k2matrix.summary.build.summarize` (imported on use: it loads Polars)."""
-    from k2matrix.summary.build import summarize as _summarize
-
-    return _summarize(*args, **kwargs)
 
 
 def _fraction(text: str) -> float:
