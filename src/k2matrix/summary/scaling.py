@@ -24,7 +24,7 @@ def size_axes(frame: pl.DataFrame) -> dict[tuple[str, str], str]:
     cand = [a for a in SIZE_AXES if a in frame.columns and frame.schema[a].is_numeric()]
     if not cand or not frame.height:
         return {}
-    counts = frame.group_by("component", "case").agg(
+    counts = frame.group_by("component", "case", maintain_order=True).agg(
         [pl.col(a).drop_nulls().n_unique().alias(a) for a in cand])
     out: dict[tuple[str, str], str] = {}
     for row in counts.iter_rows(named=True):
