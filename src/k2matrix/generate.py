@@ -13,7 +13,7 @@ seconds; nullable fields null with probability ``null_ratio``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -301,7 +301,3 @@ def generate_table(spec: WorkloadSpec) -> pa.Table:
 def generate_records(spec: WorkloadSpec) -> list[dict[str, Any]]:
     """The rows of ``spec`` as K2 dict records (datetime, Decimal, list, dict or None)."""
     return arrow_to_records(generate_table(spec))
-
-
-def with_rows(spec: WorkloadSpec, rows: int) -> WorkloadSpec:
-    return replace(spec, rows=rows)
