@@ -82,13 +82,13 @@ class WorkloadSpec:
             schema=schema or cell.schema or "v2",
             rows=rows,
             seed=(cell.seed + seed_offset) % 2**32,
-            symbols=int(s.get("symbols", 500)),
-            skew=float(s.get("skew", 1.1)),
-            null_ratio=float(s.get("null_ratio", 0.05)),
-            disorder=float(s.get("disorder", 0.0)),
-            edge_case_fraction=float(s.get("edge_case_fraction", 0.0)),
-            start=str(s.get("start", "2026-01-05T14:30:00Z")),
-            rows_per_second=int(s.get("rows_per_second", 2000)),
+            symbols=int(s.get("symbols", cls.symbols)),
+            skew=float(s.get("skew", cls.skew)),
+            null_ratio=float(s.get("null_ratio", cls.null_ratio)),
+            disorder=float(s.get("disorder", cls.disorder)),
+            edge_case_fraction=float(s.get("edge_case_fraction", cls.edge_case_fraction)),
+            start=str(s.get("start", cls.start)),
+            rows_per_second=int(s.get("rows_per_second", cls.rows_per_second)),
         )
 
     @property
