@@ -150,13 +150,12 @@ def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = Non
             base = current  # comparing a run with itself: read it once
         else:
             base = load_run(baseline)
-        if force:
-            try:
-                check_compatible(current, base)
-            except ResultsError as exc:
-                summary.notes.append(f"--force: {exc}")
-        else:
+        try:
             check_compatible(current, base)
+        except ResultsError as exc:
+            if not force:
+                raise
+            summary.notes.append(f"--force: {exc}")
         base_cells = build_cells(base)
         summary.baseline = base
         summary.fail_threshold = fail_threshold
