@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from k2matrix.cell import Cell
-from k2matrix.generate import WorkloadSpec
+from k2matrix.generate import CONDITIONS, WorkloadSpec
 from k2matrix.matrix import Matrix
 from k2matrix.schemas import SCHEMAS, TRADE_SCHEMAS, Field, RecordSchema
 
@@ -71,7 +71,7 @@ _SYMBOL = st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-=/"),
                   min_size=1, max_size=12)
 _CODE = st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), min_size=1, max_size=10)
 _VENDOR_TEXT = st.text(st.characters(codec="utf-8"), max_size=24)
-_CONDITION = st.one_of(st.sampled_from(("@", "F", "T", "I", "O", "6", "X")), _VENDOR_TEXT)
+_CONDITION = st.one_of(st.sampled_from(CONDITIONS), _VENDOR_TEXT)
 _NORMAL_STRINGS: dict[str, SearchStrategy[str]] = {
     "symbol": _SYMBOL,
     "exchange": st.one_of(st.sampled_from(("ASX", "NYSE", "NASDAQ", "LSE", "CME")), _CODE),
