@@ -262,13 +262,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         recording.on_setup(item)
 
 
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> None:
-    state = get_state(config)
-    if state.worker == "controller" and report.failed:
-        text = str(report.longrepr) if report.longrepr else ""
-        if "crashed" in text or "node down" in text:
-            state.controller_failures[report.nodeid] = text.strip().splitlines()[-1][:500]
-    return None
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """xdist's word that a worker died running ``crashitem``: the cell gets a crash record."""
+    config = getattr(sched, "config", None)
+    if config is not None:
+        get_state(config).crashed[crashitem] = str(report.longrepr)[:500]
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -186,13 +186,13 @@ def finish(config: pytest.Config, state: RunState) -> None:
         workeroutput["k2_records"] = state.records
         return
     on_disk = read_run(state.run_dir) if state.run_dir.is_dir() else []
-    if not state.records and not on_disk and not state.controller_failures:
+    if not state.records and not on_disk and not state.crashed:
         return  # no k2 cell ran in this session (e.g. a unit-test run)
     records = latest([*on_disk, *state.records])
     seen = {r["nodeid"] for r in records}
     crashed = [
         _crash_record(state, nodeid, text)
-        for nodeid, text in state.controller_failures.items() if nodeid not in seen
+        for nodeid, text in state.crashed.items() if nodeid not in seen
     ]
     if crashed:
         journal = Journal(state.run_dir, "controller")

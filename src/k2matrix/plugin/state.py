@@ -30,7 +30,7 @@ class RunState:
     matrix_error: str | None = None
     journal: Journal | None = None
     records: list[dict[str, Any]] = field(default_factory=list)
-    controller_failures: dict[str, str] = field(default_factory=dict)
+    crashed: dict[str, str] = field(default_factory=dict)
     seen_k2: bool = False
     merged_path: Path | None = None
     started: float = field(default_factory=time.time)
