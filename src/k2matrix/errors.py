@@ -20,7 +20,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        if self.value is _MISSING:
+        if self.value is MISSING:
             return f"{self.path}: {self.message}"
         return f"{self.path} = {self.value!r}: {self.message}"
 
@@ -30,8 +30,7 @@ class _Missing:
         return "<missing>"
 
 
-_MISSING: object = _Missing()
-MISSING = _MISSING
+MISSING: object = _Missing()  # a Problem about a key that is absent
 
 
 class MatrixError(K2Error):
