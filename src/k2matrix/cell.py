@@ -7,23 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Plural axis names (as written in matrix.toml) and the singular parameter name a cell uses.
-AXIS_PARAM: dict[str, str] = {
-    "components": "component",
-    "schemas": "schema",
-    "batch_sizes": "batch_size",
-    "query_shapes": "query_shape",
-    "engines": "engine",
-    "layouts": "layout",
-    "dataset_sizes": "dataset_size",
-}
+from k2matrix.axes import param_name
+
+__all__ = ["Cell", "derive_seed", "format_param", "param_name"]
 
 _ID_PREFIX: dict[str, str] = {"batch_size": "b", "dataset_size": "n", "selectivity": "s"}
-
-
-def param_name(axis: str) -> str:
-    """The cell parameter name of an axis (``batch_sizes`` -> ``batch_size``)."""
-    return AXIS_PARAM.get(axis, axis)
 
 
 def format_param(name: str, value: Any) -> str:

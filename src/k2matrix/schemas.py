@@ -1,5 +1,5 @@
-"""The K2 record schemas: one definition each, from which the Avro, Arrow and Iceberg forms
-are derived.
+"""The K2 record schemas: one definition each, from which the Avro and Arrow forms are
+derived here and the Iceberg form in :mod:`k2matrix.writer.schema`.
 
 Schemas: ``v1`` (the legacy trade), ``v2`` (the multi-asset trade) and ``quote_v2`` (a V2
 quote, joined with trades in query workloads). Python records (the K2 dict API) use
@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pyarrow as pa
-
-if TYPE_CHECKING:
-    from pyiceberg.schema import Schema as IcebergSchema
 
 Kind = Literal[
     "string", "int", "long", "decimal", "timestamp_ms", "timestamp_us", "enum", "strings", "map"
@@ -231,63 +228,6 @@ def arrow_schema(name: str) -> pa.Schema:
     return pa.schema(
         [pa.field(f.name, _arrow_type(f), nullable=f.nullable) for f in schema.fields]
     )
-
-
-# ---------------------------------------------------------------------------- Iceberg
-
-
-def iceberg_schema(name: str) -> IcebergSchema:
-    """The Iceberg schema of ``name``: top-level field ids 1..N, nested ids after them.
-
-    Millisecond timestamps become Iceberg ``timestamptz`` (microseconds), which holds every
-    millisecond value exactly.
-    """
-    from pyiceberg.schema import Schema
-    from pyiceberg.types import (
-        DecimalType,
-        IcebergType,
-        IntegerType,
-        ListType,
-        LongType,
-        MapType,
-        NestedField,
-        StringType,
-        TimestamptzType,
-    )
-
-    schema = get_schema(name)
-    next_id = len(schema.fields) + 1
-    fields = []
-    for field_id, f in enumerate(schema.fields, start=1):
-        itype: IcebergType
-        if f.kind in ("string", "enum"):
-            itype = StringType()
-        elif f.kind == "int":
-            itype = IntegerType()
-        elif f.kind == "long":
-            itype = LongType()
-        elif f.kind == "decimal":
-            itype = DecimalType(f.precision, f.scale)
-        elif f.kind in ("timestamp_ms", "timestamp_us"):
-            itype = TimestamptzType()
-        elif f.kind == "strings":
-            itype = ListType(element_id=next_id, element_type=StringType(), element_required=True)
-            next_id += 1
-        elif f.kind == "map":
-            itype = MapType(
-                key_id=next_id,
-                key_type=StringType(),
-                value_id=next_id + 1,
-                value_type=StringType(),
-                value_required=True,
-            )
-            next_id += 2
-        else:  # pragma: no cover
-            raise AssertionError(f.kind)
-        fields.append(
-            NestedField(field_id=field_id, name=f.name, field_type=itype, required=not f.nullable)
-        )
-    return Schema(*fields)
 
 
 # ---------------------------------------------------------------------------- records

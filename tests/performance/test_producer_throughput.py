@@ -19,16 +19,18 @@ from k2matrix.backends.config import Backends
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
 from k2matrix.backends.registry import open_registry
 from k2matrix.cell import Cell
-from k2matrix.components.producer import K2Producer, Record
-from k2matrix.components.producer_bench import (
+from k2matrix.producer.bench import (
     extra_info,
     measure_ceiling,
     measure_memory,
     produce_paced,
 )
-from k2matrix.components.producer_serializers import SerializerCache
-from k2matrix.components.producer_verify import WireDecoder, normalize, verify_topic
-from k2matrix.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.producer.k2producer import K2Producer
+from k2matrix.producer.protocol import Record
+from k2matrix.producer.serializers import SerializerCache
+from k2matrix.producer.verify import WireDecoder, normalize, verify_topic
+from k2matrix.stats import throughput
+from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
 
 # Above this many messages a cell verifies a sample (and says so): the mock cluster keeps
 # only ~5 MB per partition, so a full read-back of larger topics is impossible there.
@@ -176,7 +178,7 @@ class TestProducerThroughput:
                                                             for r in records]
         benchmark.extra_info.update(
             items=1, unit="msg/s", messages=rounds, bytes=sum(map(len, outputs)),
-            throughput=round(1 / _median(benchmark), 1), serializer="compiled",
+            throughput=round(throughput(1, _median(benchmark)), 1), serializer="compiled",
             cache=k2_cell.params["cache"],
             verified=f"all {rounds} values decoded (registry schema id + fastavro) equal")
 
@@ -248,7 +250,7 @@ def _alternatives(make_producer: ProducerFactory, records: list[dict[str, Any]]
         began = time.perf_counter()
         producer.produce_trades(records)
         producer.flush()
-        out[kind] = round(len(records) / (time.perf_counter() - began), 1)
+        out[kind] = round(throughput(len(records), time.perf_counter() - began), 1)
         producer.close()
     return out
 

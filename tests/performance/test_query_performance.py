@@ -3,7 +3,7 @@ and Polars over Iceberg trades/quotes tables, every result checked against a ref
 computed from the generated rows before its time counts.
 
 Datasets are built once per (size, layout, seed) under ``k2_workdir`` (see
-``k2matrix.datasets``); building is never timed. Each benchmark stores rows returned, files
+``k2matrix.query.datasets``); building is never timed. Each benchmark stores rows returned, files
 planned/pruned/read and DuckDB's scan counters where the engine reports them, and latency
 percentiles (``latency_p50_ms``, ``latency_p99_ms``…) of the individual queries.
 """
@@ -18,16 +18,16 @@ from typing import Any
 import pytest
 
 from k2matrix.cell import Cell
-from k2matrix.components.query import QueryEngine, QueryResult
-from k2matrix.components.query_duckdb import DuckDBParquetEngine
-from k2matrix.components.query_shapes import selectivity_params
-from k2matrix.components.query_workload import (
+from k2matrix.matrix import Matrix
+from k2matrix.query.duckdb_engines import DuckDBParquetEngine
+from k2matrix.query.protocol import QueryEngine, QueryResult
+from k2matrix.query.shapes import selectivity_params
+from k2matrix.query.workload import (
     QueryWorkload,
     distinct,
-    latency_stats,
     rounds_for,
 )
-from k2matrix.matrix import Matrix
+from k2matrix.stats import latency_summary
 
 CELL_BUDGET_S = 0.75  # timed seconds a latency cell aims for; rounds shrink for slow queries
 THROUGHPUT_BUDGET_S = 10.0  # rounds of a throughput cell shrink to fit (at least one)
@@ -105,19 +105,19 @@ def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any) -> None:
         assert last[0].rows_returned == first.rows_returned
         profile = _profile(engine, first, shape, params)
     if direct_ms:  # the goal: iceberg_scan within 1.2x of read_parquet on the same files
-        direct_p50 = latency_stats(direct_ms)["latency_p50_ms"]
+        direct_p50 = latency_summary(direct_ms)["latency_p50_ms"]
         benchmark.extra_info["parquet_direct_p50_ms"] = direct_p50
         benchmark.extra_info["ceiling_throughput"] = 1e3 / direct_p50
         benchmark.extra_info["iceberg_vs_parquet"] = round(
-            latency_stats(latencies)["latency_p50_ms"] / direct_p50, 3)
+            latency_summary(latencies)["latency_p50_ms"] / direct_p50, 3)
     for phase, values in phases.items():  # e.g. exec_p50_ms: DuckDB time without planning
         benchmark.extra_info[phase.replace("_ms", "_p50_ms")] = (
-            latency_stats(values)["latency_p50_ms"])
+            latency_summary(values)["latency_p50_ms"])
     benchmark.extra_info.update(
         items=1, unit="queries/s", query_shape=shape, engine=engine.name,
         layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
         verified=f"{shape}: equal to the reference (floats rel 1e-9, order checked)",
-        **_scan_info(last[0], profile), **latency_stats(latencies))
+        **_scan_info(last[0], profile), **latency_summary(latencies))
 
 
 @pytest.mark.k2(component="query", case="latency")
@@ -179,9 +179,9 @@ def _run_queries(wl: QueryWorkload, benchmark: Any, k2_rounds: Any, default_roun
         "distinct_queries": len(expected_rows),
         "verified": f"{len(expected_rows)} distinct queries equal to their references; "
                     "row counts stable while timed",
-        "shape_p50_ms": {s: latency_stats(v)["latency_p50_ms"] for s, v in by_shape.items()},
+        "shape_p50_ms": {s: latency_summary(v)["latency_p50_ms"] for s, v in by_shape.items()},
         "series": {"latency_ms": [round(x, 3) for x in latencies]},
-        **latency_stats(latencies),
+        **latency_summary(latencies),
     }
 
 
@@ -237,9 +237,9 @@ class TestQueryCaching:
             engine=wl.engine_name, layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
             rows_returned=first.rows_returned,
             verified=f"{CACHE_SHAPE}: equal to the reference, row count stable",
-            **latency_stats(latencies))
+            **latency_summary(latencies))
         if open_ms:
-            benchmark.extra_info["open_p50_ms"] = latency_stats(open_ms)["latency_p50_ms"]
+            benchmark.extra_info["open_p50_ms"] = latency_summary(open_ms)["latency_p50_ms"]
 
 
 @pytest.mark.k2(component="query", case="scaling")
@@ -267,7 +267,7 @@ class TestQueryScaling:
             query_shape="time_range", engine=wl.engine_name, layout=wl.dataset.key.layout,
             dataset=wl.dataset.describe(),
             verified="time_range: equal to the reference (order checked)",
-            **_scan_info(first, profile), **latency_stats(latencies))
+            **_scan_info(first, profile), **latency_summary(latencies))
 
 
 @pytest.mark.slow

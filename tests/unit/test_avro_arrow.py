@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from k2matrix import strategies as ks
-from k2matrix.components.avro_arrow import ArrowEncoder, assemble, varints
-from k2matrix.components.avro_primitives import confluent_header, encode_long
+from k2matrix.avro.arrow import ArrowEncoder, assemble, varints
+from k2matrix.avro.primitives import confluent_header, encode_long
 from k2matrix.errors import WorkloadError
-from k2matrix.generate import WorkloadSpec, generate_table
 from k2matrix.schemas import SCHEMAS, arrow_to_records, avro_schema, records_to_arrow
+from k2matrix.workload import strategies as ks
+from k2matrix.workload.generate import WorkloadSpec, generate_table
 
 HEADER = confluent_header(3)
 

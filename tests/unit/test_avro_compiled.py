@@ -14,18 +14,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from k2matrix import strategies as ks
-from k2matrix.components.avro_checked import CheckedEncoder
-from k2matrix.components.avro_compiled import CompiledEncoder
-from k2matrix.components.avro_primitives import (
+from k2matrix.avro.checked import CheckedEncoder
+from k2matrix.avro.compiled import CompiledEncoder
+from k2matrix.avro.primitives import (
     confluent_header,
     decimal_bytes,
     encode_long,
     split_confluent,
 )
 from k2matrix.errors import WorkloadError
-from k2matrix.generate import WorkloadSpec, generate_records
 from k2matrix.schemas import SCHEMAS, avro_schema
+from k2matrix.workload import strategies as ks
+from k2matrix.workload.generate import WorkloadSpec, generate_records
 
 PROPERTY = settings(max_examples=150, deadline=None)
 HEADER = confluent_header(7)

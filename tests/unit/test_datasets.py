@@ -9,13 +9,13 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from k2matrix.datasets import (
+from k2matrix.query.datasets import (
     DatasetKey,
     cluster,
     dataset_seed,
     ensure_dataset,
 )
-from k2matrix.generate import generate_table
+from k2matrix.workload.generate import generate_table
 
 SETTINGS = {"symbols": 12, "skew": 1.1, "rows_per_second": 2000}
 

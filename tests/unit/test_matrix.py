@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from k2matrix.axes import GLOBAL_AXES
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed, param_name
 from k2matrix.errors import MatrixError
-from k2matrix.matrix import GLOBAL_AXES, Matrix, load_matrix, parse_matrix
+from k2matrix.matrix import Matrix, load_matrix, parse_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX_TOML = ROOT / "matrix.toml"

@@ -19,10 +19,10 @@ from k2matrix.backends.config import Backends, KafkaConfig, SchemaRegistryConfig
 from k2matrix.backends.kafka import open_kafka
 from k2matrix.backends.registry import open_registry
 from k2matrix.backends.tansu import TansuBroker, free_port, tansu_binary
-from k2matrix.components.producer import K2Producer
-from k2matrix.components.producer_verify import verify_topic
 from k2matrix.errors import BackendError, K2Error
-from k2matrix.generate import WorkloadSpec, generate_records
+from k2matrix.producer.k2producer import K2Producer
+from k2matrix.producer.verify import verify_topic
+from k2matrix.workload.generate import WorkloadSpec, generate_records
 
 try:
     tansu_binary()

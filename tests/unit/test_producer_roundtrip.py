@@ -11,18 +11,19 @@ import pytest
 from k2matrix.backends.config import KafkaConfig, SchemaRegistryConfig
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
 from k2matrix.backends.registry import open_registry, register_avro
-from k2matrix.components.producer import K2Producer, TradeProducer
-from k2matrix.components.producer_bench import (
+from k2matrix.errors import BackendError, WorkloadError
+from k2matrix.producer.bench import (
     extra_info,
-    main,
     measure_ceiling,
     measure_memory,
     produce_paced,
 )
-from k2matrix.components.producer_serializers import SERIALIZERS, SerializerCache
-from k2matrix.components.producer_verify import VerificationError, verify_topic
-from k2matrix.errors import BackendError, WorkloadError
-from k2matrix.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.producer.k2producer import K2Producer
+from k2matrix.producer.protocol import TradeProducer
+from k2matrix.producer.serializers import SERIALIZERS, SerializerCache
+from k2matrix.producer.verify import VerificationError, verify_topic
+from k2matrix.tools.serializers import main
+from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
 
 
 @pytest.fixture(scope="module")

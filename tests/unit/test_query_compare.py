@@ -10,8 +10,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from k2matrix.components.query_compare import REL_TOL, ResultMismatch, check_result
-from k2matrix.components.query_reference import Expected, _moving_average, reference
+from k2matrix.query.compare import REL_TOL, ResultMismatch, check_result
+from k2matrix.query.reference import Expected, _moving_average, reference
 from k2matrix.schemas import arrow_schema
 
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)

@@ -13,19 +13,14 @@ from typing import Any
 import pytest
 
 from k2matrix.backends.duckdb_ext import connect, extension_path
-from k2matrix.components.query import (
-    ENGINES,
-    QueryEngine,
-    QueryResult,
-    execute_query,
-    open_engine,
-)
-from k2matrix.components.query_compare import check_result
-from k2matrix.components.query_reference import reference
-from k2matrix.components.query_shapes import SHAPES, DataWindow, default_params
-from k2matrix.datasets import Dataset, DatasetKey, dataset_seed, ensure_dataset
 from k2matrix.errors import BackendError, QueryError
-from k2matrix.generate import generate_table
+from k2matrix.query.compare import check_result
+from k2matrix.query.datasets import Dataset, DatasetKey, dataset_seed, ensure_dataset
+from k2matrix.query.engine import ENGINES, execute_query, open_engine
+from k2matrix.query.protocol import QueryEngine, QueryResult
+from k2matrix.query.reference import reference
+from k2matrix.query.shapes import SHAPES, DataWindow, default_params
+from k2matrix.workload.generate import generate_table
 
 ROWS = 4000
 SETTINGS = {"symbols": 25, "skew": 1.1, "rows_per_second": 20}  # 200 s of market time
@@ -89,7 +84,7 @@ def test_engines_agree_row_for_row(datasets: dict[str, Dataset], window: DataWin
             params = _params(shape, window)
             first, *others = [e.run(shape, params) for e in engines]
             for other in others:
-                from k2matrix.components.query_reference import Expected
+                from k2matrix.query.reference import Expected
 
                 expected = Expected(_as_frame(first), SHAPES[shape].order_by)
                 check_result(other.table, expected, shape)
@@ -279,7 +274,7 @@ def test_empty_plan_returns_typed_empty_result(datasets: dict[str, Dataset],
 
 def test_planned_query_runs_again_with_the_same_files(datasets: dict[str, Dataset],
                                                       window: DataWindow) -> None:
-    from k2matrix.components.query_duckdb import DuckDBParquetEngine
+    from k2matrix.query.duckdb_engines import DuckDBParquetEngine
 
     engine = DuckDBParquetEngine(datasets["day_symbol"].metadata_locations())
     try:

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from k2matrix.components.query_shapes import (
+from k2matrix.axes import QUERY_SHAPES
+from k2matrix.errors import QueryError
+from k2matrix.query.shapes import (
     FILTER_WINDOW,
     RANGE_WINDOW,
     SHAPES,
@@ -17,9 +19,7 @@ from k2matrix.components.query_shapes import (
     row_filters,
     selectivity_params,
 )
-from k2matrix.errors import QueryError
-from k2matrix.generate import WorkloadSpec
-from k2matrix.matrix import QUERY_SHAPES
+from k2matrix.workload.generate import WorkloadSpec
 
 T0 = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 WINDOW = DataWindow.from_spec(WorkloadSpec("v2", rows=100_000, seed=1))

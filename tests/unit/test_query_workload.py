@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 
 from k2matrix.cell import Cell
-from k2matrix.components.query_compare import ResultMismatch
-from k2matrix.components.query_shapes import SHAPES
-from k2matrix.components.query_workload import (
+from k2matrix.query.compare import ResultMismatch
+from k2matrix.query.shapes import SHAPES
+from k2matrix.query.workload import (
     DEFAULT_LAYOUT,
     QueryWorkload,
     distinct,
-    latency_stats,
     rounds_for,
 )
 
@@ -57,14 +56,6 @@ def test_mixed_queries_cycle_shapes_and_repeat_variants(tmp_path: Path) -> None:
     unique = distinct(queries)
     assert len(unique) <= 3 * len(SHAPES) < len(queries)
     assert distinct(unique) == unique
-
-
-def test_latency_stats() -> None:
-    stats = latency_stats([float(x) for x in range(1, 101)])
-    assert stats["latency_p50_ms"] == pytest.approx(50.5)
-    assert stats["latency_p99_ms"] == pytest.approx(99.01)
-    assert stats["latency_max_ms"] == 100.0 and stats["latency_mean_ms"] == 50.5
-    assert latency_stats([]) == {}
 
 
 @pytest.mark.parametrize(("first", "budget", "default", "expected"), [

@@ -23,8 +23,10 @@ from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, schema_to_pya
 from pyiceberg.table import Table
 
 from k2matrix import schemas
-from k2matrix.generate import WorkloadSpec, generate_records, generate_table
-from k2matrix.strategies import edge_case_rows, record_batches, records
+from k2matrix.workload.edge_values import edge_case_rows
+from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.workload.strategies import record_batches, records
+from k2matrix.writer.schema import iceberg_schema
 
 ALL = ("v1", "v2", "quote_v2")
 PROPERTY = settings(max_examples=60, deadline=None)
@@ -70,7 +72,7 @@ def avro_round_trip(record: dict[str, Any], name: str) -> dict[str, Any]:
 def as_iceberg_arrow(table: pa.Table, name: str) -> pa.Table:
     """The table in the Arrow form pyiceberg derives from the Iceberg schema (field ids,
     large strings, microsecond timestamps): a lossless cast or an error."""
-    return table.cast(schema_to_pyarrow(schemas.iceberg_schema(name)), safe=True)
+    return table.cast(schema_to_pyarrow(iceberg_schema(name)), safe=True)
 
 
 def assert_survives_pipeline(rows: list[dict[str, Any]], name: str) -> None:
@@ -83,7 +85,7 @@ def assert_survives_pipeline(rows: list[dict[str, Any]], name: str) -> None:
     assert_same_records(decoded, rows)
     table = schemas.records_to_arrow(decoded, name)
     assert table.schema.equals(schemas.arrow_schema(name))
-    _check_pyarrow_schema_compatible(schemas.iceberg_schema(name), table.schema)
+    _check_pyarrow_schema_compatible(iceberg_schema(name), table.schema)
     assert_same_records(schemas.arrow_to_records(table), rows)
     assert_same_records(schemas.arrow_to_records(as_iceberg_arrow(table, name)), rows)
 
@@ -144,7 +146,7 @@ def test_arrow_nullability_matches_the_definition(name: str) -> None:
 
 @pytest.mark.parametrize("name", ALL)
 def test_arrow_schema_is_what_pyiceberg_expects(name: str) -> None:
-    iceberg = schemas.iceberg_schema(name)
+    iceberg = iceberg_schema(name)
     _check_pyarrow_schema_compatible(iceberg, schemas.arrow_schema(name))
     ids = [f.field_id for f in iceberg.fields]
     assert ids == list(range(1, len(ids) + 1))
@@ -192,7 +194,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> SqlCatalog:
 
 @pytest.fixture(scope="module")
 def tables(catalog: SqlCatalog) -> Iterator[dict[str, Table]]:
-    yield {name: catalog.create_table(f"k2.{name}", schema=schemas.iceberg_schema(name))
+    yield {name: catalog.create_table(f"k2.{name}", schema=iceberg_schema(name))
            for name in ALL}
 
 
@@ -242,7 +244,7 @@ def test_generated_rows_with_edge_cases_survive(name: str) -> None:
 @pytest.mark.parametrize("name", ["v1", "v2"])
 def test_generated_rows_append_to_iceberg(name: str, catalog: SqlCatalog) -> None:
     spec = WorkloadSpec(schema=name, rows=500, seed=11, null_ratio=0.2)
-    table = catalog.create_table(f"k2.generated_{name}", schema=schemas.iceberg_schema(name))
+    table = catalog.create_table(f"k2.generated_{name}", schema=iceberg_schema(name))
     table.append(generate_table(spec))
     back = table.scan().to_arrow()
     assert_same_records(schemas.arrow_to_records(back), generate_records(spec))

@@ -8,64 +8,27 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
-import fastavro
-import pyarrow as pa
 import pytest
-from fastavro.validation import validate
-from hypothesis import Phase, find, given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
+from schema_checks import PROPERTY, ROOT, Record, assert_fits_schema
 
-from k2matrix import strategies as ks
 from k2matrix.errors import K2Error, MatrixError
-from k2matrix.generate import WorkloadSpec, generate_records, generate_table
-from k2matrix.matrix import Matrix, load_matrix, parse_matrix
-from k2matrix.schemas import arrow_schema, avro_schema, get_schema
+from k2matrix.matrix import Matrix, load_matrix
+from k2matrix.workload import edge_values as ev
+from k2matrix.workload import strategies as ks
 
-ROOT = Path(__file__).resolve().parents[2]
-REAL_TEXT = (ROOT / "matrix.toml").read_text(encoding="utf-8")
-PROPERTY = settings(max_examples=80, deadline=None)
-SEARCH = settings(max_examples=2000, deadline=None, database=None)
 # Coverage runs: generate only (no shrinking), derandomized. Hypothesis' stream also depends on
 # the constants of the loaded modules, so the budgets hold a margin: over 40 seeds the last
 # edge case appeared by draw 130 (edge_case_records) and 310 (trade_records).
 COVERAGE_EXAMPLES = {"edge_case_records": 400, "trade_records": 800}
 
-Record = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def matrix() -> Matrix:
     return load_matrix(ROOT / "matrix.toml")
-
-
-def _ticks_per_second(name: str, field: str) -> int:
-    return 1_000 if get_schema(name).field(field).kind == "timestamp_ms" else 1_000_000
-
-
-def assert_fits_schema(record: Record, name: str) -> None:
-    """What fastavro does not check: decimal precision and exact scale, timestamp unit/zone."""
-    schema = get_schema(name)
-    assert list(record) == schema.names
-    for f in schema.fields:
-        value = record[f.name]
-        if value is None:
-            assert f.nullable, f.name
-        elif f.kind == "decimal":
-            _, digits, exponent = value.as_tuple()
-            assert exponent == -f.scale, (f.name, value)
-            assert len(digits) <= f.precision, (f.name, value)
-            assert value > 0
-        elif f.kind in ("timestamp_ms", "timestamp_us"):
-            assert value.tzinfo is not None and value.utcoffset().total_seconds() == 0
-            if f.kind == "timestamp_ms":
-                assert value.microsecond % 1000 == 0, (f.name, value)
-        elif f.kind == "enum":
-            assert value in f.symbols
-    parsed = fastavro.parse_schema(avro_schema(name))
-    assert validate(record, parsed, raise_errors=True)
 
 
 # ---------------------------------------------------------------------------- records
@@ -164,7 +127,7 @@ def test_strategies_reach_every_edge_case(name: str, source: str) -> None:
 
 @pytest.mark.parametrize("name", ["v1", "v2"])
 def test_seeded_edge_rows_reach_every_edge_case(name: str) -> None:
-    rows = ks.edge_case_rows(name, 2000, seed=1)
+    rows = ev.edge_case_rows(name, 2000, seed=1)
     missing = [case for case, (schema, predicate) in EDGE_CASES.items()
                if schema == name and not any(predicate(r) for r in rows)]
     assert missing == []
@@ -172,19 +135,19 @@ def test_seeded_edge_rows_reach_every_edge_case(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["v1", "v2", "quote_v2"])
 def test_seeded_edge_rows_fit_their_schema_and_repeat_for_a_seed(name: str) -> None:
-    rows = ks.edge_case_rows(name, 300, seed=42)
+    rows = ev.edge_case_rows(name, 300, seed=42)
     for record in rows:
         assert_fits_schema(record, name)
-    assert rows == ks.edge_case_rows(name, 300, seed=42)
-    assert rows != ks.edge_case_rows(name, 300, seed=43)
-    assert ks.edge_case_rows(name, 0, seed=1) == []
+    assert rows == ev.edge_case_rows(name, 300, seed=42)
+    assert rows != ev.edge_case_rows(name, 300, seed=43)
+    assert ev.edge_case_rows(name, 0, seed=1) == []
 
 
 _ROWS_DIGEST = """
 import hashlib, sys
 {imports}
-from k2matrix.generate import WorkloadSpec, generate_table
-from k2matrix.strategies import edge_case_rows
+from k2matrix.workload.generate import WorkloadSpec, generate_table
+from k2matrix.workload.edge_values import edge_case_rows
 rows = edge_case_rows("v2", 200, seed=5)
 table = generate_table(WorkloadSpec(schema="v2", rows=400, seed=5, edge_case_fraction=0.1))
 print(hashlib.sha256(repr(rows).encode()).hexdigest(),
@@ -244,137 +207,6 @@ def test_trade_records_tell_where_quotes_are() -> None:
         ks.trade_records("quote_v2")
 
 
-# ---------------------------------------------------------------------------- matrix
-
-
-def test_batch_sizes_default_to_the_global_axis(matrix: Matrix) -> None:
-    @PROPERTY
-    @given(ks.batch_sizes(matrix))
-    def check(size: int) -> None:
-        assert size in matrix.axes["batch_sizes"]
-
-    check()
-    assert find(ks.batch_sizes(matrix), lambda s: s == 10000, settings=SEARCH) == 10000
-
-
-def test_batch_sizes_of_a_profile_are_those_its_cells_use(matrix: Matrix) -> None:
-    used = {c.params["batch_size"] for c in matrix.cells("smoke") if "batch_size" in c.params}
-    assert used == {100, 1000, 10000}  # smoke: [100, 1000], and writer.append adds 10000
-
-    @PROPERTY
-    @given(ks.batch_sizes(matrix, "smoke"))
-    def check(size: int) -> None:
-        assert size in used
-
-    check()
-    for size in used:
-        assert find(ks.batch_sizes(matrix, "smoke"), lambda s, v=size: s == v,  # type: ignore[misc]
-                    settings=SEARCH) == size
-
-
-def test_query_shapes_of_a_profile(matrix: Matrix) -> None:
-    @PROPERTY
-    @given(ks.query_shapes(matrix), ks.query_shapes(matrix, "full"))
-    def check(any_shape: str, full_shape: str) -> None:
-        assert any_shape in matrix.axes["query_shapes"]
-        assert full_shape in matrix.axes["query_shapes"]
-
-    check()
-
-
-def test_query_shapes_fall_back_to_the_axis_when_no_cell_sweeps_them(matrix: Matrix) -> None:
-    # The stress profile has no query_shapes cells: draw from the global axis.
-    shape = find(ks.query_shapes(matrix, "stress"), lambda s: True, settings=SEARCH)
-    assert shape in matrix.axes["query_shapes"]
-
-
-@pytest.mark.parametrize("profile", ["smoke", "full", "stress"])
-def test_cells_are_cells_of_the_profile(matrix: Matrix, profile: str) -> None:
-    ids = {c.id for c in matrix.cells(profile)}
-
-    @settings(max_examples=30, deadline=None)
-    @given(ks.cells(matrix, profile))
-    def check(cell: Any) -> None:
-        assert cell.id in ids
-
-    check()
-
-
-def test_cells_of_one_component(matrix: Matrix) -> None:
-    @settings(max_examples=30, deadline=None)
-    @given(ks.cells(matrix, "smoke", component="writer"))
-    def check(cell: Any) -> None:
-        assert cell.component == "writer"
-
-    check()
-
-
-def test_workload_specs_follow_the_profile(matrix: Matrix) -> None:
-    schemas = {c.params["schema"] for c in matrix.cells("smoke") if "schema" in c.params}
-    sizes = {c.params["batch_size"] for c in matrix.cells("smoke") if "batch_size" in c.params}
-
-    @PROPERTY
-    @given(ks.workload_specs(matrix, "smoke", vary_shape=False))
-    def check(spec: WorkloadSpec) -> None:
-        assert spec.schema in schemas
-        assert spec.rows in sizes
-        assert 0 <= spec.seed < 2**32
-        assert spec.symbols == matrix.data["symbols"]
-        assert spec.null_ratio == matrix.data["null_ratio"]
-        assert spec.start == matrix.data["start"]
-
-    check()
-
-
-def test_workload_specs_respect_max_rows(matrix: Matrix) -> None:
-    @PROPERTY
-    @given(ks.workload_specs(matrix, "full", max_rows=1000))
-    def check(spec: WorkloadSpec) -> None:
-        assert spec.rows <= 1000
-
-    check()
-    varied = ks.workload_specs(matrix, "smoke", max_rows=100)
-    assert find(varied, lambda s: s.edge_case_fraction > 0 and s.symbols < 500,
-                settings=SEARCH).rows == 100
-    with_small = ks.workload_specs(matrix, "smoke", max_rows=50)  # smoke: 100, 1000
-    assert find(with_small, lambda s: True, settings=SEARCH).rows == 50
-
-
-@settings(max_examples=25, deadline=None)
-@given(st.data())
-def test_generator_is_deterministic_and_valid_for_drawn_specs(matrix: Matrix,
-                                                              data: st.DataObject) -> None:
-    spec = data.draw(ks.workload_specs(matrix, "smoke", max_rows=1000))
-    table = generate_table(spec)
-    assert table.num_rows == spec.rows
-    assert table.schema.equals(arrow_schema(spec.schema))
-    assert table.equals(generate_table(spec)), "the same spec must give the same table"
-    again = generate_records(WorkloadSpec(**vars(spec)))
-    sample = again[:: max(1, len(again) // 20)]
-    for record in sample:
-        assert_fits_schema(record, spec.schema)
-
-
-@settings(max_examples=5, deadline=None)
-@given(st.data())
-def test_generator_with_edge_rows_is_deterministic_inside_a_property(data: st.DataObject
-                                                                     ) -> None:
-    m = parse_matrix(REAL_TEXT.replace("edge_case_fraction = 0.0", "edge_case_fraction = 0.1", 1))
-    spec = data.draw(ks.workload_specs(m, "smoke", max_rows=100, vary_shape=False))
-    assert spec.edge_case_fraction == 0.1
-    table = generate_table(spec)
-    assert table.equals(generate_table(spec))
-    for record in generate_records(spec):
-        assert_fits_schema(record, spec.schema)
-
-
-def test_different_seeds_give_different_tables() -> None:
-    a = generate_table(WorkloadSpec(schema="v2", rows=200, seed=1))
-    b = generate_table(WorkloadSpec(schema="v2", rows=200, seed=2))
-    assert not a.equals(b)
-    assert isinstance(a, pa.Table)
-
-
 # ---------------------------------------------------------------------------- bad arguments
 
 
@@ -397,9 +229,9 @@ def _bad_arguments(m: Matrix) -> list[tuple[Callable[[], object], type[Exception
          r"component='broker': profile 'smoke' has no cells of it"),
         (lambda: ks.workload_specs(m, "smoke", max_rows=0), ValueError, r"max_rows=0"),
         (lambda: ks.workload_specs(m, "smoke", max_rows=True), ValueError, r"max_rows=True"),
-        (lambda: ks.edge_case_rows("v3", 10, 0), ValueError, r"schema='v3'"),
-        (lambda: ks.edge_case_rows("v2", -1, 0), ValueError, r"count=-1"),
-        (lambda: ks.edge_case_rows("v2", 1, -3), ValueError, r"seed=-3: must be a non-negative"),
+        (lambda: ev.edge_case_rows("v3", 10, 0), ValueError, r"schema='v3'"),
+        (lambda: ev.edge_case_rows("v2", -1, 0), ValueError, r"count=-1"),
+        (lambda: ev.edge_case_rows("v2", 1, -3), ValueError, r"seed=-3: must be a non-negative"),
     ]
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from synthetic import benchmark, cell_dict, document, synthetic_document
 
 from k2matrix.summary import add_summary_parser, run_summary, summarize
 from k2matrix.summary.command import main
-from k2matrix.summary.synthetic import benchmark, cell_dict, document, synthetic_document
 
 FROZEN_TARGETS = Path(__file__).resolve().parent / "data" / "summary" / "targets.json"
 

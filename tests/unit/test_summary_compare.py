@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from synthetic import benchmark, cell_dict, document, synthetic_document
 
 from k2matrix.errors import ResultsError
 from k2matrix.summary import build_summary, summarize
-from k2matrix.summary.synthetic import benchmark, cell_dict, document, synthetic_document
 
 
 def write(path: Path, doc: dict[str, Any]) -> Path:

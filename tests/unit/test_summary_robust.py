@@ -9,12 +9,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from synthetic import benchmark, cell_dict, document
 
 from k2matrix.errors import ResultsError
 from k2matrix.summary.build import build_summary
 from k2matrix.summary.load import _from_document
 from k2matrix.summary.render import render_markdown, render_table
-from k2matrix.summary.synthetic import benchmark, cell_dict, document
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**7),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5))

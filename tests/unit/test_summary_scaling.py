@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from synthetic import benchmark, cell_dict, document
 
 from k2matrix.summary import summarize
-from k2matrix.summary.synthetic import benchmark, cell_dict, document
 
 
 def run_file(tmp_path: Path, benches: list[dict[str, Any]]) -> Path:

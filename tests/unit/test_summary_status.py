@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from synthetic import benchmark, cell_dict, document
 
 from k2matrix.matrix import Matrix, load_matrix
 from k2matrix.summary import summarize
-from k2matrix.summary.synthetic import benchmark, cell_dict, document
 
 MATRIX = Path(__file__).resolve().parents[2] / "matrix.toml"
 FROZEN_TARGETS = Path(__file__).resolve().parent / "data" / "summary" / "targets.json"

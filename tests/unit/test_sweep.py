@@ -54,7 +54,7 @@ import signal
 
 import pytest
 
-from k2matrix.generate import WorkloadSpec, generate_records
+from k2matrix.workload.generate import WorkloadSpec, generate_records
 from k2matrix.schemas import records_to_arrow
 
 

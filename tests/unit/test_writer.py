@@ -11,18 +11,18 @@ import pytest
 
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
-from k2matrix.components.writer import (
+from k2matrix.errors import WorkloadError
+from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.writer.checksum import table_checksum
+from k2matrix.writer.iceberg import (
     IcebergWriter,
     Maintenance,
     RetryPolicy,
-    TradeWriter,
     load_writer,
 )
-from k2matrix.components.writer_checksum import table_checksum
-from k2matrix.components.writer_verify import VerificationError, verify_table
-from k2matrix.errors import WorkloadError
-from k2matrix.generate import WorkloadSpec, generate_records, generate_table
-from k2matrix.layouts import create_table
+from k2matrix.writer.layouts import create_table
+from k2matrix.writer.protocol import TradeWriter
+from k2matrix.writer.verify import VerificationError, verify_table
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -139,10 +139,10 @@ def test_a_lost_commit_race_is_retried_without_losing_rows(catalog: Catalog) -> 
 
 
 def test_load_writer_by_import_path(catalog: Catalog) -> None:
-    writer = load_writer("k2matrix.components.writer:IcebergWriter", catalog=catalog)
+    writer = load_writer("k2matrix.writer.iceberg:IcebergWriter", catalog=catalog)
     assert isinstance(writer, TradeWriter)
     with pytest.raises(ValueError, match=r"use 'package\.module:FactoryName'"):
-        load_writer("k2matrix.components.writer")
+        load_writer("k2matrix.writer.iceberg")
     with pytest.raises(ValueError, match="cannot import it"):
         load_writer("k2matrix.nowhere:Writer")
     with pytest.raises(ValueError, match="OrderedDict lacks write_trades"):

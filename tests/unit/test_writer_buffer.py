@@ -11,12 +11,12 @@ import pytest
 
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
-from k2matrix.components.writer import IcebergWriter
-from k2matrix.components.writer_buffer import BufferedWriter
-from k2matrix.components.writer_checksum import table_checksum
-from k2matrix.components.writer_verify import verify_table
 from k2matrix.errors import WorkloadError
-from k2matrix.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.writer.buffer import BufferedWriter
+from k2matrix.writer.checksum import table_checksum
+from k2matrix.writer.iceberg import IcebergWriter
+from k2matrix.writer.verify import verify_table
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog

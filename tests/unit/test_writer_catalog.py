@@ -15,11 +15,11 @@ import pytest
 
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
-from k2matrix.components.writer import IcebergWriter
-from k2matrix.components.writer_checksum import Checksum, table_checksum
-from k2matrix.components.writer_verify import verify_table
 from k2matrix.errors import BackendError
-from k2matrix.generate import WorkloadSpec, generate_table
+from k2matrix.workload.generate import WorkloadSpec, generate_table
+from k2matrix.writer.checksum import Checksum, table_checksum
+from k2matrix.writer.iceberg import IcebergWriter
+from k2matrix.writer.verify import verify_table
 
 POSTGRES = os.environ.get("K2_TEST_POSTGRES_URI",
                           "postgresql+psycopg2://postgres@127.0.0.1:5432/test")

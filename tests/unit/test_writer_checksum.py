@@ -7,9 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from k2matrix.components.writer_checksum import Checksum, table_checksum
-from k2matrix.components.writer_convert import records_to_table
-from k2matrix.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.writer.checksum import Checksum, table_checksum
+from k2matrix.writer.convert import records_to_table
 
 
 def _large(schema: pa.Schema) -> pa.Schema:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from k2matrix.components.writer_convert import records_to_table, records_to_table_naive
 from k2matrix.errors import WorkloadError
-from k2matrix.generate import WorkloadSpec, generate_records, generate_table
 from k2matrix.schemas import arrow_schema
+from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.writer.convert import records_to_table, records_to_table_naive
 
 
 @pytest.mark.parametrize("schema", ["v1", "v2"])

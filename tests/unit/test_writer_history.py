@@ -9,8 +9,8 @@ import pytest
 
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
-from k2matrix.components.writer import IcebergWriter, Maintenance
-from k2matrix.components.writer_history import main, run_history, tenths
+from k2matrix.tools.commit_history import main, run_history, tenths
+from k2matrix.writer.iceberg import IcebergWriter, Maintenance
 
 
 def test_tenths() -> None:

@@ -8,9 +8,9 @@ from pyiceberg.table import Transaction
 
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
-from k2matrix.components.writer_transaction import CachingTransaction
-from k2matrix.generate import WorkloadSpec, generate_table
-from k2matrix.layouts import create_table
+from k2matrix.workload.generate import WorkloadSpec, generate_table
+from k2matrix.writer.layouts import create_table
+from k2matrix.writer.transaction import CachingTransaction
 
 
 def test_metadata_is_cached_until_the_staged_updates_change(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import uuid
 from types import TracebackType
 from typing import Any
 
+import confluent_kafka
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
@@ -195,3 +196,8 @@ def check_reachable(conf: dict[str, Any], servers: str, timeout: float) -> None:
 def open_kafka(config: KafkaConfig, connect_timeout: float = CONNECT_TIMEOUT_S) -> KafkaCluster:
     """Open the Kafka backend of ``config`` (see :class:`KafkaCluster`)."""
     return KafkaCluster(config, connect_timeout)
+
+
+def librdkafka_version() -> str:
+    """The version of the librdkafka the client runs on (recorded with every run)."""
+    return str(confluent_kafka.libversion()[0])

@@ -179,7 +179,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if f"{component}.{case}" not in matrix.cases:
         pytest.fail(f"{where}: the matrix has no case {component}.{case}; its cases are "
                     f"{', '.join(matrix.cases)}", pytrace=False)
-    state.seen_k2 = True
     cells = [c for c in state.cells() if c.component == component and c.case == case]
     params = [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else [])
               for c in cells]

@@ -22,6 +22,7 @@ from k2matrix.results.meta import (
     load_average,
     machine_kind,
 )
+from k2matrix.stats import efficiency, throughput
 
 PHASES = pytest.StashKey[dict[str, Any]]()
 
@@ -70,9 +71,10 @@ def _enrich(config: pytest.Config, state: RunState, cell: Cell, benches: list[An
         }
         median = b.stats.median if b.stats and b.stats.data else 0.0
         if "items" in info and "throughput" not in info and median > 0:
-            info["throughput"] = float(info["items"]) / median
+            info["throughput"] = throughput(float(info["items"]), median)
         if "throughput" in info and info.get("ceiling_throughput") and "efficiency" not in info:
-            info["efficiency"] = float(info["throughput"]) / float(info["ceiling_throughput"])
+            info["efficiency"] = efficiency(float(info["throughput"]),
+                                            float(info["ceiling_throughput"]))
 
 
 def on_report(item: pytest.Item, report: pytest.TestReport) -> None:

@@ -31,7 +31,6 @@ class RunState:
     journal: Journal | None = None
     records: list[dict[str, Any]] = field(default_factory=list)
     crashed: dict[str, str] = field(default_factory=dict)
-    seen_k2: bool = False
     merged_path: Path | None = None
     started: float = field(default_factory=time.time)
 

@@ -20,12 +20,9 @@ def library_versions() -> dict[str, str | None]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
-    try:
-        import confluent_kafka
+    from k2matrix.backends.kafka import librdkafka_version  # loads the Kafka client
 
-        out["librdkafka"] = confluent_kafka.libversion()[0]
-    except ImportError:  # pragma: no cover
-        out["librdkafka"] = None
+    out["librdkafka"] = librdkafka_version()
     return out
 
 

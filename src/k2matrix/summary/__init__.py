@@ -3,8 +3,7 @@ the targets, scaling fits, the K2 verdict, baseline comparison, tables, plots an
 
 Modules: ``load`` (read a run), ``cells`` (the frame), ``status`` (targets), ``verdict``,
 ``scaling``, ``drift``, ``compare`` (baseline), ``build`` (all together), ``render`` (text
-and Markdown), ``plots``, ``html``, ``export`` (github-action-benchmark), ``command`` (CLI),
-``synthetic`` (synthetic results documents for tests and timing).
+and Markdown), ``plots``, ``html``, ``export`` (github-action-benchmark), ``command`` (CLI).
 """
 
 from typing import Any

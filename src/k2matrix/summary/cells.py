@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from k2matrix.stats import throughput as stats_throughput
 from k2matrix.summary.load import Run
 
 # Columns the summary computes; an axis with one of these names is renamed param_<name>.
@@ -92,7 +93,7 @@ def _row(bench: dict[str, Any], use_fullname: bool
     items = _num(get("items"))
     throughput = _num(get("throughput"))
     if throughput is None and median > 0:
-        throughput = (items if items is not None else 1.0) / median
+        throughput = stats_throughput(items if items is not None else 1.0, median)
     unit = get("unit") or ("items/s" if items is not None else "ops/s")
     q1, q3, iqr = _num(stats.get("q1")), _num(stats.get("q3")), _num(stats.get("iqr"))
     if iqr is None and q1 is not None and q3 is not None:

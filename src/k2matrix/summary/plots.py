@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from k2matrix.errors import ResultsError
+from k2matrix.stats import percentile
 from k2matrix.summary.build import Summary
 from k2matrix.summary.scaling import size_axes
 
@@ -103,7 +104,7 @@ def _distribution(dist: dict[tuple[str, str], list[float]], what: str) -> bytes:
             break
         ordered = sorted(values)
         share = [(i + 1) / len(ordered) for i in range(len(ordered))]
-        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        p99 = percentile(ordered, 0.99)
         line = ax.step(ordered, share, where="post", label=f"{cid} {name}")[0]
         ax.plot([p99], [0.99], marker="o", color=line.get_color())
     if all(min(v) > 0 for v in dist.values()):

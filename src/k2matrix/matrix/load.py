@@ -1,0 +1,393 @@
+"""Read and validate ``matrix.toml``; expand a profile into cells.
+
+Every problem in a bad matrix is reported at once (:class:`~k2matrix.errors.MatrixError`),
+each with its key path, the bad value and what is allowed.
+
+Which values an axis takes in a case, most specific first: the profile's
+``case_values."component.case"``, the case's own ``values``, the profile's axis override,
+the global ``[axes]``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from k2matrix.axes import CHOICES, COMPONENTS, GLOBAL_AXES
+from k2matrix.backends.config import parse_backends
+from k2matrix.checks import Checker, did_you_mean, join
+from k2matrix.errors import MISSING, MatrixError, Problem
+from k2matrix.matrix.model import (
+    DATA_DEFAULTS,
+    METRICS,
+    WORKLOAD_DEFAULTS,
+    CaseDef,
+    Matrix,
+    Profile,
+    Target,
+)
+
+__all__ = ["load_matrix", "parse_matrix"]
+
+_POSITIVE_INTS: dict[str, str] = {
+    "batch_sizes": "batch sizes must be positive integers",
+    "dataset_sizes": "dataset sizes must be positive integers",
+}
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_matrix(path: str | Path) -> Matrix:
+    """Load and validate a matrix file; raise :class:`MatrixError` listing every problem."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MatrixError(source, [Problem(
+            "<file>", source, "no such file; pass --matrix PATH or create matrix.toml "
+            "(a copy of the repository's matrix.toml is a good start)")]) from None
+    except IsADirectoryError:
+        raise MatrixError(source, [Problem(
+            "<file>", source, "is a directory; pass the matrix file itself, e.g. "
+            f"--matrix {path / 'matrix.toml'}")]) from None
+    except UnicodeDecodeError as exc:
+        raise MatrixError(source, [Problem(
+            "<file>", source, f"is not UTF-8 text (byte {exc.start}: {exc.reason}); a matrix "
+            "is a TOML file: save it as UTF-8")]) from None
+    except OSError as exc:
+        raise MatrixError(source, [Problem(
+            "<file>", source, f"cannot read: {exc.strerror or exc}; check the path and its "
+            "permissions")]) from None
+    return parse_matrix(text, source)
+
+
+def parse_matrix(text: str, source: str = "<matrix>") -> Matrix:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MatrixError(source, [Problem(
+            "<toml>", MISSING, f"TOML syntax error: {exc}; fix the syntax there")]) from None
+    return _build(raw, source)
+
+
+def _check_axis_values(ck: Checker, axis: str, value: Any, path: str) -> list[Any] | None:
+    if axis in _POSITIVE_INTS:
+        items = ck.list_(value, path, "positive integers")
+        if items is None:
+            return None
+        ok = True
+        for i, item in enumerate(items):
+            if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+                ck.add(join(path, i), item, _POSITIVE_INTS[axis])
+                ok = False
+        return items if ok else None
+    if axis in CHOICES:
+        choices = CHOICES[axis]
+        items = ck.list_(value, path, f"values from: {', '.join(choices)}")
+        if items is None:
+            return None
+        ok = True
+        for i, item in enumerate(items):
+            if ck.str_(item, join(path, i), choices) is None:
+                ok = False
+        return items if ok else None
+    if axis == "selectivity":
+        items = ck.list_(value, path, "fractions in (0, 1]")
+        if items is None:
+            return None
+        ok = True
+        for i, item in enumerate(items):
+            if ck.number(item, join(path, i), what="a fraction in (0, 1]") is None or not (
+                0 < item <= 1
+            ):
+                if not any(p.path == join(path, i) for p in ck.problems):
+                    ck.add(join(path, i), item, "must be a fraction in (0, 1]")
+                ok = False
+        return items if ok else None
+    items = ck.list_(value, path, "strings or numbers")
+    if items is None:
+        return None
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            ck.add(join(path, i), item, "axis values must be strings or numbers")
+            return None
+    return items
+
+
+def _build(raw: dict[str, Any], source: str) -> Matrix:
+    ck = Checker()
+    ck.keys(raw, "", ["matrix", "axes", "data", "workload", "components", "profiles",
+                      "targets", "backends"])
+
+    meta = ck.table(raw, "matrix", "", required=True) or {}
+    ck.keys(meta, "matrix", ["name", "seed", "description"])
+    name = ck.str_(meta.get("name", "k2"), "matrix.name") or "k2"
+    seed = ck.int_(meta.get("seed", 0), "matrix.seed", 0, 2**63 - 1,
+                   "a non-negative integer") or 0
+
+    axes_raw = ck.table(raw, "axes", "", required=True) or {}
+    ck.keys(axes_raw, "axes", GLOBAL_AXES)
+    axes: dict[str, list[Any]] = {}
+    for axis in GLOBAL_AXES:
+        if axis not in axes_raw:
+            if isinstance(raw.get("axes"), dict):  # a missing table is reported once
+                ck.add(join("axes", axis), MISSING, "missing: every axis needs a list of values")
+            continue
+        checked = _check_axis_values(ck, axis, axes_raw[axis], join("axes", axis))
+        if checked is not None:
+            axes[axis] = checked
+
+    data = dict(DATA_DEFAULTS)
+    data.update(_check_data(ck, ck.table(raw, "data", "") or {}, "data"))
+    workload = dict(WORKLOAD_DEFAULTS)
+    workload.update(_check_workload(ck, ck.table(raw, "workload", "") or {}, "workload"))
+
+    cases = _check_cases(ck, ck.table(raw, "components", "", required=True) or {})
+    profiles = _check_profiles(ck, ck.table(raw, "profiles", "", required=True) or {}, cases)
+    targets = _check_targets(ck, ck.table(raw, "targets", "") or {}, cases)
+    backends = parse_backends(ck, ck.table(raw, "backends", "") or {}, "backends")
+
+    if ck.problems:
+        raise MatrixError(source, ck.problems)
+    for axis in GLOBAL_AXES:
+        axes.setdefault(axis, [])
+    return Matrix(source=source, name=name, seed=seed, axes=axes, data=data, workload=workload,
+                  cases=cases, profiles=profiles, targets=targets, backends=backends, raw=raw)
+
+
+def _check_data(ck: Checker, table: dict[str, Any], path: str) -> dict[str, Any]:
+    ck.keys(table, path, DATA_DEFAULTS)
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        where = join(path, key)
+        if key == "symbols":
+            got: Any = ck.int_(value, where, 1, 1_000_000, "an integer from 1 to 1000000")
+        elif key == "skew":
+            got = ck.number(value, where, 0, 10, "a Zipf exponent from 0 to 10")
+        elif key in ("null_ratio", "disorder", "edge_case_fraction"):
+            got = ck.number(value, where, 0, 1, "a fraction from 0 to 1")
+        elif key == "rows_per_second":
+            got = ck.int_(value, where, 1, None, "a positive integer")
+        elif key == "start":
+            got = _check_start(ck, value, where)
+        else:
+            continue
+        if got is not None:
+            out[key] = value
+    return out
+
+
+def _check_start(ck: Checker, value: Any, where: str) -> str | None:
+    from datetime import datetime
+
+    text = ck.str_(value, where, what="an ISO 8601 UTC time such as 2026-01-05T14:30:00Z")
+    if text is None:
+        return None
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        ck.add(where, value, "must be an ISO 8601 UTC time such as 2026-01-05T14:30:00Z")
+        return None
+    return text
+
+
+def _check_workload(ck: Checker, table: dict[str, Any], path: str) -> dict[str, int]:
+    ck.keys(table, path, WORKLOAD_DEFAULTS)
+    out: dict[str, int] = {}
+    for key, value in table.items():
+        if key in WORKLOAD_DEFAULTS:
+            got = ck.int_(value, join(path, key), 1, None, "a positive integer")
+            if got is not None:
+                out[key] = got
+    return out
+
+
+def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
+    ck.keys(table, "components", COMPONENTS)
+    out: dict[str, CaseDef] = {}
+    for component in COMPONENTS:
+        comp = ck.table(table, component, "components")
+        if comp is None:
+            continue
+        cpath = join("components", component)
+        ck.keys(comp, cpath, ["cases"])
+        cases = ck.table(comp, "cases", cpath, required=True) or {}
+        for case_name, case in cases.items():
+            path = join(join(cpath, "cases"), case_name)
+            if not isinstance(case, dict):
+                ck.add(path, case, "must be a table with sweep = [...]")
+                continue
+            ck.keys(case, path, ["sweep", "values", "slow", "description"])
+            values_raw = case.get("values", {})
+            values: dict[str, list[Any]] = {}
+            if not isinstance(values_raw, dict):
+                ck.add(join(path, "values"), values_raw, "must be a table of axis = [values]")
+                values_raw = {}
+            for axis, vals in values_raw.items():
+                checked = _check_axis_values(ck, axis, vals, join(join(path, "values"), axis))
+                if checked is not None:
+                    values[axis] = checked
+            sweep = case.get("sweep", MISSING)
+            if sweep is MISSING:
+                ck.add(join(path, "sweep"), MISSING, "missing: list the axes this case sweeps")
+                sweep = []
+            elif not isinstance(sweep, list) or not all(isinstance(s, str) for s in sweep):
+                ck.add(join(path, "sweep"), sweep, "must be a list of axis names")
+                sweep = []
+            for i, axis in enumerate(sweep):
+                if axis == "components":
+                    ck.add(join(join(path, "sweep"), i), axis,
+                           "a case belongs to one component; do not sweep components")
+                elif axis not in GLOBAL_AXES and axis not in values:
+                    known = [a for a in GLOBAL_AXES if a != "components"]
+                    ck.add(join(join(path, "sweep"), i), axis,
+                           f"unknown axis{did_you_mean(axis, known)}; use one of "
+                           f"{', '.join(known)} or declare its values in values.{axis}")
+            slow = case.get("slow", False)
+            if not isinstance(slow, bool):
+                ck.add(join(path, "slow"), slow, "must be true or false")
+                slow = False
+            out[f"{component}.{case_name}"] = CaseDef(
+                component=component, name=str(case_name), sweep=tuple(sweep), values=values,
+                slow=slow, description=str(case.get("description", "")),
+            )
+    return out
+
+
+def _check_profiles(ck: Checker, table: dict[str, Any], cases: Mapping[str, CaseDef]
+                    ) -> dict[str, Profile]:
+    out: dict[str, Profile] = {}
+    if not table:
+        ck.add("profiles", MISSING, "missing: define at least [profiles.smoke]")
+    allowed = ["description", "include_slow", "cases", "case_values", "workload", "data",
+               *GLOBAL_AXES]
+    for pname, prof in table.items():
+        path = join("profiles", pname)
+        if not isinstance(prof, dict):
+            ck.add(path, prof, "must be a table")
+            continue
+        ck.keys(prof, path, allowed)
+        include_slow = prof.get("include_slow", False)
+        if not isinstance(include_slow, bool):
+            ck.add(join(path, "include_slow"), include_slow, "must be true or false")
+        patterns: tuple[str, ...] | None = None
+        if "cases" in prof:
+            plist = ck.list_(prof["cases"], join(path, "cases"),
+                             'case patterns such as "writer.*"')
+            if plist is not None:
+                for i, pat in enumerate(plist):
+                    if not isinstance(pat, str) or not any(
+                        fnmatch.fnmatchcase(k, pat) for k in cases
+                    ):
+                        ck.add(join(join(path, "cases"), i), pat,
+                               f"matches no case{did_you_mean(str(pat), cases)}; cases are "
+                               f"{', '.join(cases)}")
+                patterns = tuple(str(p) for p in plist)
+        axes: dict[str, list[Any]] = {}
+        for axis in GLOBAL_AXES:
+            if axis in prof:
+                checked = _check_axis_values(ck, axis, prof[axis], join(path, axis))
+                if checked is not None:
+                    axes[axis] = checked
+        case_values: dict[str, dict[str, list[Any]]] = {}
+        cv = prof.get("case_values", {})
+        if not isinstance(cv, dict):
+            ck.add(join(path, "case_values"), cv, 'must be a table of "component.case" tables')
+            cv = {}
+        for key, overrides in cv.items():
+            cpath = join(join(path, "case_values"), key)
+            if key not in cases:
+                ck.add(cpath, MISSING, f"unknown case{did_you_mean(key, cases)}")
+                continue
+            if not isinstance(overrides, dict):
+                ck.add(cpath, overrides, "must be a table of axis = [values]")
+                continue
+            for axis, vals in overrides.items():
+                if axis not in cases[key].sweep:
+                    ck.add(join(cpath, axis), MISSING,
+                           f"case {key} does not sweep this axis; it sweeps "
+                           f"{', '.join(cases[key].sweep) or 'nothing'}")
+                    continue
+                checked = _check_axis_values(ck, axis, vals, join(cpath, axis))
+                if checked is not None:
+                    case_values.setdefault(key, {})[axis] = checked
+        workload = _check_workload(ck, ck.table(prof, "workload", path) or {},
+                                   join(path, "workload"))
+        data = _check_data(ck, ck.table(prof, "data", path) or {}, join(path, "data"))
+        out[pname] = Profile(
+            name=pname, description=str(prof.get("description", "")),
+            include_slow=include_slow is True, cases=patterns, axes=axes,
+            case_values=case_values, workload=workload, data=data,
+        )
+    return out
+
+
+def _check_targets(ck: Checker, table: dict[str, Any], cases: Mapping[str, CaseDef]
+                   ) -> dict[str, Target]:
+    out: dict[str, Target] = {}
+    for tname, tgt in table.items():
+        path = join("targets", tname)
+        if not isinstance(tgt, dict):
+            ck.add(path, tgt, "must be a table with metric, direction, target, critical")
+            continue
+        ck.keys(tgt, path, ["metric", "direction", "target", "critical", "applies_to",
+                            "where", "unit", "sustained", "description"])
+        for key in ("metric", "direction", "target", "critical", "applies_to"):
+            if key not in tgt:
+                ck.add(join(path, key), MISSING, "missing: every target needs it")
+        metric = ck.str_(tgt.get("metric", "throughput"), join(path, "metric"), METRICS)
+        direction = ck.str_(tgt.get("direction", "higher"), join(path, "direction"),
+                            ("higher", "lower"))
+        level = ck.number(tgt.get("target", 1), join(path, "target"), 0, None,
+                          "a positive number")
+        critical = ck.number(tgt.get("critical", 1), join(path, "critical"), 0, None,
+                             "a positive number")
+        if level is not None and critical is not None and direction is not None:
+            if direction == "higher" and level < critical:
+                ck.add(join(path, "target"), tgt.get("target"),
+                       f"higher is better here, so the target must be at least the critical "
+                       f"level ({tgt.get('critical')}); swap them or set direction = \"lower\"")
+            if direction == "lower" and level > critical:
+                ck.add(join(path, "target"), tgt.get("target"),
+                       f"lower is better here, so the target must be at most the critical "
+                       f"level ({tgt.get('critical')}); swap them or set direction = \"higher\"")
+        applies = ck.list_(tgt.get("applies_to", ["*"]), join(path, "applies_to"),
+                           'case patterns such as "producer.batch"') or []
+        for i, pat in enumerate(applies):
+            if not isinstance(pat, str) or not any(fnmatch.fnmatchcase(k, pat) for k in cases):
+                ck.add(join(join(path, "applies_to"), i), pat,
+                       f"matches no case{did_you_mean(str(pat), cases)}")
+        where: dict[str, list[Any]] = {}
+        where_raw = tgt.get("where", {})
+        if not isinstance(where_raw, dict):
+            ck.add(join(path, "where"), where_raw, "must be a table of axis = [values]")
+            where_raw = {}
+        for axis, vals in where_raw.items():
+            known_axes = set(GLOBAL_AXES) | {a for c in cases.values() for a in c.values}
+            if axis not in known_axes:
+                ck.add(join(join(path, "where"), axis), MISSING,
+                       f"unknown axis{did_you_mean(axis, known_axes)}")
+                continue
+            checked = _check_axis_values(ck, axis, vals, join(join(path, "where"), axis))
+            if checked is not None:
+                where[axis] = checked
+        unit = tgt.get("unit", "")
+        if not isinstance(unit, str):
+            ck.add(join(path, "unit"), unit, "must be a string such as \"msg/s\"")
+            unit = ""
+        sustained = tgt.get("sustained", False)
+        if not isinstance(sustained, bool):
+            ck.add(join(path, "sustained"), sustained, "must be true or false")
+            sustained = False
+        if metric and direction and level is not None and critical is not None:
+            out[tname] = Target(
+                name=tname, metric=metric, direction=direction, target=level,
+                critical=critical, applies_to=tuple(str(a) for a in applies), where=where,
+                unit=unit, sustained=sustained,
+            )
+    return out

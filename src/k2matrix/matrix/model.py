@@ -1,0 +1,185 @@
+"""The matrix as data: cases, profiles, targets and the Matrix that expands a profile into
+cells. :mod:`k2matrix.matrix` reads and validates ``matrix.toml`` into these."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+from k2matrix.backends.config import Backends
+from k2matrix.cell import Cell, derive_seed, format_param, param_name
+from k2matrix.checks import did_you_mean
+from k2matrix.errors import MISSING, MatrixError, Problem
+
+METRICS = ("throughput", "median_ms", "p99_ms")
+
+DATA_DEFAULTS: dict[str, Any] = {
+    "symbols": 500,
+    "skew": 1.1,
+    "null_ratio": 0.05,
+    "disorder": 0.0,
+    "edge_case_fraction": 0.0,
+    "start": "2026-01-05T14:30:00Z",
+    "rows_per_second": 2000,
+}
+WORKLOAD_DEFAULTS: dict[str, int] = {
+    "sustained_messages": 200_000,
+    "memory_messages": 1_000_000,
+    "paced_rate": 10_000,
+    "paced_messages": 20_000,
+    "sustained_rows": 1_000_000,
+    "sustained_input_batch": 100,
+    "writer_flush_rows": 50_000,
+    "stress_rows": 500_000,
+    "stress_queries": 1_000,
+    "throughput_queries": 50,
+}
+
+
+@dataclass(frozen=True)
+class CaseDef:
+    component: str
+    name: str
+    sweep: tuple[str, ...]
+    values: Mapping[str, list[Any]]
+    slow: bool = False
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.component}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str = ""
+    include_slow: bool = False
+    cases: tuple[str, ...] | None = None
+    axes: Mapping[str, list[Any]] = field(default_factory=dict)
+    case_values: Mapping[str, Mapping[str, list[Any]]] = field(default_factory=dict)
+    workload: Mapping[str, int] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A performance target from the K2 table: ``target`` and ``critical`` levels."""
+
+    name: str
+    metric: str
+    direction: str
+    target: float
+    critical: float
+    applies_to: tuple[str, ...]
+    where: Mapping[str, list[Any]] = field(default_factory=dict)
+    unit: str = ""
+    sustained: bool = False
+
+    def applies(self, cell: Cell) -> bool:
+        if not any(fnmatch.fnmatchcase(cell.key, p) for p in self.applies_to):
+            return False
+        for axis, allowed in self.where.items():
+            value = cell.params.get(param_name(axis), MISSING)
+            if value is MISSING or value not in allowed:
+                return False
+        return True
+
+    def status(self, value: float) -> str:
+        """``pass``, ``below_target`` or ``below_critical`` for a measured value."""
+        if self.direction == "higher":
+            if value >= self.target:
+                return "pass"
+            return "below_target" if value >= self.critical else "below_critical"
+        if value <= self.target:
+            return "pass"
+        return "below_target" if value <= self.critical else "below_critical"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "metric": self.metric, "direction": self.direction,
+            "target": self.target, "critical": self.critical,
+            "applies_to": list(self.applies_to), "where": dict(self.where),
+            "unit": self.unit, "sustained": self.sustained,
+        }
+
+
+@dataclass(frozen=True)
+class Matrix:
+    source: str
+    name: str
+    seed: int
+    axes: Mapping[str, list[Any]]
+    data: Mapping[str, Any]
+    workload: Mapping[str, int]
+    cases: Mapping[str, CaseDef]
+    profiles: Mapping[str, Profile]
+    targets: Mapping[str, Target]
+    backends: Backends
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def profile(self, name: str) -> Profile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            hint = did_you_mean(name, self.profiles)
+            raise MatrixError(
+                self.source,
+                [Problem("profile", name, f"no such profile{hint}; defined: "
+                         f"{', '.join(self.profiles)}")],
+            ) from None
+
+    def cells(self, profile: str = "smoke", include_slow: bool | None = None) -> list[Cell]:
+        """Every cell of ``profile``, in matrix order, with stable readable ids.
+
+        ``include_slow`` overrides the profile's ``include_slow`` (``-m slow`` sets it)."""
+        prof = self.profile(profile)
+        with_slow = prof.include_slow if include_slow is None else include_slow
+        components = prof.axes.get("components", self.axes["components"])
+        data = {**self.data, **prof.data}
+        workload = {**self.workload, **prof.workload}
+        out: list[Cell] = []
+        for case in self.cases.values():
+            if case.component not in components:
+                continue
+            if prof.cases is not None:
+                if not any(fnmatch.fnmatchcase(case.key, p) for p in prof.cases):
+                    continue
+            elif case.slow and not with_slow:
+                continue
+            value_lists = [self._values(prof, case, axis) for axis in case.sweep]
+            for combo in product(*value_lists):
+                params = {param_name(a): v for a, v in zip(case.sweep, combo, strict=True)}
+                parts = [case.component, case.name]
+                parts += [format_param(k, v) for k, v in params.items()]
+                cell_id = "-".join(parts)
+                out.append(Cell(
+                    id=cell_id, component=case.component, case=case.name, params=params,
+                    seed=derive_seed(self.seed, cell_id), slow=case.slow,
+                    settings={**data, **workload},
+                ))
+        return out
+
+    def _values(self, prof: Profile, case: CaseDef, axis: str) -> list[Any]:
+        if axis in prof.case_values.get(case.key, {}):
+            return list(prof.case_values[case.key][axis])
+        if axis in case.values:
+            return list(case.values[axis])
+        if axis in prof.axes:
+            return list(prof.axes[axis])
+        return list(self.axes[axis])
+
+    def targets_for(self, cell: Cell) -> list[Target]:
+        return [t for t in self.targets.values() if t.applies(cell)]
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides which cells exist and what they do (not the
+        backends, which may differ between machines): runs merge only with equal ones."""
+        keep = {k: v for k, v in self.raw.items() if k != "backends"}
+        text = json.dumps(keep, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]

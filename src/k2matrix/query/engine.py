@@ -1,0 +1,123 @@
+"""The K2 query component: ``execute_query(sql_or_shape, params) -> rows`` over Iceberg.
+
+An engine is opened on a set of Iceberg tables, given as ``{name: metadata file}`` (for the
+query workload: ``trades`` and ``quotes``), and runs either a named shape of
+:mod:`~k2matrix.query.shapes` with its parameters, or raw SQL over views named like
+the tables (DuckDB engines; parameters as ``$name``/``$1``/``?``, always bound).
+
+Engines (the ``engines`` matrix axis), each behind :class:`QueryEngine`:
+
+- ``duckdb_iceberg_scan``: DuckDB ``iceberg_scan`` on the table's current metadata file;
+- ``duckdb_parquet``: DuckDB ``read_parquet`` over the data files pyiceberg plans for the
+  query (``scan(row_filter=...).plan_files()``: partition and column-statistics pruning);
+- ``polars``: ``polars.scan_iceberg``, each shape as a lazy Polars plan.
+
+A user plugs in an engine by import path, ``"package.module:ClassName"``: a class taking the
+tables mapping and satisfying :class:`QueryEngine`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from k2matrix.errors import BackendError, QueryError
+from k2matrix.query.protocol import Params, QueryEngine
+from k2matrix.query.shapes import SHAPES, Shape, bind
+
+if TYPE_CHECKING:
+    from pyiceberg.table import StaticTable
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def query_id(query: str) -> str:
+    """A shape's name, or ``sql-<8 hex>`` for raw SQL (stable, for error messages)."""
+    if query in SHAPES:
+        return query
+    return "sql-" + hashlib.sha1(query.encode()).hexdigest()[:8]
+
+
+def is_shape(query: str) -> bool:
+    """A shape name rather than SQL: one word with no spaces (unknown words are shape typos)."""
+    return query.strip().replace("_", "").isalnum()
+
+
+def load_table(name: str, metadata_location: str) -> StaticTable:
+    """The Iceberg table ``name`` from its metadata file; :class:`BackendError` naming the table
+    and the file if it is missing or not valid table metadata."""
+    from pyiceberg.table import StaticTable
+
+    if not _NAME.fullmatch(name):
+        raise QueryError(f"table name {name!r}: use letters, digits and underscores (it names "
+                         "a view in SQL)")
+    path = Path(metadata_location.removeprefix("file://"))
+    local = "://" not in metadata_location or metadata_location.startswith("file://")
+    if local and not path.is_file():
+        raise BackendError(f"Iceberg table {name!r}: metadata file {path} does not exist "
+                           "(dropped table or removed dataset? rebuild the dataset)")
+    try:
+        return StaticTable.from_metadata(metadata_location)
+    except Exception as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BackendError(f"Iceberg table {name!r}: metadata file {metadata_location} is not "
+                           f"valid Iceberg table metadata ({type(exc).__name__}: {detail})"
+                           ) from None
+
+
+def bind_shape(query: str, params: Params, tables: Mapping[str, str]
+               ) -> tuple[Shape, dict[str, Any]]:
+    """The shape ``query`` with checked parameters; :class:`QueryError` for a bad shape or
+    parameters, or a table the shape needs that the engine was not opened on."""
+    if params is not None and not isinstance(params, Mapping):
+        raise QueryError(f"query shape {query!r}: parameters must be a mapping of name to value")
+    shape, bound = bind(query, params)
+    missing = [t for t in shape.tables if t not in tables]
+    if missing:
+        raise QueryError(f"query {shape.name}: table(s) {', '.join(missing)} not open in this "
+                         f"engine (open: {', '.join(tables) or 'none'})")
+    return shape, bound
+
+
+# ---------------------------------------------------------------------------- registry
+
+ENGINES: dict[str, str] = {
+    "duckdb_iceberg_scan": "k2matrix.query.duckdb_engines:DuckDBIcebergScanEngine",
+    "duckdb_parquet": "k2matrix.query.duckdb_engines:DuckDBParquetEngine",
+    "polars": "k2matrix.query.polars_engine:PolarsEngine",
+}
+
+
+def engine_class(name: str) -> type[Any]:
+    """The class of engine ``name`` (a known engine or ``"module:Class"``)."""
+    target = ENGINES.get(name, name)
+    if ":" not in target:
+        raise QueryError(f"unknown query engine {name!r}: use one of {', '.join(ENGINES)} or "
+                         "an import path 'package.module:ClassName'")
+    module_name, _, attr = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise QueryError(f"query engine {name!r}: cannot import {target} ({exc})") from None
+    if not isinstance(cls, type):
+        raise QueryError(f"query engine {name!r}: {target} is not a class")
+    return cls
+
+
+def open_engine(name: str, tables: Mapping[str, str]) -> QueryEngine:
+    """Open engine ``name`` on ``tables`` (``{table name: metadata file}``)."""
+    engine = engine_class(name)(dict(tables))
+    if not isinstance(engine, QueryEngine):
+        raise QueryError(f"query engine {name!r}: {type(engine).__name__} lacks run/profile/"
+                         "close or a name (see k2matrix.query.engine.QueryEngine)")
+    return engine
+
+
+def execute_query(engine: QueryEngine, sql_or_shape: str, params: Params = None
+                  ) -> list[dict[str, Any]]:
+    """The K2 API: the rows of a shape or SQL query as dicts."""
+    return engine.run(sql_or_shape, params).rows()

@@ -1,0 +1,56 @@
+"""What a query engine implements to be swept by the query suite.
+
+An engine class takes the tables it serves, ``{table name: Iceberg metadata file}``, and
+satisfies :class:`QueryEngine`: ``run`` a named shape of :mod:`k2matrix.query.shapes` (or raw
+SQL) and return a :class:`QueryResult`. Name it in the matrix by import path
+(``engines = ["package.module:ClassName"]``); see docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Params = Mapping[str, Any] | Sequence[Any] | None
+
+
+@dataclass
+class QueryResult:
+    """The rows of one query (Arrow), its id, and what the engine reports about the scan:
+    ``files_total`` / ``files_planned`` (files after pyiceberg pruning), ``plan_ms``,
+    ``exec_ms`` where the engine knows them."""
+
+    query_id: str
+    table: pa.Table
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows_returned(self) -> int:
+        return int(self.table.num_rows)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The K2 API shape: one dict per row (timestamps as UTC datetimes)."""
+        from k2matrix.schemas import arrow_to_records
+
+        return arrow_to_records(self.table)
+
+
+@runtime_checkable
+class QueryEngine(Protocol):
+    """What the suite needs of a query engine."""
+
+    name: str
+
+    def run(self, query: str, params: Params = None) -> QueryResult:
+        """Run a shape (by name) or raw SQL; :class:`QueryError` naming the query id."""
+        ...
+
+    def profile(self, query: str, params: Params = None) -> dict[str, Any]:
+        """Scan statistics of one (untimed) run: ``files_read``, ``rows_scanned``… where known."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Stand-alone command-line tools (``python -m k2matrix.tools.NAME``)."""

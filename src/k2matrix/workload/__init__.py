@@ -1,0 +1,1 @@
+"""Workloads: the seeded vectorized generator, edge values, and Hypothesis strategies."""

@@ -1,0 +1,2 @@
+"""The writer under test: the Protocol a user implements, the Iceberg writer on pyiceberg,
+layouts, conversion, buffering, verification and bench helpers."""
