@@ -4,6 +4,7 @@ every serializer's messages are delivered and read back equal by a separate cons
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from k2matrix.producer.bench import (
     measure_ceiling,
     measure_memory,
     produce_paced,
+    rss_bytes,
 )
 from k2matrix.producer.k2producer import K2Producer
 from k2matrix.producer.protocol import TradeProducer
@@ -158,15 +160,32 @@ def test_bench_helpers_measure_a_ceiling_and_pace(cluster: KafkaCluster,
     assert info["throughput"] == 5000.0 and info["unit"] == "msg/s"
 
 
+def _peak_rss_bytes() -> int:
+    """The process's resident-set high-water mark (VmHWM), read independently of bench.py."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/self/status")
+
+
 def test_memory_footprint_is_measured_for_real(cluster: KafkaCluster, registry: Any) -> None:
     records = generate_records(WorkloadSpec(schema="v2", rows=500, seed=7))
     with K2Producer(cluster, registry, "v2") as producer:
         footprint = measure_memory(producer, records, 1500, trace=True)
         assert producer.tracker.report().delivered == 1500
+        # produce_trades holds one chunk's serialized values at once (500 < its chunk size)
+        chunk_bytes = sum(len(v) for v in producer.serializer.serialize_many(records))
     assert footprint.messages == 1500
-    assert footprint.python_peak_bytes > 0 and footprint.rss_growth_bytes >= 0
-    assert set(footprint.extra_info()) >= {"python_peak_bytes_per_msg",
-                                           "rss_growth_bytes_per_msg"}
+    # The Python heap peak holds at least one chunk of wire-format values.
+    assert footprint.python_peak_bytes >= chunk_bytes > 0
+    # RSS is really read here (Linux), and the growth of the sampled peak over the start
+    # cannot exceed the process's own high-water mark (a unit or sign slip would).
+    assert rss_bytes() > 0
+    assert footprint.rss_growth_bytes <= _peak_rss_bytes()
+    info = footprint.extra_info()
+    assert set(info) >= {"python_peak_bytes_per_msg", "rss_growth_bytes_per_msg"}
+    assert info["python_peak_bytes_per_msg"] == round(footprint.python_peak_bytes / 1500, 2)
+    assert info["rss_growth_bytes_per_msg"] == round(footprint.rss_growth_bytes / 1500, 2)
 
 
 def test_sasl_secret_is_split_into_username_and_password(
