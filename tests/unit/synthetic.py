@@ -4,8 +4,10 @@ seeded noise; nothing here stands in for a system under test."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import product
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -118,3 +120,39 @@ def synthetic_document(n_cells: int, rounds: int = 5, slowdown: float = 1.0, see
                 "target": 100, "critical": 500, "applies_to": ["query.latency"],
                 "where": {"query_shapes": ["simple_scan"]}, "unit": "", "sustained": False}]
     return document(out, targets)
+
+
+def journal_line(cell: Mapping[str, Any], data: Sequence[float] = (0.01, 0.011, 0.012),
+                 status: str = "passed", worker: str = "gw0", started: float = 0.0,
+                 finished: float = 1.0, error: str | None = None) -> dict[str, Any]:
+    """One journal line (``CellRecord.to_json()``) for a k2 cell; a benchmark only when it
+    passed."""
+    bench = benchmark(cell, data) if status == "passed" else None
+    return {"format_version": 1, "nodeid": bench["fullname"] if bench else
+            f"tests/performance/test_{cell['component']}.py::test_{cell['case']}[{cell['id']}]",
+            "cell": dict(cell), "status": status, "error": error, "worker": worker,
+            "pid": 4242, "started": started, "finished": finished, "benchmark": bench,
+            "overhead_s": 0.0005}
+
+
+def run_meta(cells_planned: Sequence[str], fingerprint: str = "0" * 16,
+             profile: str = "synthetic", cpu_count: int = 2) -> dict[str, Any]:
+    """A run's ``meta.json``."""
+    return {"format_version": 1, "run_id": "synthetic", "profile": profile,
+            "matrix": "matrix.toml", "matrix_fingerprint": fingerprint, "targets": [],
+            "versions": {}, "backends": {},
+            "machine_kind": {"system": "Linux", "machine": "x86_64", "cpu_count": cpu_count,
+                             "python": "3.11.7"},
+            "machine_info": {}, "commit_info": {}, "workers": 1, "shard": None,
+            "cells_planned": list(cells_planned)}
+
+
+def write_run_dir(run_dir: Path, lines: Sequence[Mapping[str, Any]],
+                  meta: Mapping[str, Any] | None = None, worker: str = "gw0") -> Path:
+    """A run directory as an interrupted sweep leaves it: ``meta.json`` and one journal."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    planned = [str(line["cell"]["id"]) for line in lines if line.get("cell")]
+    (run_dir / "meta.json").write_text(json.dumps(dict(meta or run_meta(planned))))
+    (run_dir / f"journal-{worker}.jsonl").write_text(
+        "".join(json.dumps(dict(line)) + "\n" for line in lines))
+    return run_dir

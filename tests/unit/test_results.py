@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 
 from k2matrix.errors import ResultsError
-from k2matrix.results import FORMAT_VERSION
+from k2matrix.results.document import build_document, mark_concurrency, overhead
 from k2matrix.results.journal import Journal, latest, read_journal, read_run
-from k2matrix.results.merge import build_document, check_compatible, mark_concurrency
+from k2matrix.results.merge import check_compatible
+from k2matrix.results.record import CellRecord
 
 
 def _record(nodeid: str, status: str = "passed", worker: str = "gw0", started: float = 0.0,
-            finished: float = 1.0, with_bench: bool = True) -> dict[str, Any]:
+            finished: float = 1.0, with_bench: bool = True) -> CellRecord:
     bench = {"fullname": nodeid, "name": nodeid, "extra_info": {"k2": {}},
              "stats": {"data": [0.1, 0.2], "median": 0.15}} if with_bench else None
-    return {"format_version": FORMAT_VERSION, "nodeid": nodeid, "status": status,
-            "cell": {"id": nodeid}, "worker": worker, "started": started,
-            "finished": finished, "benchmark": bench, "error": None}
+    return CellRecord(nodeid=nodeid, status=status, cell={"id": nodeid}, worker=worker,
+                      started=started, finished=finished, benchmark=bench, error=None)
 
 
 def test_journal_lines_are_read_back(tmp_path: Path) -> None:
@@ -29,25 +29,27 @@ def test_journal_lines_are_read_back(tmp_path: Path) -> None:
     journal.append(_record("a"))
     journal.append(_record("b", status="failed"))
     journal.close()
-    assert [r["nodeid"] for r in read_journal(tmp_path / "journal-gw0.jsonl")] == ["a", "b"]
+    assert [r.nodeid for r in read_journal(tmp_path / "journal-gw0.jsonl")] == ["a", "b"]
 
 
 def test_a_torn_last_line_from_a_killed_worker_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "journal-gw1.jsonl"
-    path.write_text(json.dumps(_record("a")) + "\n" + '{"format_version": 1, "nodeid": "b", "sta')
-    assert [r["nodeid"] for r in read_journal(path)] == ["a"]
+    path.write_text(json.dumps(_record("a").to_json()) + "\n"
+                    + '{"format_version": 1, "nodeid": "b", "sta')
+    assert [r.nodeid for r in read_journal(path)] == ["a"]
 
 
 def test_a_damaged_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "journal-gw0.jsonl"
-    path.write_text(json.dumps(_record("a")) + "\nnot json\n" + json.dumps(_record("b")) + "\n")
+    path.write_text(json.dumps(_record("a").to_json()) + "\nnot json\n"
+                    + json.dumps(_record("b").to_json()) + "\n")
     with pytest.raises(ResultsError, match=r"journal-gw0.jsonl:2: not a JSON line"):
         list(read_journal(path))
 
 
 def test_an_unknown_format_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "journal-gw0.jsonl"
-    path.write_text(json.dumps({**_record("a"), "format_version": 99}) + "\n")
+    path.write_text(json.dumps({**_record("a").to_json(), "format_version": 99}) + "\n")
     with pytest.raises(ResultsError, match="format_version 99 is not supported"):
         list(read_journal(path))
 
@@ -58,7 +60,7 @@ def test_latest_record_per_test_wins(tmp_path: Path) -> None:
     assert latest([new, old]) == [new]
     Journal(tmp_path, "gw0").append(old)
     Journal(tmp_path, "gw1").append(new)
-    assert [r["status"] for r in read_run(tmp_path)] == ["passed"]
+    assert [r.status for r in read_run(tmp_path)] == ["passed"]
 
 
 def test_concurrency_is_marked_from_overlapping_spans() -> None:
@@ -66,7 +68,7 @@ def test_concurrency_is_marked_from_overlapping_spans() -> None:
     b = _record("b", worker="gw1", started=5, finished=15)
     c = _record("c", worker="gw0", started=20, finished=30)
     mark_concurrency([a, b, c])
-    marks = [r["benchmark"]["extra_info"]["k2"]["concurrent"] for r in (a, b, c)]
+    marks = [r.benchmark["extra_info"]["k2"]["concurrent"] for r in (a, b, c) if r.benchmark]
     assert marks == [True, True, False]
 
 
@@ -93,12 +95,14 @@ def test_incompatible_runs_name_the_key(key: str, value: Any, named: str) -> Non
 
 
 def test_overhead_is_a_share_of_wall_and_of_timed_time() -> None:
-    from k2matrix.results.merge import overhead
-
-    slow = {**_record("a", started=0.0, finished=2.0), "overhead_s": 0.001}
-    slow["benchmark"]["stats"]["data"] = [0.1] * 5  # 0.5 s timed, 2 s wall
-    tiny = {**_record("b", started=0.0, finished=0.005), "overhead_s": 0.001}
-    tiny["benchmark"]["stats"]["data"] = [0.001]  # under 10 ms: not counted
+    slow = _record("a", started=0.0, finished=2.0)
+    slow.overhead_s = 0.001
+    assert slow.benchmark is not None
+    slow.benchmark["stats"]["data"] = [0.1] * 5  # 0.5 s timed, 2 s wall
+    tiny = _record("b", started=0.0, finished=0.005)
+    tiny.overhead_s = 0.001
+    assert tiny.benchmark is not None
+    tiny.benchmark["stats"]["data"] = [0.001]  # under 10 ms: not counted
     result = overhead([slow, tiny])
     assert result["cells"] == 1
     assert result["of_wall"] == {"median": 0.0005, "max": 0.0005}

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from synthetic import benchmark, cell_dict, document, synthetic_document
 
-from k2matrix.summary import add_summary_parser, run_summary, summarize
+from k2matrix.errors import ResultsError
+from k2matrix.summary import add_summary_parser, build_summary, run_summary
 from k2matrix.summary.command import main
 
 FROZEN_TARGETS = Path(__file__).resolve().parent / "data" / "summary" / "targets.json"
@@ -79,7 +80,7 @@ def test_results_directory_and_json_shape(tmp_path: Path) -> None:
     run_dir = tmp_path / "results" / "20261126-1"
     run_dir.mkdir(parents=True)
     write(run_dir / "benchmarks.json", sustained_run())
-    out = summarize(run_dir)
+    out = build_summary(run_dir).to_dict()
     assert out["verdict"] == "Good"
     scaling = {(r["component"], r["case"], r["schema"]): r for r in out["scaling"]}
     assert set(scaling) == {("producer", "batch", "v1"), ("producer", "batch", "v2")}
@@ -194,7 +195,7 @@ def test_plain_pytest_benchmark_file(tmp_path: Path) -> None:
     doc = {"machine_info": {}, "commit_info": {}, "datetime": "", "version": "5.3.1",
            "benchmarks": [plain(f"test_encode[{n}]", {"size": n}, 1e-3 + 1e-6 * n)
                           for n in (10, 100, 1000)] + [plain("test_decode", None, 2e-3)]}
-    out = summarize(write(tmp_path / "plain.json", doc))
+    out = build_summary(write(tmp_path / "plain.json", doc)).to_dict()
     cells = {c["id"]: c for c in out["cells"]}
     assert set(cells) == {"test_encode[10]", "test_encode[100]", "test_encode[1000]",
                           "test_decode"}
@@ -206,14 +207,20 @@ def test_plain_pytest_benchmark_file(tmp_path: Path) -> None:
     assert out["verdict"] == "Good"
 
 
-def test_empty_run_and_concurrency_note(tmp_path: Path) -> None:
-    empty = summarize(write(tmp_path / "empty.json", {"benchmarks": []}))
-    assert (empty["cells"], empty["verdict"], empty["verdict_reason"]) == \
-        ([], "Good", "no cell was measured")
+def test_empty_run_is_an_error_and_concurrency_note(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file in which no cell was measured is bad input (exit 2 naming the file and the
+    fix), never a Good verdict: a CI job whose sweep ran nothing must not pass."""
+    empty = write(tmp_path / "empty.json", {"benchmarks": []})
+    with pytest.raises(ResultsError, match="no cell was measured"):
+        build_summary(empty)
+    assert run_summary(parse([str(empty)])) == 2
+    err = capsys.readouterr().err
+    assert str(empty) in err and "run a sweep" in err and "-k selection" in err
     doc = sustained_run()
     for bench in doc["benchmarks"]:
         bench["extra_info"]["k2"]["concurrent"] = True
-    out = summarize(write(tmp_path / "conc.json", doc))
+    out = build_summary(write(tmp_path / "conc.json", doc)).to_dict()
     assert any("contention" in note for note in out["notes"])
 
 
@@ -235,7 +242,7 @@ def test_unmerged_run_directory_reads_the_journals(tmp_path: Path) -> None:
                   "error": "E   AssertionError: row count", "worker": "gw1", "started": 0,
                   "finished": 1, "benchmark": None})
     (run_dir / "journal-gw0.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
-    out = summarize(run_dir)
+    out = build_summary(run_dir).to_dict()
     assert len(out["cells"]) == len(doc["benchmarks"])
     assert out["failed"][0]["id"] == "writer-append-v2-b100-sorted"
     assert out["verdict"] == "Needs Investigation"
@@ -246,12 +253,12 @@ def test_ten_thousand_cells(tmp_path: Path) -> None:
     """10K cells (with raw rounds) are summarized, fitted and compared; the time is
     measured outside the unit tests (see the summary's README notes in the report)."""
     path = write(tmp_path / "big.json", synthetic_document(10_000))
-    out = summarize(path)
+    out = build_summary(path).to_dict()
     assert len(out["cells"]) == 10_000
     assert out["counts"]["cells"] == 10_000
     assert len(out["scaling"]) == 2_000  # 10K cells / 5 dataset sizes
     assert out["schema_ratios"][0]["pairs"] == 5_000
-    compared = summarize(path, baseline=path)
+    compared = build_summary(path, baseline=path).to_dict()
     assert compared["regressions"] == 0 and len(compared["comparisons"]) == 10_000
 
 

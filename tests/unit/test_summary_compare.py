@@ -12,7 +12,7 @@ import pytest
 from synthetic import benchmark, cell_dict, document, synthetic_document
 
 from k2matrix.errors import ResultsError
-from k2matrix.summary import build_summary, summarize
+from k2matrix.summary import build_summary
 
 
 def write(path: Path, doc: dict[str, Any]) -> Path:
@@ -35,7 +35,7 @@ def noisy_run(seed: int, slowdown: float = 1.0, rounds: int = 10, save_data: boo
 
 def test_identical_runs_have_no_regression(tmp_path: Path) -> None:
     run = write(tmp_path / "a.json", noisy_run(1))
-    out = summarize(run, baseline=run)
+    out = build_summary(run, baseline=run).to_dict()
     assert out["regressions"] == 0
     assert len(out["comparisons"]) == 6
     for c in out["comparisons"]:
@@ -48,7 +48,7 @@ def test_two_runs_of_the_same_code_have_no_regression(tmp_path: Path) -> None:
     """Same law, different noise: changes are small and not called regressions."""
     a = write(tmp_path / "a.json", noisy_run(1))
     b = write(tmp_path / "b.json", noisy_run(2))
-    out = summarize(b, baseline=a)
+    out = build_summary(b, baseline=a).to_dict()
     assert out["regressions"] == 0
     assert all(abs(c["change"]) < 0.10 for c in out["comparisons"])
 
@@ -68,7 +68,7 @@ def test_a_clearly_slower_run_is_a_regression(tmp_path: Path) -> None:
     assert out["baseline"]["shift"]["slower_share"] == 1.0
     assert any("move together" in note for note in out["notes"])
     # the same slowdown under a larger threshold is not a regression
-    assert summarize(b, baseline=a, fail_threshold=0.6)["regressions"] == 0
+    assert build_summary(b, baseline=a, fail_threshold=0.6).to_dict()["regressions"] == 0
 
 
 def test_a_faster_run_is_an_improvement_not_a_regression(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_a_faster_run_is_an_improvement_not_a_regression(tmp_path: Path) -> None
 def test_without_raw_rounds_the_test_says_insufficient_data(tmp_path: Path) -> None:
     a = write(tmp_path / "a.json", noisy_run(1, save_data=False))
     b = write(tmp_path / "b.json", noisy_run(2, slowdown=2.0, save_data=False))
-    out = summarize(b, baseline=a)
+    out = build_summary(b, baseline=a).to_dict()
     assert {c["significance"] for c in out["comparisons"]} == {"insufficient data"}
     assert all(c["p_value"] is None and not c["regression"] for c in out["comparisons"])
     assert all(c["change"] == pytest.approx(1.0, abs=0.15) for c in out["comparisons"])
@@ -92,7 +92,7 @@ def test_without_raw_rounds_the_test_says_insufficient_data(tmp_path: Path) -> N
 def test_too_few_rounds_are_insufficient_data(tmp_path: Path) -> None:
     a = write(tmp_path / "a.json", noisy_run(1, rounds=2))
     b = write(tmp_path / "b.json", noisy_run(2, rounds=2, slowdown=2.0))
-    out = summarize(b, baseline=a)
+    out = build_summary(b, baseline=a).to_dict()
     assert out["regressions"] == 0
     assert {c["significance"] for c in out["comparisons"]} == {"insufficient data"}
 
@@ -100,7 +100,7 @@ def test_too_few_rounds_are_insufficient_data(tmp_path: Path) -> None:
 def test_only_common_cells_are_compared(tmp_path: Path) -> None:
     a = write(tmp_path / "a.json", synthetic_document(40))
     b = write(tmp_path / "b.json", synthetic_document(60, seed=3))
-    out = summarize(b, baseline=a)
+    out = build_summary(b, baseline=a).to_dict()
     assert len(out["comparisons"]) == 40
     assert out["regressions"] == 0
 
@@ -109,7 +109,7 @@ def test_incompatible_baseline_names_the_key(tmp_path: Path) -> None:
     a = write(tmp_path / "a.json", noisy_run(1, fingerprint="a" * 16))
     b = write(tmp_path / "b.json", noisy_run(2, fingerprint="b" * 16))
     with pytest.raises(ResultsError, match="matrix_fingerprint"):
-        summarize(b, baseline=a)
+        build_summary(b, baseline=a)
     forced = build_summary(b, a, force=True)
     assert forced.comparisons is not None and forced.comparisons.height == 6
     assert any("--force" in n for n in forced.notes)
@@ -122,7 +122,7 @@ def test_baseline_from_another_kind_of_machine_names_the_key(tmp_path: Path) -> 
         doc["k2"]["machine_kind"] = {"system": "Linux", "cpu_count": cpus}
         kinds.append(write(tmp_path / f"m{cpus}.json", doc))
     with pytest.raises(ResultsError, match=r"k2\.machine_kind\.cpu_count differs"):
-        summarize(kinds[0], baseline=kinds[1])
+        build_summary(kinds[0], baseline=kinds[1])
     assert build_summary(kinds[0], kinds[1], force=True).regressions == 0
 
 
@@ -131,11 +131,11 @@ def test_a_plain_baseline_without_fingerprint_is_accepted(tmp_path: Path) -> Non
     del doc["k2"]
     a = write(tmp_path / "a.json", doc)
     b = write(tmp_path / "b.json", noisy_run(2))
-    assert len(summarize(b, baseline=a)["comparisons"]) == 6
+    assert len(build_summary(b, baseline=a).to_dict()["comparisons"]) == 6
 
 
 @pytest.mark.parametrize("bad", [-0.1, 10.0])
 def test_bad_fail_threshold(tmp_path: Path, bad: float) -> None:
     a = write(tmp_path / "a.json", noisy_run(1))
     with pytest.raises(ResultsError, match="fail-threshold"):
-        summarize(a, baseline=a, fail_threshold=bad)
+        build_summary(a, baseline=a, fail_threshold=bad)

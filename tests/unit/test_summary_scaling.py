@@ -10,13 +10,18 @@ from typing import Any
 import pytest
 from synthetic import benchmark, cell_dict, document
 
-from k2matrix.summary import summarize
+from k2matrix.summary import build_summary
 
 
 def run_file(tmp_path: Path, benches: list[dict[str, Any]]) -> Path:
     path = tmp_path / "run.json"
     path.write_text(json.dumps(document(benches)))
     return path
+
+
+def summary_of(path: Path) -> dict[str, Any]:
+    """The summary as the JSON object ``--format json`` prints."""
+    return build_summary(path).to_dict()
 
 
 def linear_cells(sizes: list[int], fixed: float, per_item: float, schema: str = "v1",
@@ -39,7 +44,7 @@ def test_linear_cost_at_large_sizes(tmp_path: Path) -> None:
     """time = 0.01 + 1e-6 * n: exponent about 1 where the per-item cost dominates, the
     linear fit recovers the fixed overhead and the per-item cost exactly."""
     sizes = [10**6, 3 * 10**6, 10**7, 3 * 10**7, 10**8]
-    row = scaling_row(summarize(run_file(tmp_path, linear_cells(sizes, 0.01, 1e-6))))
+    row = scaling_row(summary_of(run_file(tmp_path, linear_cells(sizes, 0.01, 1e-6))))
     assert row["exponent"] == pytest.approx(1.0, abs=0.01)
     assert row["fixed_s"] == pytest.approx(0.01, rel=1e-6)
     assert row["per_item_s"] == pytest.approx(1e-6, rel=1e-9)
@@ -52,7 +57,7 @@ def test_linear_cost_at_large_sizes(tmp_path: Path) -> None:
 def test_fixed_cost_dominated_gives_small_exponent_and_a_bend(tmp_path: Path) -> None:
     """From 1 to 1e6 items the same law is flat, then bends to linear (at 1e4 = 0.01/1e-6)."""
     sizes = [1, 10, 100, 1000, 10**4, 10**5, 10**6]
-    row = scaling_row(summarize(run_file(tmp_path, linear_cells(sizes, 0.01, 1e-6))))
+    row = scaling_row(summary_of(run_file(tmp_path, linear_cells(sizes, 0.01, 1e-6))))
     assert row["exponent"] < 0.5
     assert row["fixed_s"] == pytest.approx(0.01, rel=1e-6)
     assert row["bend_at"] in (10**4, 10**5)
@@ -63,7 +68,7 @@ def test_power_law_exponent_and_no_bend(tmp_path: Path) -> None:
     benches = [benchmark(cell_dict("query", "latency", query_shape="filtered",
                                    engine="polars", dataset_size=n),
                          [2e-7 * n**1.5] * 3) for n in sizes]
-    out = summarize(run_file(tmp_path, benches))
+    out = build_summary(run_file(tmp_path, benches)).to_dict()
     (row,) = out["scaling"]
     assert row["exponent"] == pytest.approx(1.5, abs=1e-9)
     assert row["r2_loglog"] == pytest.approx(1.0)
@@ -76,7 +81,7 @@ def test_groups_are_kept_apart_and_v2_v1_ratio(tmp_path: Path) -> None:
     sizes = [100, 1000, 10000]
     benches = linear_cells(sizes, 0.001, 1e-6, "v1") + linear_cells(sizes, 0.0015, 1.5e-6,
                                                                     "v2")
-    out = summarize(run_file(tmp_path, benches))
+    out = build_summary(run_file(tmp_path, benches)).to_dict()
     v1, v2 = scaling_row(out, "v1"), scaling_row(out, "v2")
     assert v1["per_item_s"] == pytest.approx(1e-6)
     assert v2["per_item_s"] == pytest.approx(1.5e-6)
@@ -87,7 +92,7 @@ def test_groups_are_kept_apart_and_v2_v1_ratio(tmp_path: Path) -> None:
 
 
 def test_single_size_has_no_fit(tmp_path: Path) -> None:
-    out = summarize(run_file(tmp_path, linear_cells([1000], 0.01, 1e-6)))
+    out = build_summary(run_file(tmp_path, linear_cells([1000], 0.01, 1e-6))).to_dict()
     assert out["scaling"] == []
 
 
@@ -98,7 +103,7 @@ def test_drift_of_a_sustained_series(tmp_path: Path) -> None:
                       {"items": 100000, "unit": "rows/s",
                        "series": {"commit_latency_ms": commits, "steady_ms": steady,
                                   "short": [1.0, 2.0]}})
-    out = summarize(run_file(tmp_path, [bench]))
+    out = build_summary(run_file(tmp_path, [bench])).to_dict()
     drift = {d["series"]: d for d in out["drift"]}
     assert set(drift) == {"commit_latency_ms", "steady_ms"}
     grow = drift["commit_latency_ms"]
@@ -113,7 +118,7 @@ def test_drift_of_a_sustained_series(tmp_path: Path) -> None:
 def test_nan_free_json(tmp_path: Path) -> None:
     """Constant times make R² undefined: JSON carries null, never NaN."""
     benches = linear_cells([100, 1000, 10000], 0.01, 0.0)
-    out = summarize(run_file(tmp_path, benches))
+    out = build_summary(run_file(tmp_path, benches)).to_dict()
     text = json.dumps(out, allow_nan=False)
     row = scaling_row(out)
     assert row["r2"] is None or math.isfinite(row["r2"])
@@ -121,7 +126,7 @@ def test_nan_free_json(tmp_path: Path) -> None:
 
 
 def test_two_points_give_an_exponent_but_no_r2(tmp_path: Path) -> None:
-    row = scaling_row(summarize(run_file(tmp_path, linear_cells([100, 1000], 0.0, 1e-6))))
+    row = scaling_row(summary_of(run_file(tmp_path, linear_cells([100, 1000], 0.0, 1e-6))))
     assert row["exponent"] == pytest.approx(1.0)
     assert row["per_item_s"] == pytest.approx(1e-6)
     assert row["r2"] is None and row["r2_loglog"] is None

@@ -15,7 +15,7 @@ import pytest
 from synthetic import benchmark, cell_dict, document
 
 from k2matrix.matrix import Matrix, load_matrix
-from k2matrix.summary import summarize
+from k2matrix.summary import build_summary
 
 MATRIX = Path(__file__).resolve().parents[2] / "matrix.toml"
 FROZEN_TARGETS = Path(__file__).resolve().parent / "data" / "summary" / "targets.json"
@@ -96,7 +96,8 @@ STATUS_TABLE: list[tuple[dict[str, Any], float, dict[str, Any], str, str | None]
                          ids=[f"{c['id']}-{s}" for c, _, _, s, _ in STATUS_TABLE])
 def test_status_table(tmp_path: Path, cell: dict[str, Any], median: float,
                       extra: dict[str, Any], status: str, target: str | None) -> None:
-    out = summarize(write(tmp_path, [benchmark(cell, rounds(median), extra)], targets()))
+    path = write(tmp_path, [benchmark(cell, rounds(median), extra)], targets())
+    out = build_summary(path).to_dict()
     (row,) = out["cells"]
     assert (row["status"], row["target"]) == (status, target)
     assert row["id"] == cell["id"]
@@ -126,7 +127,7 @@ def test_statuses_agree_with_target_applies_and_status(tmp_path: Path, matrix: M
             s = "no_data" if v is None else t.status(v)
             worst = max(worst, s, key=order.index)
         expected[cell.id] = worst
-    out = summarize(write(tmp_path, benches, targets(matrix)))
+    out = build_summary(write(tmp_path, benches, targets(matrix))).to_dict()
     got = {c["id"]: c["status"] for c in out["cells"]}
     assert got == expected
     assert len({s for s in got.values()}) >= 4
@@ -167,13 +168,13 @@ VERDICT_TABLE: list[tuple[str, list[dict[str, Any]], list[str], str]] = [
                          ids=[row[0] for row in VERDICT_TABLE])
 def test_verdict_table(tmp_path: Path, benches: list[dict[str, Any]], failed: list[str],
                        verdict: str) -> None:
-    out = summarize(write(tmp_path, benches, targets(), failed=failed))
+    out = build_summary(write(tmp_path, benches, targets(), failed=failed)).to_dict()
     assert out["verdict"] == verdict, out["verdict_reason"]
     assert out["counts"]["failed"] == len(failed)
 
 
 def test_targets_absent_gives_no_target(tmp_path: Path) -> None:
-    out = summarize(write(tmp_path, [_append(5.0)], []))
+    out = build_summary(write(tmp_path, [_append(5.0)], [])).to_dict()
     assert [c["status"] for c in out["cells"]] == ["no_target"]
     assert out["verdict"] == "Good"
     assert "no cell has a target" in out["verdict_reason"]

@@ -236,7 +236,7 @@ def test_k2matrix_run_wraps_the_sweep(project: pytest.Pytester) -> None:
     assert doc["k2"]["workers"] == 2
     # every cell's journal line carries k2matrix's own cost for it
     records = read_run(project.path / "results" / "viacli")
-    assert len(records) == 6 and all(r["overhead_s"] > 0 for r in records)
+    assert len(records) == 6 and all((r.overhead_s or 0.0) > 0 for r in records)
     assert (project.path / "results" / "latest").resolve() == (
         project.path / "results" / "viacli").resolve()
 

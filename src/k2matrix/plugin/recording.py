@@ -1,34 +1,38 @@
-"""Recording finished cells: the journal line of each cell, and the merge at the end."""
+"""Recording finished cells, the pytest side: reading a cell's phase reports and its
+pytest-benchmark timing into a :class:`CellRecord`, and handing the records to the results
+store (:mod:`k2matrix.results.store`), which journals, merges and links them."""
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from k2matrix.cell import Cell
+from k2matrix.errors import ResultsError
 from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin.state import RunState, get_state
 from k2matrix.plugin.threads import budget
-from k2matrix.results import FORMAT_VERSION
-from k2matrix.results.journal import PASSED, Journal, latest, read_run
-from k2matrix.results.merge import MERGED_FILE, META_FILE, build_document, write_json_atomic
-from k2matrix.results.meta import (
-    affinity,
-    git_commit,
-    library_versions,
-    load_average,
-    machine_kind,
-)
+from k2matrix.results import store
+from k2matrix.results.document import MERGED_FILE
+from k2matrix.results.journal import Journal
+from k2matrix.results.meta import affinity, run_meta
+from k2matrix.results.record import PASSED, CellRecord
 from k2matrix.stats import efficiency, throughput
 
 PHASES = pytest.StashKey[dict[str, Any]]()
 
 
-def passed_nodeids(run_dir: Any) -> set[str]:
-    return {r["nodeid"] for r in read_run(run_dir) if r["status"] == PASSED}
+def passed_nodeids(run_dir: Path) -> set[str]:
+    """The test ids that passed in the run ``--k2-resume`` names (a bad journal stops the
+    run with a usage error naming the file)."""
+    try:
+        return store.passed_nodeids(run_dir)
+    except ResultsError as exc:
+        raise pytest.UsageError(f"--k2-resume={run_dir}: {exc}") from None
 
 
 def _status(phases: dict[str, Any]) -> str:
@@ -54,7 +58,10 @@ def _error_text(phases: dict[str, Any]) -> str | None:
     return None
 
 
-def _enrich(config: pytest.Config, state: RunState, cell: Cell, benches: list[Any]) -> None:
+def _enrich(state: RunState, cell: Cell, benches: list[Any]) -> None:
+    """The cell's k2 facts and derived figures in each benchmark's extra_info (whether it
+    ran concurrently with another cell is decided at the merge, from every worker's
+    records: :func:`k2matrix.results.document.mark_concurrency`)."""
     for b in benches:
         info = b.extra_info
         info["k2"] = {
@@ -62,7 +69,6 @@ def _enrich(config: pytest.Config, state: RunState, cell: Cell, benches: list[An
             "run_id": state.run_id,
             "worker": state.worker,
             "workers": state.workers,
-            "concurrent": state.workers > 1,
             "affinity": affinity(),
             "pid": os.getpid(),
             # other load on the machine when the cell finished: noisy figures explain themselves
@@ -94,7 +100,7 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
             b.params = {**b.params, "k2_cell": cell.id}
     if report.when == "call":
         if report.passed:
-            _enrich(config, state, cell, benches)
+            _enrich(state, cell, benches)
         else:
             bench.drop(config, benches)
     if report.when != "teardown":
@@ -104,31 +110,25 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
     timed = [b for b in benches if b]
     if status != PASSED:
         bench.drop(config, benches)
-    record = {
-        "format_version": FORMAT_VERSION,
-        "nodeid": item.nodeid,
-        "cell": cell.to_dict(),
-        "status": status,
-        "error": _error_text(phases),
-        "worker": state.worker,
-        "pid": os.getpid(),
-        "started": phases["started"],
-        "finished": time.time(),
-        "benchmark": timed[0].as_dict(include_data=True) if timed and status == PASSED
+    record = CellRecord(
+        nodeid=item.nodeid, cell=cell.to_dict(), status=status, error=_error_text(phases),
+        worker=state.worker, pid=os.getpid(), started=phases["started"],
+        finished=time.time(),
+        benchmark=timed[0].as_dict(include_data=True) if timed and status == PASSED
         else None,
-    }
+    )
     if state.journal is None:
         state.journal = Journal(state.run_dir, state.worker)
-        _write_meta_once(config, state)  # once per run, not per cell
-        t0 = time.perf_counter()
+        store.ensure_meta(state.run_dir, lambda: _meta(config, state, full=False))
+        t0 = time.perf_counter()  # once per run, not this cell's cost
     # k2matrix's own cost for this cell: bookkeeping of its reports and its journal line
-    record["overhead_s"] = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
+    record.overhead_s = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
     state.journal.append(record)
     # the in-memory record (what the controller merges) also counts the journal write
-    record["overhead_s"] = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
-    if record["benchmark"] is not None:
-        record["benchmark"]["extra_info"]["k2"]["overhead_s"] = record["overhead_s"]
-    state.records.append(record)
+    record.overhead_s = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
+    if record.benchmark is not None:
+        record.benchmark["extra_info"]["k2"]["overhead_s"] = record.overhead_s
+    state.records.append(record.to_json())
 
 
 def on_setup(item: pytest.Item) -> None:
@@ -139,8 +139,6 @@ def on_setup(item: pytest.Item) -> None:
 def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str, Any]:
     """The run's metadata. ``full=False`` leaves out pytest-benchmark's machine_info, whose
     CPU probe costs about a second of CPU: not something to do while other workers time."""
-    matrix = state.load()
-    planned = [c.id for c in state.cells()]
     machine_info: dict[str, Any] = {}
     commit_info: dict[str, Any] = {}
     if full:
@@ -148,95 +146,46 @@ def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str
         config.hook.pytest_benchmark_update_machine_info(config=config,
                                                          machine_info=machine_info)
         commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
-    return {
-        "format_version": FORMAT_VERSION,
-        "run_id": state.run_id,
-        "profile": state.profile,
-        "matrix": str(state.matrix_path),
-        "matrix_name": matrix.name,
-        "matrix_fingerprint": matrix.fingerprint(),
-        "targets": [t.to_dict() for t in matrix.targets.values()],
-        "versions": library_versions(),
-        "backends": matrix.backends.with_environment().describe(),
-        "machine_kind": machine_kind(),
-        "machine_info": machine_info,
-        "commit_info": commit_info,
-        "git": git_commit(str(config.rootpath)),
-        "workers": state.workers,
-        "shard": list(state.shard) if state.shard else None,
-        "include_slow": state.include_slow,
-        "cells_planned": planned,
-        "started": state.started,
-        "loadavg": load_average(),
-    }
-
-
-def _write_meta_once(config: pytest.Config, state: RunState) -> None:
-    path = state.run_dir / META_FILE
-    if path.exists():
-        return
-    write_json_atomic(path, _meta(config, state, full=False))
+    return run_meta(
+        matrix=state.load(), matrix_path=state.matrix_path, run_id=state.run_id,
+        profile=state.profile, cells_planned=[c.id for c in state.cells()],
+        workers=state.workers, shard=state.shard, include_slow=state.include_slow,
+        started=state.started, repo_dir=str(config.rootpath), machine_info=machine_info,
+        commit_info=commit_info)
 
 
 def finish(config: pytest.Config, state: RunState) -> None:
     """At session end: workers hand their records to the controller; the controller (or a
-    run without xdist) merges the run and gives pytest-benchmark every timing."""
+    run without xdist) has the results store finish the run, and gives pytest-benchmark
+    every timing."""
     if state.journal is not None:
         state.journal.close()
     workeroutput = getattr(config, "workeroutput", None)
     if state.worker.startswith("gw") and workeroutput is not None:
-        workeroutput["k2_records"] = state.records
+        workeroutput["k2_records"] = state.records  # JSON form: crosses to the controller
         return
-    on_disk = read_run(state.run_dir) if state.run_dir.is_dir() else []
-    if not state.records and not on_disk and not state.crashed:
+    records = [CellRecord.from_json(r, f"{state.run_dir}: a record handed over in memory")
+               for r in state.records]
+    doc = store.finish_run(state.run_dir, records, state.crashed,
+                           lambda: _meta(config, state))
+    if doc is None:
         return  # no k2 cell ran in this session (e.g. a unit-test run)
-    records = latest([*on_disk, *state.records])
-    seen = {r["nodeid"] for r in records}
-    crashed = [
-        _crash_record(state, nodeid, text)
-        for nodeid, text in state.crashed.items() if nodeid not in seen
-    ]
-    if crashed:
-        journal = Journal(state.run_dir, "controller")
-        for rec in crashed:
-            journal.append(rec)
-        journal.close()
-        records = latest([*records, *crashed])
-    meta = _meta(config, state)
-    write_json_atomic(state.run_dir / META_FILE, meta)
-    doc = build_document(records, meta)
-    write_json_atomic(state.run_dir / MERGED_FILE, doc)
     state.merged_path = state.run_dir / MERGED_FILE
-    _point_latest(state)
     _give_to_pytest_benchmark(config, doc)
 
 
-def _crash_record(state: RunState, nodeid: str, text: str) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION, "nodeid": nodeid, "cell": None, "status": "crashed",
-        "error": text, "worker": None, "pid": None, "started": time.time(),
-        "finished": time.time(), "benchmark": None,
-    }
-
-
 def _give_to_pytest_benchmark(config: pytest.Config, doc: dict[str, Any]) -> None:
+    """Every worker's timing into this session (the results table, --benchmark-json), and
+    the merge's concurrency mark into the benchmarks this process timed itself."""
     bs = bench.session(config)
     if bs is None:
         return
-    present = {b.fullname for b in bs.benchmarks}
-    for entry in doc["benchmarks"]:
-        if entry["fullname"] not in present and entry.get("stats", {}).get("data"):
+    merged = {entry["fullname"]: entry for entry in doc["benchmarks"]}
+    for b in bs.benchmarks:
+        entry = merged.pop(b.fullname, None)
+        k2 = b.extra_info.get("k2") if entry is not None else None
+        if isinstance(k2, dict):
+            k2["concurrent"] = entry["extra_info"]["k2"].get("concurrent")
+    for entry in merged.values():
+        if entry.get("stats", {}).get("data"):
             bs.benchmarks.append(bench.restore(entry))
-
-
-def _point_latest(state: RunState) -> None:
-    """``<results>/latest`` -> this run (a symlink; best effort)."""
-    link = state.run_dir.parent / "latest"
-    try:
-        if link.is_symlink() or link.exists():
-            if not link.is_symlink():
-                return
-            link.unlink()
-        link.symlink_to(state.run_dir.name, target_is_directory=True)
-    except OSError:
-        pass

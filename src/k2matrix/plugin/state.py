@@ -29,6 +29,8 @@ class RunState:
     matrix: Matrix | None = None
     matrix_error: str | None = None
     journal: Journal | None = None
+    # this process's finished cells as CellRecord.to_json() objects: plain data, because a
+    # worker hands them to the controller (pytest-xdist's workeroutput) at the session's end
     records: list[dict[str, Any]] = field(default_factory=list)
     crashed: dict[str, str] = field(default_factory=dict)
     merged_path: Path | None = None

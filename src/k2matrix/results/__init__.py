@@ -1,3 +1,6 @@
-"""The results store: per-worker journals, merged pytest-benchmark JSON, run metadata."""
+"""The results store: one typed record per finished cell (``record``), per-worker journals
+(``journal``), run metadata (``meta``), the merged pytest-benchmark document
+(``document``), finishing a run on disk (``store``) and the one compatibility rule with
+``k2matrix merge`` (``merge``). JSON files are read and written by ``jsonfile``."""
 
 FORMAT_VERSION = 1

@@ -1,10 +1,8 @@
-"""The journal: one JSON line per finished cell, appended, flushed and fsynced, so that every
-finished cell survives a killed worker or an interrupted sweep.
+"""The journal: one JSON line per finished cell (a :class:`CellRecord`), appended, flushed and
+fsynced, so that every finished cell survives a killed worker or an interrupted sweep.
 
-Files: ``<run-dir>/journal-<worker>.jsonl``. A line:
-``{"format_version", "nodeid", "cell", "status", "error", "worker", "pid", "started",
-"finished", "benchmark"}`` where ``benchmark`` is a pytest-benchmark benchmark dict with its
-raw rounds (or null for a cell that did not produce timings).
+Files: ``<run-dir>/journal-<worker>.jsonl``. Reading gives CellRecords; a torn last line (a
+killed writer) is skipped, any other bad line is a :class:`ResultsError` naming file and line.
 """
 
 from __future__ import annotations
@@ -13,13 +11,12 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from k2matrix.errors import ResultsError
-from k2matrix.results import FORMAT_VERSION
+from k2matrix.results.record import CellRecord
 
-PASSED = "passed"
-STATUSES = ("passed", "failed", "error", "skipped", "crashed")
+JOURNAL_GLOB = "journal-*.jsonl"
 
 
 class Journal:
@@ -27,13 +24,13 @@ class Journal:
 
     def __init__(self, run_dir: Path, worker: str) -> None:
         self.path = run_dir / f"journal-{worker}.jsonl"
-        self._fh: Any = None
+        self._fh: IO[str] | None = None
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: CellRecord) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
-        line = json.dumps(record, default=str, separators=(",", ":"))
+        line = json.dumps(record.to_json(), default=str, separators=(",", ":"))
         self._fh.write(line + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -44,37 +41,62 @@ class Journal:
             self._fh = None
 
 
-def read_journal(path: Path) -> Iterator[dict[str, Any]]:
+def write_journal(path: Path, records: Iterable[CellRecord]) -> None:
+    """Write ``records`` as a whole journal file (a merged run's ``journal-merged.jsonl``)."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec.to_json(), default=str, separators=(",", ":")) + "\n")
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot write: {exc.strerror or exc}; check that its "
+                           "folder is writable and the disk has room") from None
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        raise ResultsError(f"{path}: cannot read the journal: permission denied; give your "
+                           "user read access (chmod u+r)") from None
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise ResultsError(
+            f"{path}: not a k2matrix journal: it is not UTF-8 text (byte {exc.start}); a "
+            "journal holds one JSON line per cell: remove the file from the run directory "
+            "and resume the run (--k2-resume) to re-run its cells") from None
+
+
+def read_journal(path: Path) -> Iterator[CellRecord]:
     """The records of one journal file; a torn last line (a killed writer) is skipped."""
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.read().split("\n")
+    lines = _lines(path)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+            data = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
             if number >= len(lines) - 1:
                 continue  # the line a killed worker was writing
             raise ResultsError(
-                f"{path}:{number}: not a JSON line; the journal is damaged") from None
-        version = record.get("format_version")
-        if version != FORMAT_VERSION:
-            raise ResultsError(
-                f"{path}:{number}: journal format_version {version!r} is not supported "
-                f"(this k2matrix reads version {FORMAT_VERSION}); upgrade k2matrix")
-        yield record
+                f"{path}:{number}: not a JSON line; the journal is damaged: delete the line "
+                "and resume the run (--k2-resume) to re-run its cell") from None
+        yield CellRecord.from_json(data, f"{path}:{number}")
 
 
-def read_run(run_dir: Path) -> list[dict[str, Any]]:
+def read_run(run_dir: Path) -> list[CellRecord]:
     """Every record of a run directory, the latest per test id (resume re-runs replace)."""
-    return latest(r for path in sorted(run_dir.glob("journal-*.jsonl")) for r in read_journal(path))
+    paths = sorted(run_dir.glob(JOURNAL_GLOB))
+    return latest(rec for path in paths for rec in read_journal(path))
 
 
-def latest(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_id: dict[str, dict[str, Any]] = {}
+def latest(records: Iterable[CellRecord]) -> list[CellRecord]:
+    """The last-finished record of each test id (ties: the later one), ordered by cell id."""
+    by_id: dict[str, CellRecord] = {}
     for rec in records:
-        old = by_id.get(rec["nodeid"])
-        if old is None or float(rec.get("finished", 0)) >= float(old.get("finished", 0)):
-            by_id[rec["nodeid"]] = rec
-    return sorted(by_id.values(), key=lambda r: (r.get("cell") or {}).get("id", r["nodeid"]))
+        old = by_id.get(rec.nodeid)
+        if old is None or rec.finished >= old.finished:
+            by_id[rec.nodeid] = rec
+    return sorted(by_id.values(), key=lambda r: r.cell_id or r.nodeid)

@@ -1,12 +1,27 @@
-"""Run metadata: machine, library versions, CPU affinity, git commit."""
+"""Run metadata (``meta.json``): the matrix, profile, machine, library versions, CPU
+affinity and git commit of a run, assembled from plain arguments (the plugin passes what only
+pytest knows: pytest-benchmark's machine_info and commit_info), and read back with every
+problem as a :class:`ResultsError` that names the file and the fix."""
 
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
+from collections.abc import Sequence
 from importlib import metadata
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from k2matrix.errors import ResultsError
+from k2matrix.results import FORMAT_VERSION
+from k2matrix.results.jsonfile import read_json
+from k2matrix.results.record import check_version
+
+if TYPE_CHECKING:
+    from k2matrix.matrix import Matrix
+
+META_FILE = "meta.json"
 
 LIBRARIES = ("confluent-kafka", "fastavro", "pyiceberg", "duckdb", "duckdb-extension-iceberg",
              "pyarrow", "polars", "numpy", "hypothesis", "pytest", "pytest-benchmark",
@@ -62,3 +77,66 @@ def git_commit(cwd: str | None = None) -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         return {"id": None, "dirty": None, "branch": None}
     return {"id": commit or None, "dirty": dirty, "branch": branch or None}
+
+
+def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
+             cells_planned: Sequence[str], workers: int, shard: tuple[int, int] | None,
+             include_slow: bool | None, started: float, repo_dir: str | None = None,
+             machine_info: dict[str, Any] | None = None,
+             commit_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run's metadata (``meta.json``, and the ``k2`` object of ``benchmarks.json``
+    without machine_info and commit_info)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "run_id": run_id,
+        "profile": profile,
+        "matrix": str(matrix_path),
+        "matrix_name": matrix.name,
+        "matrix_fingerprint": matrix.fingerprint(),
+        "targets": [t.to_dict() for t in matrix.targets.values()],
+        "versions": library_versions(),
+        "backends": matrix.backends.with_environment().describe(),
+        "machine_kind": machine_kind(),
+        "machine_info": dict(machine_info or {}),
+        "commit_info": dict(commit_info or {}),
+        "git": git_commit(repo_dir),
+        "workers": workers,
+        "shard": list(shard) if shard else None,
+        "include_slow": include_slow,
+        "cells_planned": list(cells_planned),
+        "started": started,
+        "loadavg": load_average(),
+    }
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Raise ResultsError unless ``run_dir`` is an existing directory."""
+    if not run_dir.exists():
+        raise ResultsError(f"{run_dir}: no such run directory; name a directory a k2matrix "
+                           "sweep wrote (results/<run-id>)")
+    if not run_dir.is_dir():
+        raise ResultsError(f"{run_dir}: is a file, not a run directory; name a directory a "
+                           "k2matrix sweep wrote (results/<run-id>)")
+
+
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    """``<run_dir>/meta.json``, checked: an object of a format this k2matrix reads."""
+    check_run_dir(run_dir)
+    path = run_dir / META_FILE
+    if not path.exists():
+        raise ResultsError(f"{run_dir}: not a k2matrix run directory (no {META_FILE}); "
+                           "give a directory made by a k2matrix sweep (results/<run-id>)")
+    fix = (f"{META_FILE} is written by the sweep at its first finished cell and again at "
+           "its end: start a new run, or restore the file from a copy")
+    meta = read_json(path, fix)
+    if not isinstance(meta, dict):
+        raise ResultsError(f"{path}: must be a JSON object (the run's metadata), found "
+                           f"{type(meta).__name__}; {fix}")
+    check_version(meta.get("format_version"), str(path), "run metadata")
+    for key, kind in (("cells_planned", list), ("machine_kind", dict), ("targets", list),
+                      ("versions", dict), ("machine_info", dict), ("commit_info", dict)):
+        if key in meta and not isinstance(meta[key], kind):
+            noun = "list" if kind is list else "object"
+            raise ResultsError(f"{path}: {key} must be a JSON {noun}, found "
+                               f"{type(meta[key]).__name__}; {fix}")
+    return meta

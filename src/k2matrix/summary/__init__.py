@@ -8,12 +8,12 @@ and Markdown), ``plots``, ``html``, ``export`` (github-action-benchmark), ``comm
 
 from typing import Any
 
-__all__ = ["Summary", "add_summary_parser", "build_summary", "run_summary", "summarize"]
+__all__ = ["Summary", "add_summary_parser", "build_summary", "run_summary"]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: the CLI builds its parser without loading Polars.
-    if name in ("Summary", "build_summary", "summarize"):
+    if name in ("Summary", "build_summary"):
         from k2matrix.summary import build
 
         return getattr(build, name)

@@ -9,8 +9,9 @@ from typing import Any
 import polars as pl
 
 from k2matrix.errors import ResultsError
+from k2matrix.results.merge import check_compatible
 from k2matrix.summary.cells import Cells, build_cells
-from k2matrix.summary.compare import ALPHA, check_compatible, compare, run_shift
+from k2matrix.summary.compare import ALPHA, compare, run_shift
 from k2matrix.summary.drift import drift
 from k2matrix.summary.load import Run, load_run
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
@@ -150,12 +151,13 @@ def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = Non
             base = current  # comparing a run with itself: read it once
         else:
             base = load_run(baseline)
-        try:
-            check_compatible(current, base)
-        except ResultsError as exc:
-            if not force:
-                raise
-            summary.notes.append(f"--force: {exc}")
+        overridden = check_compatible(
+            [(f"the baseline {base.source}", base.k2), (f"the run {current.source}",
+                                                          current.k2)], force,
+            action="compare with the baseline", key_prefix="k2.",
+            fix="compare runs of the same matrix, profile and kind of machine, or pass "
+                "--force to compare the cells with equal ids anyway")
+        summary.notes.extend(f"--force: {message}" for message in overridden)
         base_cells = build_cells(base)
         summary.baseline = base
         summary.fail_threshold = fail_threshold
@@ -172,9 +174,3 @@ def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = Non
                 "cells move together, check the machine (load, other processes, CPU "
                 "frequency) before the code, and compare runs made on a quiet machine")
     return summary
-
-
-def summarize(run: Path | str, baseline: Path | str | None = None,
-              fail_threshold: float = 0.10) -> dict[str, Any]:
-    """The summary as the JSON object that ``--format json`` prints."""
-    return build_summary(run, baseline, fail_threshold=fail_threshold).to_dict()

@@ -4,7 +4,8 @@
 of both runs go through a two-sided Mann-Whitney U test; a change is a regression only when
 it is significant (p < ``alpha``) and slower by more than ``fail_threshold``. Cells without
 raw rounds (saved without ``--benchmark-save-data``) are "insufficient data", never a
-regression.
+regression. Whether two runs compare at all is the results store's one rule
+(:func:`k2matrix.results.merge.check_compatible`), applied by :mod:`.build`.
 """
 
 from __future__ import annotations
@@ -15,31 +16,10 @@ from collections.abc import Mapping
 import polars as pl
 
 from k2matrix.errors import ResultsError
-from k2matrix.summary.load import Run
 
 MIN_ROUNDS = 3
 ALPHA = 0.05
 INSUFFICIENT = "insufficient data"
-
-
-def check_compatible(run: Run, baseline: Run) -> None:
-    """Raise ResultsError naming the key when the two runs come from different matrices or
-    different kinds of machine (the same rule as merging runs)."""
-    a, b = run.fingerprint, baseline.fingerprint
-    if a and b and a != b:
-        raise ResultsError(
-            f"incompatible baseline: k2.matrix_fingerprint differs ({run.source}: {a}, "
-            f"{baseline.source}: {b}); the matrices decide different cells; compare runs "
-            "of the same matrix.toml, or pass --force to compare the cells with equal ids")
-    kind_a, kind_b = run.k2.get("machine_kind") or {}, baseline.k2.get("machine_kind") or {}
-    if isinstance(kind_a, dict) and isinstance(kind_b, dict) and kind_a and kind_b:
-        for key in sorted(set(kind_a) | set(kind_b)):
-            if kind_a.get(key) != kind_b.get(key):
-                raise ResultsError(
-                    f"incompatible baseline: k2.machine_kind.{key} differs ({run.source}: "
-                    f"{kind_a.get(key)!r}, {baseline.source}: {kind_b.get(key)!r}); timings "
-                    "from different kinds of machine do not compare; pass --force to "
-                    "compare anyway")
 
 
 def p_values(rounds: Mapping[str, list[float]], base: Mapping[str, list[float]],

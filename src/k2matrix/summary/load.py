@@ -1,10 +1,11 @@
 """Read a run: a results directory (``benchmarks.json``, else its journals) or a
 pytest-benchmark JSON file. Every problem becomes a :class:`ResultsError` that names the
-file and the fix."""
+file and the fix, a file in which no cell was measured included (a sweep that selected
+nothing must not pass a CI job); a run whose cells all failed is read (its verdict lists
+the failures)."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,8 +15,19 @@ from typing import Any
 from k2matrix.errors import ResultsError
 from k2matrix.matrix import METRICS, Target
 from k2matrix.results import FORMAT_VERSION
-from k2matrix.results.journal import read_run
-from k2matrix.results.merge import MERGED_FILE, build_document, read_meta
+from k2matrix.results.document import MERGED_FILE, build_document
+from k2matrix.results.journal import JOURNAL_GLOB, read_run
+from k2matrix.results.jsonfile import read_json
+from k2matrix.results.merge import NO_CELL_FIX
+from k2matrix.results.meta import read_meta
+
+FILE_FIX = ("pass a results directory (results/<run-id>) or a pytest-benchmark JSON file "
+            "(pytest --benchmark-json=PATH)")
+MERGED_FIX = (f"rebuild {MERGED_FILE} from the run's journals with "
+              "`k2matrix merge RUN_DIR --out NEW_DIR`, or remove it to read the journals")
+# keys of the k2 object and the JSON type they must have
+K2_SHAPES: dict[str, type] = {"failed": list, "cells_missing": list, "cells_planned": list,
+                              "targets": list, "machine_kind": dict}
 
 
 @dataclass(frozen=True)
@@ -58,9 +70,9 @@ def load_run(path: str | Path) -> Run:
     p = Path(path)
     if p.is_dir():
         file = p / MERGED_FILE
-        if file.is_file():
-            return _from_document(_read_json(file), str(file))
-        if any(p.glob("journal-*.jsonl")):
+        if file.exists():
+            return _from_document(read_json(file, MERGED_FIX), str(file))
+        if any(p.glob(JOURNAL_GLOB)):
             return _from_journals(p)
         raise ResultsError(
             f"{p}: not a results directory: it holds neither {MERGED_FILE} nor "
@@ -69,45 +81,55 @@ def load_run(path: str | Path) -> Run:
         raise ResultsError(
             f"{p}: no such file or directory; pass a results directory (results/<run-id>) "
             "or a pytest-benchmark JSON file (--benchmark-json)")
-    return _from_document(_read_json(p), str(p))
-
-
-def _read_json(file: Path) -> Any:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ResultsError(f"{file}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ResultsError(f"{file}: not a results file: it is not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultsError(
-            f"{file}: not a results file: invalid JSON at line {exc.lineno} column "
-            f"{exc.colno} ({exc.msg})") from None
+    return _from_document(read_json(p, FILE_FIX), str(p))
 
 
 def _from_document(doc: Any, source: str) -> Run:
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        if not isinstance(doc, dict):
+            found = f"the file holds a JSON {_json_type(doc)}"
+        elif "benchmarks" in doc:
+            found = f"\"benchmarks\" is a JSON {_json_type(doc['benchmarks'])}"
+        else:
+            found = "the object's keys are " + (", ".join(map(repr, list(doc)[:5])) or "none")
         raise ResultsError(
             f"{source}: not a pytest-benchmark results file: it has no \"benchmarks\" list "
-            "(write one with pytest --benchmark-json=PATH or `k2matrix run`)")
+            f"({found}); write one with pytest --benchmark-json=PATH or `k2matrix run`")
     k2 = doc.get("k2") or {}
     if not isinstance(k2, dict):
-        raise ResultsError(f"{source}: \"k2\" must be an object, found {type(k2).__name__}")
+        raise ResultsError(f"{source}: \"k2\" must be an object, found a JSON "
+                           f"{_json_type(k2)}; {MERGED_FIX}")
     version = k2.get("format_version", FORMAT_VERSION)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         raise ResultsError(
             f"{source}: k2.format_version = {version!r}: this k2matrix reads format "
-            f"{FORMAT_VERSION} and older; upgrade k2matrix to read this file")
+            f"{FORMAT_VERSION}; a newer k2matrix wrote this file: upgrade k2matrix "
+            "(pip install -U k2matrix) to read it")
+    for key, kind in K2_SHAPES.items():
+        if k2.get(key) is not None and not isinstance(k2[key], kind):
+            noun = "list" if kind is list else "object"
+            raise ResultsError(f"{source}: k2.{key} must be a JSON {noun}, found a JSON "
+                               f"{_json_type(k2[key])}; the file is damaged: {MERGED_FIX}")
     benchmarks = doc["benchmarks"]
     for i, bench in enumerate(benchmarks):
         _check_benchmark(bench, f"{source}: benchmarks[{i}]")
     targets = tuple(_target(t, f"{source}: k2.targets[{i}]")
                     for i, t in enumerate(k2.get("targets", []) or []))
     machine = doc.get("machine_info") or {}
-    return Run(source=source, benchmarks=benchmarks, k2=k2, targets=targets,
-               machine=machine if isinstance(machine, dict) else {})
+    run = Run(source=source, benchmarks=benchmarks, k2=k2, targets=targets,
+              machine=machine if isinstance(machine, dict) else {})
+    if not benchmarks and not run.failed:
+        planned = k2.get("cells_planned") or []
+        which = (f"none of its {len(planned)} planned cell(s) has a result" if planned
+                 else "its benchmarks list is empty")
+        raise ResultsError(f"{source}: no cell was measured ({which}); {NO_CELL_FIX}")
+    return run
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "list", str: "string", bool: "boolean", int: "number",
+             float: "number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _check_benchmark(bench: Any, where: str) -> None:
@@ -151,10 +173,7 @@ def _target(raw: Any, where: str) -> Target:
 
 def _from_journals(run_dir: Path) -> Run:
     """A run whose merge never happened (interrupted): merge its journals in memory."""
-    try:
-        doc = build_document(read_run(run_dir), read_meta(run_dir))
-    except OSError as exc:
-        raise ResultsError(f"{run_dir}: cannot read the journals: {exc}") from None
+    doc = build_document(read_run(run_dir), read_meta(run_dir))
     run = _from_document(doc, str(run_dir))
     note = (f"{run_dir}: no {MERGED_FILE} (the run was not merged); read its journals "
             "(`k2matrix merge` writes the file)")

@@ -3,7 +3,8 @@
 - ``Good``: every cell with a target meets it;
 - ``Acceptable``: 80% or more meet their target and none is below critical;
 - ``Needs Investigation``: under 80% meet their target, or any cell is below critical, or a
-  cell failed its correctness check;
+  cell failed its correctness check (a run whose cells all failed lists them), or no cell
+  was measured at all;
 - ``Blocking``: a cell under a sustained target is below critical.
 """
 
@@ -51,8 +52,8 @@ def decide(frame: pl.DataFrame, failed: int = 0) -> Verdict:
         problems.append(f"under {ACCEPTABLE_SHARE:.0%} meet their target")
     if problems:
         return Verdict(INVESTIGATE, f"{'; '.join(problems)}; {met}", counts)
-    if not frame.height:
-        return Verdict(GOOD, "no cell was measured", counts)
+    if not frame.height:  # the loader refuses such a file; never Good for nothing measured
+        return Verdict(INVESTIGATE, "no cell was measured", counts)
     if not targeted:
         return Verdict(GOOD, "no cell has a target (none in the results file applies)",
                        counts)

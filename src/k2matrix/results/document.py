@@ -1,0 +1,83 @@
+"""The merged run document (``benchmarks.json``): pytest-benchmark's JSON format, one
+benchmark per passed cell, plus a top-level ``k2`` object (the run metadata, failed and
+missing cells, k2matrix's own overhead).
+
+``extra_info.k2.concurrent`` is decided here and only here (:func:`mark_concurrency`): it
+needs every worker's records, which only the merge has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from k2matrix.results.record import SKIPPED, CellRecord
+
+MERGED_FILE = "benchmarks.json"
+
+
+def mark_concurrency(records: Sequence[CellRecord]) -> None:
+    """Set ``extra_info.k2.concurrent``: whether a cell's timing overlapped another worker's
+    cell in wall-clock time (on 2 cores, concurrent cells contend)."""
+    spans = [(r, r.benchmark) for r in records if r.benchmark]
+    for rec, bench in spans:
+        overlap = any(o.worker != rec.worker and o.started < rec.finished
+                      and rec.started < o.finished for o, _ in spans)
+        bench.setdefault("extra_info", {}).setdefault("k2", {})["concurrent"] = overlap
+
+
+def overhead(records: Sequence[CellRecord]) -> dict[str, Any]:
+    """k2matrix's own cost per cell (its report bookkeeping and journal line, ``overhead_s``)
+    as a share of the cell's wall time (setup to teardown) and of its timed work (the sum of
+    its rounds), over the cells whose time is 10 ms or more."""
+    of_wall: list[float] = []
+    of_timed: list[float] = []
+    for rec in records:
+        if rec.overhead_s is None:
+            continue
+        wall = rec.finished - rec.started
+        data = ((rec.benchmark or {}).get("stats") or {}).get("data") or []
+        timed = float(sum(data))
+        if wall >= 0.010:
+            of_wall.append(rec.overhead_s / wall)
+        if timed >= 0.010:
+            of_timed.append(rec.overhead_s / timed)
+
+    def spread(values: list[float]) -> dict[str, float]:
+        values = sorted(values)
+        return {"median": values[len(values) // 2], "max": values[-1]} if values else {}
+
+    return {"cells": len(of_wall), "of_wall": spread(of_wall), "of_timed": spread(of_timed)}
+
+
+def build_document(records: Sequence[CellRecord], meta: dict[str, Any]) -> dict[str, Any]:
+    """The merged document: pytest-benchmark's format, one benchmark per passed cell."""
+    mark_concurrency(records)
+    passed = [r for r in records if r.passed and r.benchmark]
+    not_passed = [
+        {"nodeid": r.nodeid, "cell": r.cell_id, "status": r.status, "error": r.error}
+        for r in records if not r.passed and r.status != SKIPPED
+    ]
+    done = {r.cell_id for r in records if r.passed}
+    k2 = {key: value for key, value in meta.items()
+          if key not in ("machine_info", "commit_info")}
+    k2["failed"] = not_passed
+    k2["cells_passed"] = len(passed)
+    k2["cells_missing"] = [c for c in meta.get("cells_planned", []) if c not in done]
+    k2["overhead"] = overhead(passed)
+    return {
+        "machine_info": meta.get("machine_info", {}),
+        "commit_info": meta.get("commit_info", {}),
+        "benchmarks": [r.benchmark for r in passed],
+        "datetime": datetime.now(UTC).isoformat(),
+        "version": (meta.get("versions") or {}).get("pytest-benchmark"),
+        "k2": k2,
+    }
+
+
+def measured(records: Sequence[CellRecord]) -> bool:
+    """Whether any cell passed with a timing or failed: a run of only skipped (or no) cells
+    measured nothing."""
+    return any((r.passed and r.benchmark) or (not r.passed and r.status != SKIPPED)
+               for r in records)

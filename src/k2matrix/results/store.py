@@ -1,0 +1,94 @@
+"""The run directory on disk: ``results/<run-id>/`` with its journals, ``meta.json`` and
+``benchmarks.json``, and the ``results/latest`` link.
+
+- :func:`ensure_meta` writes a first ``meta.json`` when a run records its first cell, so an
+  interrupted run can still be read, merged and resumed;
+- :func:`finish_run` ends a run: it merges the journals with the records handed over in
+  memory, journals the tests whose worker crashed, writes ``meta.json`` and
+  ``benchmarks.json`` atomically and moves ``latest``;
+- :func:`passed_nodeids` and :func:`check_resumable` serve ``--k2-resume``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from k2matrix.results import FORMAT_VERSION
+from k2matrix.results.document import MERGED_FILE, build_document
+from k2matrix.results.journal import JOURNAL_GLOB, Journal, latest, read_run
+from k2matrix.results.jsonfile import write_json_atomic
+from k2matrix.results.merge import check_compatible
+from k2matrix.results.meta import META_FILE, machine_kind, read_meta
+from k2matrix.results.record import CellRecord
+
+LATEST_LINK = "latest"
+RESUME_FIX = ("resume with the matrix and --k2-profile the run was started with, on the same "
+              "kind of machine, or start a new run")
+
+
+def ensure_meta(run_dir: Path, make_meta: Callable[[], dict[str, Any]]) -> None:
+    """Write ``meta.json`` unless the run already has one."""
+    path = run_dir / META_FILE
+    if not path.exists():
+        write_json_atomic(path, make_meta())
+
+
+def finish_run(run_dir: Path, records: Sequence[CellRecord], crashed: Mapping[str, str],
+               make_meta: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """Merge the run in ``run_dir`` and return its document, or None when no cell ran (no
+    journal, no record, no crash). ``records`` are the ones handed over in memory (they
+    replace their journal lines); ``crashed`` maps a test id whose worker died to the crash
+    text; ``make_meta`` is called once, only when there is a run to finish."""
+    on_disk = read_run(run_dir) if run_dir.is_dir() else []
+    if not records and not on_disk and not crashed:
+        return None
+    merged = latest([*on_disk, *records])
+    seen = {r.nodeid for r in merged}
+    crash_records = [CellRecord.crashed(nodeid, text)
+                     for nodeid, text in crashed.items() if nodeid not in seen]
+    if crash_records:
+        journal = Journal(run_dir, "controller")
+        for rec in crash_records:
+            journal.append(rec)
+        journal.close()
+        merged = latest([*merged, *crash_records])
+    meta = make_meta()
+    write_json_atomic(run_dir / META_FILE, meta)
+    doc = build_document(merged, meta)
+    write_json_atomic(run_dir / MERGED_FILE, doc)
+    point_latest(run_dir)
+    return doc
+
+
+def point_latest(run_dir: Path) -> None:
+    """``<results>/latest`` -> this run (a relative symlink; best effort: a ``latest`` that is
+    not a symlink is left alone, and a file system without symlinks is no error)."""
+    link = run_dir.parent / LATEST_LINK
+    with contextlib.suppress(OSError):
+        if link.is_symlink():
+            link.unlink()
+        elif link.exists():
+            return
+        link.symlink_to(run_dir.name, target_is_directory=True)
+
+
+def has_journals(run_dir: Path) -> bool:
+    return run_dir.is_dir() and any(run_dir.glob(JOURNAL_GLOB))
+
+
+def passed_nodeids(run_dir: Path) -> set[str]:
+    """The test ids that passed in a run directory (``--k2-resume`` skips them); a directory
+    without journals has none."""
+    return {r.nodeid for r in read_run(run_dir) if r.passed}
+
+
+def check_resumable(run_dir: Path, profile: str, matrix_fingerprint: str) -> None:
+    """A run resumes only under the compatibility rule: with the matrix and profile it was
+    started with, on the same kind of machine (ResultsError naming the key otherwise)."""
+    now = {"format_version": FORMAT_VERSION, "matrix_fingerprint": matrix_fingerprint,
+           "profile": profile, "machine_kind": machine_kind()}
+    check_compatible([(str(run_dir), read_meta(run_dir)), ("this invocation", now)],
+                     action="resume", fix=RESUME_FIX)
