@@ -1,9 +1,13 @@
 """The one vocabulary of axis values.
 
 Matrix validation (:mod:`k2matrix.matrix`), cell ids (:mod:`k2matrix.cell`) and the
-registries of the components (layouts, query shapes, engines) all read these names, so a
-value the matrix accepts is a value a component knows. A test checks that each registry
-covers its axis exactly.
+registries of the components (layouts, query shapes) all read these names, so a value the
+matrix accepts is a value a component knows. A test checks that each registry covers its
+axis exactly.
+
+Engines are open-ended: the ``engines`` axis takes the name of any installed engine (entry
+point group ``k2matrix.engine``) or an import path, checked by :mod:`k2matrix.plugins` when
+the matrix loads. :data:`ENGINES` are the names k2matrix itself registers.
 """
 
 from __future__ import annotations
@@ -13,22 +17,28 @@ SCHEMAS = ("v1", "v2")
 QUERY_SHAPES = (
     "simple_scan", "filtered", "aggregation", "time_range", "join", "window", "subquery",
 )
-ENGINES = ("duckdb_iceberg_scan", "duckdb_parquet", "polars")
+ENGINES = ("duckdb_iceberg_scan", "duckdb_parquet", "polars")  # the built-in engines
 LAYOUTS = ("unpartitioned", "day_symbol", "day_bucket", "sorted")
 CACHE_STATES = ("cold", "warm")
 QUERY_PATTERNS = ("sequential", "mixed")
+
+# The components whose implementation the matrix names (``[components.<c>] impl``), the
+# plug-in kind of each, and the built-in each defaults to (an entry point name). The query
+# component's implementations are the ``engines`` axis (kind ``engine``).
+IMPL_KINDS: dict[str, str] = {"producer": "producer", "writer": "writer"}
+DEFAULT_IMPLS: dict[str, str] = {"producer": "k2", "writer": "iceberg"}
+ENGINE_KIND = "engine"
 
 # The axes of ``[axes]`` in matrix.toml (plural, as written there).
 GLOBAL_AXES = (
     "components", "schemas", "batch_sizes", "query_shapes", "engines", "layouts", "dataset_sizes",
 )
 
-# Axes whose values are names from a fixed vocabulary.
+# Axes whose values are names from a fixed vocabulary (not ``engines``: see above).
 CHOICES: dict[str, tuple[str, ...]] = {
     "components": COMPONENTS,
     "schemas": SCHEMAS,
     "query_shapes": QUERY_SHAPES,
-    "engines": ENGINES,
     "layouts": LAYOUTS,
     "cache": CACHE_STATES,
     "pattern": QUERY_PATTERNS,

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from k2matrix.axes import ENGINES
 from k2matrix.backends.duckdb_ext import connect, extension_path
 from k2matrix.errors import BackendError, QueryError
+from k2matrix.plugins import PluginError
 from k2matrix.query.compare import check_result
 from k2matrix.query.datasets import Dataset, DatasetKey, dataset_seed, ensure_dataset
-from k2matrix.query.engine import ENGINES, execute_query, open_engine
+from k2matrix.query.engine import execute_query, open_engine
 from k2matrix.query.protocol import QueryEngine, QueryResult
 from k2matrix.query.reference import reference
 from k2matrix.query.shapes import SHAPES, DataWindow, default_params
@@ -226,12 +228,28 @@ def test_engine_by_import_path(datasets: dict[str, Dataset]) -> None:
     engine.run("aggregation")
     assert engine.count == 1
     engine.close()
-    with pytest.raises(QueryError, match="lacks run/profile/close"):
+    with pytest.raises(PluginError, match="NotAnEngine lacks run, profile, close of the "
+                                          "QueryEngine Protocol"):
         open_engine(f"{__name__}:NotAnEngine", tables)
-    with pytest.raises(QueryError, match="unknown query engine 'duckdb'"):
+    with pytest.raises(PluginError, match="engine 'duckdb': no engine of that name.*installed "
+                                          r"\(entry point group k2matrix.engine\): "
+                                          "duckdb_iceberg_scan, duckdb_parquet, polars"):
         open_engine("duckdb", tables)
-    with pytest.raises(QueryError, match="cannot import"):
+    with pytest.raises(PluginError, match="no module named 'no_such_module'"):
         open_engine("no_such_module:Engine", tables)
+
+
+def test_every_builtin_engine_is_registered_by_name() -> None:
+    """The built-in engines are entry points like a user's: each name of axes.ENGINES
+    resolves (pyproject.toml registers them; pip install -e . installs them)."""
+    from k2matrix import plugins
+
+    registered = plugins.installed("engine")
+    assert set(ENGINES) <= set(registered)
+    assert {plugins.resolve("engine", name).target for name in ENGINES} == {
+        "k2matrix.query.duckdb_engines:DuckDBIcebergScanEngine",
+        "k2matrix.query.duckdb_engines:DuckDBParquetEngine",
+        "k2matrix.query.polars_engine:PolarsEngine"}
 
 
 def test_extensions_load_from_package_files_without_network() -> None:

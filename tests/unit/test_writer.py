@@ -9,17 +9,13 @@ from typing import TYPE_CHECKING, cast
 import pyarrow as pa
 import pytest
 
+from k2matrix import plugins
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
 from k2matrix.errors import WorkloadError
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
 from k2matrix.writer.checksum import table_checksum
-from k2matrix.writer.iceberg import (
-    IcebergWriter,
-    Maintenance,
-    RetryPolicy,
-    load_writer,
-)
+from k2matrix.writer.iceberg import IcebergWriter, Maintenance, RetryPolicy
 from k2matrix.writer.layouts import create_table
 from k2matrix.writer.protocol import TradeWriter
 from k2matrix.writer.verify import VerificationError, verify_table
@@ -138,15 +134,20 @@ def test_a_lost_commit_race_is_retried_without_losing_rows(catalog: Catalog) -> 
     verify_table(a.table("race"), expected)
 
 
-def test_load_writer_by_import_path(catalog: Catalog) -> None:
-    writer = load_writer("k2matrix.writer.iceberg:IcebergWriter", catalog=catalog)
-    assert isinstance(writer, TradeWriter)
-    with pytest.raises(ValueError, match=r"use 'package\.module:FactoryName'"):
-        load_writer("k2matrix.writer.iceberg")
-    with pytest.raises(ValueError, match="cannot import it"):
-        load_writer("k2matrix.nowhere:Writer")
-    with pytest.raises(ValueError, match="OrderedDict lacks write_trades"):
-        load_writer("collections:OrderedDict")
+def test_writer_by_import_path_and_by_name(catalog: Catalog) -> None:
+    """The one plug-in loader builds the built-in writer by import path and by its entry
+    point name, checked against the TradeWriter Protocol."""
+    for spec in ("k2matrix.writer.iceberg:IcebergWriter", "iceberg"):
+        writer = plugins.load("writer", spec, catalog, namespace="k2", schema="v1",
+                              layout="unpartitioned")
+        assert isinstance(writer, TradeWriter) and isinstance(writer, IcebergWriter)
+        assert writer.schema == "v1"
+    with pytest.raises(plugins.PluginError, match="no writer of that name"):
+        plugins.load("writer", "k2matrix.writer.iceberg", catalog)
+    with pytest.raises(plugins.PluginError, match=r"no module named 'k2matrix\.nowhere'"):
+        plugins.load("writer", "k2matrix.nowhere:Writer", catalog)
+    with pytest.raises(plugins.PluginError, match="OrderedDict lacks write_trades"):
+        plugins.load("writer", "collections:OrderedDict")
 
 
 def test_target_file_size_is_configurable(catalog: Catalog) -> None:

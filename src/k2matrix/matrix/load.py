@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from k2matrix.axes import CHOICES, COMPONENTS, GLOBAL_AXES
+from k2matrix.axes import COMPONENTS, GLOBAL_AXES
 from k2matrix.backends.config import parse_backends
 from k2matrix.checks import Checker, did_you_mean, join
 from k2matrix.errors import MISSING, MatrixError, Problem
+from k2matrix.matrix.implementations import check_impls
 from k2matrix.matrix.model import (
     DATA_DEFAULTS,
     METRICS,
@@ -29,13 +30,10 @@ from k2matrix.matrix.model import (
     Profile,
     Target,
 )
+from k2matrix.matrix.values import check_axis_values
 
 __all__ = ["load_matrix", "parse_matrix"]
 
-_POSITIVE_INTS: dict[str, str] = {
-    "batch_sizes": "batch sizes must be positive integers",
-    "dataset_sizes": "dataset sizes must be positive integers",
-}
 
 
 # ---------------------------------------------------------------------------- loading
@@ -75,50 +73,6 @@ def parse_matrix(text: str, source: str = "<matrix>") -> Matrix:
     return _build(raw, source)
 
 
-def _check_axis_values(ck: Checker, axis: str, value: Any, path: str) -> list[Any] | None:
-    if axis in _POSITIVE_INTS:
-        items = ck.list_(value, path, "positive integers")
-        if items is None:
-            return None
-        ok = True
-        for i, item in enumerate(items):
-            if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
-                ck.add(join(path, i), item, _POSITIVE_INTS[axis])
-                ok = False
-        return items if ok else None
-    if axis in CHOICES:
-        choices = CHOICES[axis]
-        items = ck.list_(value, path, f"values from: {', '.join(choices)}")
-        if items is None:
-            return None
-        ok = True
-        for i, item in enumerate(items):
-            if ck.str_(item, join(path, i), choices) is None:
-                ok = False
-        return items if ok else None
-    if axis == "selectivity":
-        items = ck.list_(value, path, "fractions in (0, 1]")
-        if items is None:
-            return None
-        ok = True
-        for i, item in enumerate(items):
-            if ck.number(item, join(path, i), what="a fraction in (0, 1]") is None or not (
-                0 < item <= 1
-            ):
-                if not any(p.path == join(path, i) for p in ck.problems):
-                    ck.add(join(path, i), item, "must be a fraction in (0, 1]")
-                ok = False
-        return items if ok else None
-    items = ck.list_(value, path, "strings or numbers")
-    if items is None:
-        return None
-    for i, item in enumerate(items):
-        if isinstance(item, bool) or not isinstance(item, str | int | float):
-            ck.add(join(path, i), item, "axis values must be strings or numbers")
-            return None
-    return items
-
-
 def _build(raw: dict[str, Any], source: str) -> Matrix:
     ck = Checker()
     ck.keys(raw, "", ["matrix", "axes", "data", "workload", "components", "profiles",
@@ -138,7 +92,7 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
             if isinstance(raw.get("axes"), dict):  # a missing table is reported once
                 ck.add(join("axes", axis), MISSING, "missing: every axis needs a list of values")
             continue
-        checked = _check_axis_values(ck, axis, axes_raw[axis], join("axes", axis))
+        checked = check_axis_values(ck, axis, axes_raw[axis], join("axes", axis))
         if checked is not None:
             axes[axis] = checked
 
@@ -147,7 +101,9 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
     workload = dict(WORKLOAD_DEFAULTS)
     workload.update(_check_workload(ck, ck.table(raw, "workload", "") or {}, "workload"))
 
-    cases = _check_cases(ck, ck.table(raw, "components", "", required=True) or {})
+    components = ck.table(raw, "components", "", required=True) or {}
+    cases = _check_cases(ck, components)
+    impls = check_impls(ck, components)
     profiles = _check_profiles(ck, ck.table(raw, "profiles", "", required=True) or {}, cases)
     targets = _check_targets(ck, ck.table(raw, "targets", "") or {}, cases)
     backends = parse_backends(ck, ck.table(raw, "backends", "") or {}, "backends")
@@ -157,7 +113,8 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
     for axis in GLOBAL_AXES:
         axes.setdefault(axis, [])
     return Matrix(source=source, name=name, seed=seed, axes=axes, data=data, workload=workload,
-                  cases=cases, profiles=profiles, targets=targets, backends=backends, raw=raw)
+                  cases=cases, profiles=profiles, targets=targets, backends=backends, impls=impls,
+                  raw=raw)
 
 
 def _check_data(ck: Checker, table: dict[str, Any], path: str) -> dict[str, Any]:
@@ -215,7 +172,7 @@ def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
         if comp is None:
             continue
         cpath = join("components", component)
-        ck.keys(comp, cpath, ["cases"])
+        ck.keys(comp, cpath, ["cases", "impl"])  # impl: see check_impls
         cases = ck.table(comp, "cases", cpath, required=True) or {}
         for case_name, case in cases.items():
             path = join(join(cpath, "cases"), case_name)
@@ -229,7 +186,7 @@ def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
                 ck.add(join(path, "values"), values_raw, "must be a table of axis = [values]")
                 values_raw = {}
             for axis, vals in values_raw.items():
-                checked = _check_axis_values(ck, axis, vals, join(join(path, "values"), axis))
+                checked = check_axis_values(ck, axis, vals, join(join(path, "values"), axis))
                 if checked is not None:
                     values[axis] = checked
             sweep = case.get("sweep", MISSING)
@@ -291,7 +248,7 @@ def _check_profiles(ck: Checker, table: dict[str, Any], cases: Mapping[str, Case
         axes: dict[str, list[Any]] = {}
         for axis in GLOBAL_AXES:
             if axis in prof:
-                checked = _check_axis_values(ck, axis, prof[axis], join(path, axis))
+                checked = check_axis_values(ck, axis, prof[axis], join(path, axis))
                 if checked is not None:
                     axes[axis] = checked
         case_values: dict[str, dict[str, list[Any]]] = {}
@@ -313,7 +270,7 @@ def _check_profiles(ck: Checker, table: dict[str, Any], cases: Mapping[str, Case
                            f"case {key} does not sweep this axis; it sweeps "
                            f"{', '.join(cases[key].sweep) or 'nothing'}")
                     continue
-                checked = _check_axis_values(ck, axis, vals, join(cpath, axis))
+                checked = check_axis_values(ck, axis, vals, join(cpath, axis))
                 if checked is not None:
                     case_values.setdefault(key, {})[axis] = checked
         workload = _check_workload(ck, ck.table(prof, "workload", path) or {},
@@ -373,7 +330,7 @@ def _check_targets(ck: Checker, table: dict[str, Any], cases: Mapping[str, CaseD
                 ck.add(join(join(path, "where"), axis), MISSING,
                        f"unknown axis{did_you_mean(axis, known_axes)}")
                 continue
-            checked = _check_axis_values(ck, axis, vals, join(join(path, "where"), axis))
+            checked = check_axis_values(ck, axis, vals, join(join(path, "where"), axis))
             if checked is not None:
                 where[axis] = checked
         unit = tgt.get("unit", "")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
+from k2matrix.axes import DEFAULT_IMPLS
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed, format_param, param_name
 from k2matrix.checks import did_you_mean
@@ -121,6 +122,8 @@ class Matrix:
     profiles: Mapping[str, Profile]
     targets: Mapping[str, Target]
     backends: Backends
+    # {component: implementation spec}: [components.producer|writer] impl (k2matrix.plugins)
+    impls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMPLS))
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def profile(self, name: str) -> Profile:

@@ -12,19 +12,21 @@ Engines (the ``engines`` matrix axis), each behind :class:`QueryEngine`:
   query (``scan(row_filter=...).plan_files()``: partition and column-statistics pruning);
 - ``polars``: ``polars.scan_iceberg``, each shape as a lazy Polars plan.
 
-A user plugs in an engine by import path, ``"package.module:ClassName"``: a class taking the
-tables mapping and satisfying :class:`QueryEngine`.
+The engines are registered as entry points (group ``k2matrix.engine``) and loaded by
+:mod:`k2matrix.plugins`, like a user's own: a name of an installed engine or an import path
+``"package.module:ClassName"`` (a class taking the tables mapping and satisfying
+:class:`~k2matrix.query.protocol.QueryEngine`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from k2matrix import plugins
 from k2matrix.errors import BackendError, QueryError
 from k2matrix.query.protocol import Params, QueryEngine
 from k2matrix.query.shapes import SHAPES, Shape, bind
@@ -83,37 +85,15 @@ def bind_shape(query: str, params: Params, tables: Mapping[str, str]
     return shape, bound
 
 
-# ---------------------------------------------------------------------------- registry
-
-ENGINES: dict[str, str] = {
-    "duckdb_iceberg_scan": "k2matrix.query.duckdb_engines:DuckDBIcebergScanEngine",
-    "duckdb_parquet": "k2matrix.query.duckdb_engines:DuckDBParquetEngine",
-    "polars": "k2matrix.query.polars_engine:PolarsEngine",
-}
-
-
-def engine_class(name: str) -> type[Any]:
-    """The class of engine ``name`` (a known engine or ``"module:Class"``)."""
-    target = ENGINES.get(name, name)
-    if ":" not in target:
-        raise QueryError(f"unknown query engine {name!r}: use one of {', '.join(ENGINES)} or "
-                         "an import path 'package.module:ClassName'")
-    module_name, _, attr = target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise QueryError(f"query engine {name!r}: cannot import {target} ({exc})") from None
-    if not isinstance(cls, type):
-        raise QueryError(f"query engine {name!r}: {target} is not a class")
-    return cls
+# ---------------------------------------------------------------------------- engines
 
 
 def open_engine(name: str, tables: Mapping[str, str]) -> QueryEngine:
-    """Open engine ``name`` on ``tables`` (``{table name: metadata file}``)."""
-    engine = engine_class(name)(dict(tables))
-    if not isinstance(engine, QueryEngine):
-        raise QueryError(f"query engine {name!r}: {type(engine).__name__} lacks run/profile/"
-                         "close or a name (see k2matrix.query.engine.QueryEngine)")
+    """Open engine ``name`` (an installed engine's name or ``"package.module:ClassName"``,
+    loaded by :mod:`k2matrix.plugins`) on ``tables`` (``{table name: metadata file}``);
+    :class:`~k2matrix.plugins.PluginError` naming the engine if it cannot be loaded or
+    lacks the :class:`QueryEngine` members."""
+    engine: QueryEngine = plugins.resolve("engine", name).build(dict(tables))
     return engine
 
 

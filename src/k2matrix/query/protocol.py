@@ -1,9 +1,19 @@
 """What a query engine implements to be swept by the query suite.
 
-An engine class takes the tables it serves, ``{table name: Iceberg metadata file}``, and
-satisfies :class:`QueryEngine`: ``run`` a named shape of :mod:`k2matrix.query.shapes` (or raw
-SQL) and return a :class:`QueryResult`. Name it in the matrix by import path
-(``engines = ["package.module:ClassName"]``); see docs/architecture.md.
+**Naming it.** In the ``engines`` axis of the matrix, by the name of an entry point in the
+group ``k2matrix.engine`` (the built-ins: ``duckdb_iceberg_scan``, ``duckdb_parquet``,
+``polars``) or by import path, ``"package.module:ClassName"``. The loader is
+:mod:`k2matrix.plugins`; the axis value is the cell's ``engine`` parameter.
+
+**The factory** (a class or a function) is called with the tables it serves,
+``{table name: Iceberg metadata file}`` (``trades`` and ``quotes`` for the query workload),
+and returns an object satisfying :class:`QueryEngine`: ``run`` a named shape of
+:mod:`k2matrix.query.shapes` with its parameters (or raw SQL) and return a
+:class:`QueryResult`. The suite checks every result against a reference computed from the
+generated rows (floats to 1e-9, order where the shape orders) before its time counts.
+
+**Optional.** What ``QueryResult.stats`` carries (``files_total``, ``files_planned``,
+``plan_ms``, ``exec_ms``…) is recorded when present; ``profile`` may return ``{}``.
 """
 
 from __future__ import annotations

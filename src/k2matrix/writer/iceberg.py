@@ -1,7 +1,8 @@
 """The Iceberg writer under test: K2's ``write_trades(records, table_name)`` on pyiceberg.
 
-- :class:`TradeWriter` is the Protocol a user's own writer implements (plug it in by import
-  path with :func:`load_writer`).
+- :class:`~k2matrix.writer.protocol.TradeWriter` is the Protocol a user's own writer
+  implements (the matrix names it, ``[components.writer] impl``; :mod:`k2matrix.plugins`
+  loads it). This writer is registered as the entry point ``iceberg``.
 - :class:`IcebergWriter` appends dict records (checked, converted column-wise) or Arrow
   tables to V1/V2 tables of any layout; one Iceberg commit per call. A commit that loses a
   race with another writer is retried with exponential backoff and jitter (pyiceberg retries
@@ -22,7 +23,6 @@ Buffering small input batches into fewer commits is :mod:`writer_buffer`.
 
 from __future__ import annotations
 
-import importlib
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -35,7 +35,6 @@ from k2matrix.errors import BackendError, WorkloadError
 from k2matrix.schemas import TRADE_SCHEMAS, arrow_schema
 from k2matrix.writer.convert import records_to_table
 from k2matrix.writer.layouts import check_layout, create_table, sort_keys
-from k2matrix.writer.protocol import TradeWriter
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -352,19 +351,3 @@ def conform(table: pa.Table, schema_name: str) -> pa.Table:
     except (pa.ArrowException, ValueError) as exc:
         raise WorkloadError(f"Arrow table does not fit schema {schema_name!r}: {exc}") from None
 
-
-def load_writer(path: str, **kwargs: Any) -> TradeWriter:
-    """Build a writer from ``"package.module:Factory"`` (a class or function taking the
-    keyword arguments), checking that it has the :class:`TradeWriter` methods."""
-    module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"writer={path!r}: use 'package.module:FactoryName'")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"writer={path!r}: cannot import it ({exc})") from None
-    writer = factory(**kwargs)
-    if not isinstance(writer, TradeWriter):
-        raise ValueError(f"writer={path!r}: {type(writer).__name__} lacks write_trades, "
-                         "write_arrow or close")
-    return writer

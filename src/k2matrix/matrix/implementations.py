@@ -1,0 +1,74 @@
+"""The implementations a matrix names, checked when it loads: ``[components.producer] impl``
+and ``[components.writer] impl`` (a factory), and each value of the ``engines`` axis (an
+engine). Each is a name of an installed implementation (entry point group
+``k2matrix.<kind>``) or an import path ``"package.module:Name"``; :mod:`k2matrix.plugins`
+imports it and checks it has the methods of its Protocol. A problem names the key path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from k2matrix import plugins
+from k2matrix.axes import COMPONENTS, DEFAULT_IMPLS, ENGINE_KIND, IMPL_KINDS
+from k2matrix.checks import Checker, join
+
+__all__ = ["check_engine", "check_impls"]
+
+# What a spec resolved to, per validation pass (a Checker): each spec is imported once.
+_SEEN: WeakKeyDictionary[Checker, dict[tuple[str, str], str | None]] = WeakKeyDictionary()
+
+
+def _problem(ck: Checker, kind: str, spec: str) -> str | None:
+    seen = _SEEN.setdefault(ck, {})
+    if (kind, spec) not in seen:
+        try:
+            plugins.resolve(kind, spec)
+            seen[kind, spec] = None
+        except plugins.UnknownName as exc:
+            listed = ", ".join(exc.names) or "none installed"
+            seen[kind, spec] = (f"unknown value{exc.hint}; allowed: {listed} (installed, entry "
+                                f"point group {plugins.group(kind)}) or an import path "
+                                f"{plugins.FORM}")
+        except plugins.PluginError as exc:
+            seen[kind, spec] = exc.problem
+    return seen[kind, spec]
+
+
+def check_spec(ck: Checker, kind: str, value: Any, path: str) -> str | None:
+    """``value`` if it names a usable implementation of ``kind``, else a problem at
+    ``path`` and ``None``."""
+    spec = ck.str_(value, path, what=f"a name of an installed {kind} or an import path "
+                   f"{plugins.FORM}")
+    if spec is None:
+        return None
+    problem = _problem(ck, kind, spec)
+    if problem is not None:
+        ck.add(path, value, problem)
+        return None
+    return spec
+
+
+def check_engine(ck: Checker, value: Any, path: str) -> str | None:
+    """One value of the ``engines`` axis (see :func:`check_spec`)."""
+    return check_spec(ck, ENGINE_KIND, value, path)
+
+
+def check_impls(ck: Checker, components: dict[str, Any]) -> dict[str, str]:
+    """``{component: spec}`` from ``[components.<c>] impl``, the built-in where absent."""
+    impls = dict(DEFAULT_IMPLS)
+    for component in COMPONENTS:
+        table = components.get(component)
+        if not isinstance(table, dict) or "impl" not in table:
+            continue
+        path = join(join("components", component), "impl")
+        if component not in IMPL_KINDS:
+            ck.add(path, table["impl"], "the query component has no impl: name its engines "
+                   "in the engines axis (an installed engine's name or "
+                   f"{plugins.FORM})")
+            continue
+        spec = check_spec(ck, IMPL_KINDS[component], table["impl"], path)
+        if spec is not None:
+            impls[component] = spec
+    return impls
