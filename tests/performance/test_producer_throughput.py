@@ -1,10 +1,11 @@
 """Producer suite: Avro trades through the real Kafka protocol, timed, then verified.
 
 Every cell: a real broker (librdkafka's mock cluster by default, or ``K2_KAFKA_BOOTSTRAP``),
-the registry from the matrix, the producer warmed up before timing (an idempotent producer's
-first send takes ~0.5 s), and after timing: delivered == produced with zero delivery errors,
-and a separate consumer reads the topic back and decodes every message (fastavro, writer
-schema from the registry) equal to what was produced. A cell that fails this has no time.
+the registry from the matrix, the producer the matrix names (``[components.producer] impl``,
+see ``k2matrix.producer.protocol``) warmed up before timing (an idempotent producer's first
+send takes ~0.5 s), and after timing: delivered == produced with zero delivery errors, and a
+separate consumer reads the topic back and decodes every message (fastavro, writer schema
+from the registry) equal to what was produced. A cell that fails this has no time.
 """
 
 from __future__ import annotations
@@ -19,15 +20,11 @@ from k2matrix.backends.config import Backends
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
 from k2matrix.backends.registry import open_registry
 from k2matrix.cell import Cell
-from k2matrix.producer.bench import (
-    extra_info,
-    measure_ceiling,
-    measure_memory,
-    produce_paced,
-)
-from k2matrix.producer.k2producer import K2Producer
-from k2matrix.producer.protocol import Record
+from k2matrix.matrix import Matrix
+from k2matrix.producer.bench import extra_info, measure_memory
+from k2matrix.producer.protocol import Record, TradeProducer
 from k2matrix.producer.serializers import SerializerCache
+from k2matrix.producer.suite import ProducerBench
 from k2matrix.producer.verify import WireDecoder, normalize, verify_topic
 from k2matrix.stats import throughput
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
@@ -38,8 +35,7 @@ FULL_DECODE_LIMIT = 150_000
 SAMPLE = 50_000
 PACED_LINGER_MS = 0  # the paced cell measures latency: send each message at once
 ALTERNATIVES_MESSAGES = 50_000  # sustained cell: each serializer measured on this many
-
-ProducerFactory = Callable[..., K2Producer]
+ALTERNATIVES = ("compiled", "arrow", "fastavro", "confluent")
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +50,16 @@ def registry(k2_backends: Backends) -> Any:
 
 
 @pytest.fixture
-def make_producer(kafka: KafkaCluster, registry: Any, k2_cell: Cell
-                  ) -> Iterator[ProducerFactory]:
-    made: list[K2Producer] = []
+def producers(kafka: KafkaCluster, registry: Any, k2_matrix: Matrix
+              ) -> Iterator[ProducerBench]:
+    """The matrix's producer implementation, with the suite's measurements around it."""
+    bench = ProducerBench(k2_matrix.impls["producer"], kafka, registry)
+    yield bench
+    bench.close()
 
-    def make(schema: str | None = None, **kwargs: Any) -> K2Producer:
-        topic = kafka.topic_name(k2_cell.id)
-        kafka.create_topic(topic)
-        producer = K2Producer(kafka, registry, schema or _schema(k2_cell), topic, **kwargs)
-        made.append(producer)
-        return producer
 
-    yield make
-    for producer in made:
-        producer.close()
+def _make(producers: ProducerBench, cell: Cell, **overrides: Any) -> TradeProducer:
+    return producers.make(_schema(cell), cell.id, **overrides)
 
 
 def _schema(cell: Cell) -> str:
@@ -79,12 +71,12 @@ def _records(cell: Cell, rows: int, seed_offset: int = 0) -> list[dict[str, Any]
                                                    seed_offset=seed_offset))
 
 
-def _verify(producer: K2Producer, records: list[dict[str, Any]], copies: int = 1,
-            extra: tuple[Record, ...] = ()) -> str:
+def _verify(producers: ProducerBench, producer: TradeProducer, records: list[dict[str, Any]],
+            copies: int = 1, extra: tuple[Record, ...] = ()) -> str:
     producer.flush()  # raises unless every message was acknowledged
     total = len(records) * copies + len(extra)
     sample = SAMPLE if total > FULL_DECODE_LIMIT else None
-    return verify_topic(producer.cluster, producer.registry, producer.topic, producer.schema,
+    return verify_topic(producers.cluster, producers.registry, producer.topic, producer.schema,
                         records, copies=copies, extra=extra, sample=sample).describe()
 
 
@@ -92,40 +84,38 @@ def _median(benchmark: Any) -> float:
     return float(benchmark.stats.stats.median)
 
 
-def _batch_cell(k2_cell: Cell, benchmark: Any, make_producer: ProducerFactory,
-                rounds: int) -> None:
+def _batch_cell(k2_cell: Cell, benchmark: Any, producers: ProducerBench, rounds: int) -> None:
     """produce_trades(batch) + flush per round; ceiling; verify every round's messages."""
     batch = int(k2_cell.params["batch_size"])
     records = _records(k2_cell, batch)
     warm = _records(k2_cell, 1, seed_offset=1)[0]
-    producer = make_producer()
-    producer.warm_up(warm)
+    producer = _make(producers, k2_cell)
+    producers.warm_up(producer, warm)
 
     def run() -> None:
         producer.produce_trades(records)
         producer.flush()
 
     benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
-    report = producer.tracker.report()
-    verified = _verify(producer, records, copies=rounds, extra=(warm,))
-    values = producer.serializer.serialize_many(records)
-    keys = [r["symbol"] for r in records]
-    ceiling = measure_ceiling(producer, values, keys, rounds=min(rounds, 5))
+    report = producer.flush()
+    verified = _verify(producers, producer, records, copies=rounds, extra=(warm,))
+    ceiling = producers.ceiling(producer, producers.payloads(producer, records),
+                                [r["symbol"] for r in records], rounds=min(rounds, 5))
     seconds = _median(benchmark)
     benchmark.extra_info.update(extra_info(
-        report, batch, seconds, ceiling, verified, serializer=producer.serializer.kind,
-        per_message_us=round(seconds / batch * 1e6, 3)))
+        report, batch, seconds, ceiling, verified, **producers.serializer_kind(producer),
+        per_message_us=round(seconds / batch * 1e6, 3), **producers.info()))
 
 
 class TestProducerThroughput:
     @pytest.mark.k2(component="producer", case="single")
     def test_single_trade_latency(self, k2_cell: Cell, benchmark: Any,
-                                  make_producer: ProducerFactory,
+                                  producers: ProducerBench,
                                   k2_rounds: Callable[[int], int]) -> None:
         rounds = k2_rounds(50)
         records = _records(k2_cell, rounds + 1)
-        producer = make_producer()
-        producer.warm_up(records[0])
+        producer = _make(producers, k2_cell)
+        producers.warm_up(producer, records[0])
         pending = iter(records[1:])
 
         def run() -> None:
@@ -133,19 +123,20 @@ class TestProducerThroughput:
             producer.flush()
 
         benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
-        report = producer.tracker.report()
-        verified = _verify(producer, records[1:], extra=(records[0],))
-        ceiling = measure_ceiling(producer, producer.serializer.serialize_many(records[1:2]),
-                                  [records[1]["symbol"]], rounds=min(rounds, 20))
+        report = producer.flush()
+        verified = _verify(producers, producer, records[1:], extra=(records[0],))
+        ceiling = producers.ceiling(producer, producers.payloads(producer, records[1:2]),
+                                    [records[1]["symbol"]], rounds=min(rounds, 20))
         benchmark.extra_info.update(extra_info(report, 1, _median(benchmark), ceiling,
-                                               verified, serializer=producer.serializer.kind))
+                                               verified, **producers.serializer_kind(producer),
+                                               **producers.info()))
 
     @pytest.mark.k2(component="producer", case="batch")
     def test_batch_trade_throughput(self, k2_cell: Cell, benchmark: Any,
-                                    make_producer: ProducerFactory,
+                                    producers: ProducerBench,
                                     k2_rounds: Callable[[int], int]) -> None:
         batch = int(k2_cell.params["batch_size"])
-        _batch_cell(k2_cell, benchmark, make_producer, k2_rounds(20 if batch < 100 else 5))
+        _batch_cell(k2_cell, benchmark, producers, k2_rounds(20 if batch < 100 else 5))
 
     @pytest.mark.k2(component="producer", case="serializer_cache")
     def test_serializer_cache(self, k2_cell: Cell, benchmark: Any, kafka: KafkaCluster,
@@ -184,88 +175,80 @@ class TestProducerThroughput:
 
     @pytest.mark.k2(component="producer", case="paced_latency")
     def test_paced_latency(self, k2_cell: Cell, benchmark: Any,
-                           make_producer: ProducerFactory) -> None:
+                           producers: ProducerBench) -> None:
         rate = int(k2_cell.get("paced_rate", 10_000))
         messages = int(k2_cell.get("paced_messages", 20_000))
         records = _records(k2_cell, messages)
-        producer = make_producer(linger_ms=PACED_LINGER_MS)
-        producer.warm_up(records[0])
+        producer = _make(producers, k2_cell, linger_ms=PACED_LINGER_MS)
+        producers.warm_up(producer, records[0])
         achieved: list[float] = []
 
         def run() -> None:
-            achieved.append(produce_paced(producer, records, rate))
+            achieved.append(producers.paced(producer, records, rate))
             producer.flush()
 
         benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
-        report = producer.tracker.report()
-        verified = _verify(producer, records, extra=(records[0],))
+        report = producer.flush()
+        verified = _verify(producers, producer, records, extra=(records[0],))
         benchmark.extra_info.update(extra_info(
             report, messages, _median(benchmark), verified=verified, paced_rate=rate,
             achieved_rate=round(achieved[0], 1), linger_ms=PACED_LINGER_MS,
-            serializer=producer.serializer.kind))
+            **producers.serializer_kind(producer), **producers.info()))
 
     @pytest.mark.slow
     @pytest.mark.k2(component="producer", case="sustained")
     def test_sustained_throughput(self, k2_cell: Cell, benchmark: Any,
-                                  make_producer: ProducerFactory) -> None:
+                                  producers: ProducerBench) -> None:
         """Sustained: an Arrow batch of trades serialized column-wise (numpy) and produced,
-        in 8192-row chunks, then flushed. The other serializers are measured on the first
-        records in the same cell (``alternatives``) for comparison."""
+        in 8192-row chunks, then flushed (a producer without the Arrow path produces the
+        same rows as records). The other serializers are measured on the first records in
+        the same cell (``alternatives``) for comparison."""
         messages = int(k2_cell.get("sustained_messages", 200_000))
         spec = WorkloadSpec.from_cell(k2_cell, rows=messages, schema=_schema(k2_cell))
         table = generate_table(spec)
         records = generate_records(spec)
-        producer = make_producer()
-        producer.warm_up(records[0])
-        producer.serialize_table(table.slice(0, 100))  # the Arrow path's first-call costs
+        producer = _make(producers, k2_cell)
+        producers.warm_up(producer, records[0])
+        arrow = producers.arrow_path(producer)
+        if arrow:
+            producer.serialize_table(table.slice(0, 100))
         chunk_rates: list[float] = []
 
         def run() -> None:
             for start in range(0, messages, 8192):
-                part = table.slice(start, 8192)
                 began = time.perf_counter()
-                producer.produce_table(part)
-                chunk_rates.append(part.num_rows / (time.perf_counter() - began))
+                rows = producers.produce_chunk(producer, table, records, start, 8192, arrow)
+                chunk_rates.append(rows / (time.perf_counter() - began))
             producer.flush()
 
         benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
-        report = producer.tracker.report()
-        verified = _verify(producer, records, extra=(records[0],))
-        ceiling = measure_ceiling(producer, producer.serialize_table(table),
-                                  table.column("symbol").to_pylist(), rounds=3)
+        report = producer.flush()
+        verified = _verify(producers, producer, records, extra=(records[0],))
+        values = (producer.serialize_table(table)
+                  if arrow else producers.payloads(producer, records))
+        ceiling = producers.ceiling(producer, values, table.column("symbol").to_pylist(),
+                                    rounds=3)
+        serializer = {"serializer": "arrow-table"} if arrow else producers.serializer_kind(
+            producer)
+        alternatives = producers.alternatives(_schema(k2_cell), k2_cell.id,
+                                              records[:ALTERNATIVES_MESSAGES], ALTERNATIVES)
         benchmark.extra_info.update(extra_info(
-            report, messages, _median(benchmark), ceiling, verified, serializer="arrow-table",
+            report, messages, _median(benchmark), ceiling, verified, **serializer,
             series={"chunk_produce_msg_s": [round(r, 1) for r in chunk_rates]},
-            alternatives=_alternatives(make_producer, records[:ALTERNATIVES_MESSAGES])))
-
-
-def _alternatives(make_producer: ProducerFactory, records: list[dict[str, Any]]
-                  ) -> dict[str, float]:
-    """msg/s of produce_trades(records) + flush with each serializer, each verified by
-    delivery counts."""
-    out: dict[str, float] = {}
-    for kind in ("compiled", "arrow", "fastavro", "confluent"):
-        producer = make_producer(serializer=kind)
-        producer.warm_up(records[0])
-        began = time.perf_counter()
-        producer.produce_trades(records)
-        producer.flush()
-        out[kind] = round(throughput(len(records), time.perf_counter() - began), 1)
-        producer.close()
-    return out
+            alternatives=alternatives, **producers.info()))
 
 
 class TestProducerScaling:
     @pytest.mark.k2(component="producer", case="scaling")
     def test_throughput_vs_batch_size(self, k2_cell: Cell, benchmark: Any,
-                                      make_producer: ProducerFactory,
+                                      producers: ProducerBench,
                                       k2_rounds: Callable[[int], int]) -> None:
-        _batch_cell(k2_cell, benchmark, make_producer, k2_rounds(5))
+        _batch_cell(k2_cell, benchmark, producers, k2_rounds(5))
 
     @pytest.mark.slow
     @pytest.mark.k2(component="producer", case="memory")
     def test_memory_per_message(self, k2_cell: Cell, benchmark: Any,
-                                make_producer: ProducerFactory) -> None:
+                                producers: ProducerBench) -> None:
         """Memory per message over ``memory_messages``: RSS growth in the timed round
         (librdkafka's queues included; with the mock cluster its in-process brokers' logs
         too), then the Python heap peak under tracemalloc over a tenth of the messages."""
@@ -273,22 +256,22 @@ class TestProducerScaling:
         records = _records(k2_cell, min(wanted, 100_000))
         copies = wanted // len(records)
         total = copies * len(records)
-        producer = make_producer()
-        producer.warm_up(records[0])
+        producer = _make(producers, k2_cell)
+        producers.warm_up(producer, records[0])
         footprints = []
 
         def run() -> None:
             footprints.append(measure_memory(producer, records, total, trace=False))
 
         benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
-        report = producer.tracker.report()
-        verified = _verify(producer, records, copies=copies, extra=(records[0],))
-        traced = make_producer()
-        traced.warm_up(records[0])
+        report = producer.flush()
+        verified = _verify(producers, producer, records, copies=copies, extra=(records[0],))
+        traced = _make(producers, k2_cell)
+        producers.warm_up(traced, records[0])
         heap = measure_memory(traced, records, max(len(records), total // 10), trace=True)
         info = extra_info(report, total, _median(benchmark), verified=verified,
-                          **footprints[0].extra_info())
+                          **footprints[0].extra_info(), **producers.info())
         info.update(python_peak_bytes=heap.python_peak_bytes, python_traced_messages=heap.messages,
                     python_peak_bytes_per_msg=heap.extra_info()["python_peak_bytes_per_msg"])
-        info["kafka_mode"] = producer.cluster.mode
+        info["kafka_mode"] = producers.cluster.mode
         benchmark.extra_info.update(info)

@@ -1,0 +1,177 @@
+"""The producer under test as the producer suite drives it: built by the factory the matrix
+names (``[components.producer] impl``, loaded by :mod:`k2matrix.plugins`), warmed up, and
+measured with the optional capabilities it has (listed in
+:mod:`k2matrix.producer.protocol`). What a cell could not measure for lack of a capability
+is recorded in its ``extra_info["capabilities_missing"]``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pyarrow as pa
+
+from k2matrix import plugins
+from k2matrix.backends.kafka import KafkaCluster
+from k2matrix.producer.bench import measure_ceiling, produce_paced
+from k2matrix.producer.delivery import DeliveryReport
+from k2matrix.producer.protocol import Record, TradeProducer
+from k2matrix.stats import throughput
+
+CEILING = "ceiling (needs produce_payloads and serializer.serialize_many)"
+POLL = "poll (delivery reports served only at flush while pacing)"
+ARROW = "produce_table/serialize_table (the rows went through produce_trades)"
+ALTERNATIVES = "serializer alternatives (the factory takes no serializer keyword)"
+
+
+class ProducerBench:
+    """Makes the cell's producers (closing them afterwards) and measures around them."""
+
+    def __init__(self, spec: str, cluster: KafkaCluster, registry: Any) -> None:
+        self.plugin = plugins.resolve("producer", spec)
+        self.cluster = cluster
+        self.registry = registry
+        self.made: list[TradeProducer] = []
+        self.missing: list[str] = []
+
+    def make(self, schema: str, label: str, **overrides: Any) -> TradeProducer:
+        """A producer of ``schema`` on a fresh topic named after ``label`` (the cell)."""
+        topic = self.cluster.topic_name(label)
+        self.cluster.create_topic(topic)
+        producer: TradeProducer = self.plugin.build(self.cluster, self.registry, schema, topic,
+                                                    **overrides)
+        self.made.append(producer)
+        return producer
+
+    def close(self) -> None:
+        for producer in self.made:
+            producer.close()
+        self.made.clear()
+
+    def lacks(self, capability: str) -> None:
+        if capability not in self.missing:
+            self.missing.append(capability)
+
+    def info(self) -> dict[str, Any]:
+        """What every cell records about the implementation."""
+        out: dict[str, Any] = {"impl": self.plugin.spec}
+        if self.missing:
+            out["capabilities_missing"] = list(self.missing)
+        return out
+
+    # ------------------------------------------------------------------ capabilities
+
+    @staticmethod
+    def warm_up(producer: TradeProducer, record: Record) -> None:
+        """One message sent and acknowledged, then the counters zeroed (the first send of an
+        idempotent producer fetches its id, ~0.5 s, which no timed round should pay)."""
+        warm = getattr(producer, "warm_up", None)
+        if callable(warm):
+            warm(record)
+            return
+        producer.produce_trade(record)
+        producer.flush()
+        producer.reset()
+
+    @staticmethod
+    def serializer_kind(producer: TradeProducer) -> dict[str, str]:
+        kind = getattr(getattr(producer, "serializer", None), "kind", None)
+        return {"serializer": kind} if isinstance(kind, str) else {}
+
+    def payloads(self, producer: TradeProducer, records: Sequence[Record]) -> list[bytes] | None:
+        """The wire-format values of ``records`` by the producer's own serializer, if it has
+        the ceiling capability."""
+        serialize = getattr(getattr(producer, "serializer", None), "serialize_many", None)
+        if not callable(serialize) or not callable(getattr(producer, "produce_payloads", None)):
+            self.lacks(CEILING)
+            return None
+        values: list[bytes] = serialize(records)
+        return values
+
+    def ceiling(self, producer: TradeProducer, values: Sequence[bytes] | None,
+                keys: Sequence[str | bytes | None], rounds: int) -> float | None:
+        """msg/s of producing already-serialized ``values`` through the same producer (see
+        :func:`~k2matrix.producer.bench.measure_ceiling`); ``None`` without the capability."""
+        if values is None:
+            return None
+        return measure_ceiling(cast(Any, _CeilingView(producer, self.cluster)), values, keys,
+                               rounds=rounds)
+
+    def paced(self, producer: TradeProducer, records: Sequence[Record], rate: float) -> float:
+        """:func:`~k2matrix.producer.bench.produce_paced`; the achieved rate."""
+        if not callable(getattr(producer, "poll", None)):
+            self.lacks(POLL)
+            return produce_paced(cast(Any, _Sleeping(producer)), records, rate)
+        return produce_paced(cast(Any, producer), records, rate)
+
+    def arrow_path(self, producer: TradeProducer) -> bool:
+        """Whether the producer serializes and produces Arrow tables itself."""
+        ok = all(callable(getattr(producer, m, None))
+                 for m in ("produce_table", "serialize_table"))
+        if not ok:
+            self.lacks(ARROW)
+        return ok
+
+    def produce_chunk(self, producer: TradeProducer, table: pa.Table,
+                      records: Sequence[Record], start: int, rows: int, arrow: bool) -> int:
+        """Rows ``start:start+rows``: the Arrow slice through ``produce_table`` where the
+        producer has it, else the same rows as dict records."""
+        if arrow:
+            produced: int = cast(Any, producer).produce_table(table.slice(start, rows))
+            return produced
+        return producer.produce_trades(records[start:start + rows])
+
+    def alternatives(self, schema: str, label: str, records: Sequence[Record],
+                     kinds: Sequence[str]) -> dict[str, float]:
+        """msg/s of ``produce_trades(records)`` + flush with each serializer kind, each
+        checked by its delivery report; ``{}`` unless the factory takes ``serializer``."""
+        if not self.plugin.accepts("serializer"):
+            self.lacks(ALTERNATIVES)
+            return {}
+        out: dict[str, float] = {}
+        for kind in kinds:
+            producer = self.make(schema, label, serializer=kind)
+            self.warm_up(producer, records[0])
+            began = time.perf_counter()
+            producer.produce_trades(records)
+            producer.flush()
+            out[kind] = round(throughput(len(records), time.perf_counter() - began), 1)
+            producer.close()
+            self.made.remove(producer)
+        return out
+
+
+class _CeilingView:
+    """What :func:`measure_ceiling` uses: the producer's payload path and the suite's
+    cluster (for the ceiling's own topic)."""
+
+    def __init__(self, producer: TradeProducer, cluster: KafkaCluster) -> None:
+        self._producer: Any = producer
+        self.cluster = cluster
+        self.topic = producer.topic
+
+    def produce_payloads(self, values: Sequence[bytes], keys: Sequence[str | bytes | None],
+                         topic: str | None = None) -> int:
+        produced: int = self._producer.produce_payloads(values, keys, topic)
+        return produced
+
+    def flush(self, timeout: float | None = None) -> DeliveryReport:
+        report: DeliveryReport = self._producer.flush(timeout)
+        return report
+
+    def reset(self) -> None:
+        self._producer.reset()
+
+
+class _Sleeping:
+    """A producer without ``poll`` as :func:`produce_paced` drives it: waiting sleeps."""
+
+    def __init__(self, producer: TradeProducer) -> None:
+        self.produce_trade = producer.produce_trade
+
+    @staticmethod
+    def poll(timeout: float = 0.0) -> int:
+        if timeout > 0:
+            time.sleep(timeout)
+        return 0
