@@ -1,6 +1,8 @@
-"""Query workload benchmarks: DuckDB (iceberg_scan, read_parquet over pyiceberg-planned files)
-and Polars over Iceberg trades/quotes tables, every result checked against a reference
-computed from the generated rows before its time counts.
+"""Query workload benchmarks: the engines of the matrix's ``engines`` axis (the built-ins:
+DuckDB iceberg_scan, DuckDB read_parquet over pyiceberg-planned files, Polars; or any engine
+named by entry point or import path, see ``k2matrix.query.protocol``) over Iceberg
+trades/quotes tables, every result checked against a reference computed from the generated
+rows before its time counts.
 
 Datasets are built once per (size, layout, seed) under ``k2_workdir`` (see
 ``k2matrix.query.datasets``); building is never timed. Each benchmark stores rows returned, files
@@ -19,7 +21,7 @@ import pytest
 
 from k2matrix.cell import Cell
 from k2matrix.matrix import Matrix
-from k2matrix.query.duckdb_engines import DuckDBParquetEngine
+from k2matrix.query.engine import open_engine
 from k2matrix.query.protocol import QueryEngine, QueryResult
 from k2matrix.query.shapes import selectivity_params
 from k2matrix.query.workload import (
@@ -34,6 +36,7 @@ THROUGHPUT_BUDGET_S = 10.0  # rounds of a throughput cell shrink to fit (at leas
 CACHE_SHAPE = "filtered"
 SEQUENTIAL_SHAPE = "filtered"
 STRESS_VARIANTS = 10
+DIRECT_ENGINE = "duckdb_parquet"  # iceberg_scan's ceiling: its plan/run_planned, same files
 
 
 def _workload(cell: Cell, matrix: Matrix, workdir: Path) -> QueryWorkload:
@@ -88,8 +91,8 @@ def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any) -> None:
         rounds = k2_rounds(rounds_for(first_s, CELL_BUDGET_S, 20))
         # For iceberg_scan, the in-run ceiling: DuckDB reading the same Parquet files directly
         # (planned once by pyiceberg; DuckDB time only), run untimed between rounds.
-        direct = (DuckDBParquetEngine(wl.dataset.metadata_locations())
-                  if engine.name == "duckdb_iceberg_scan" else None)
+        direct: Any = (open_engine(DIRECT_ENGINE, wl.dataset.metadata_locations())
+                       if engine.name == "duckdb_iceberg_scan" else None)
         planned = direct.plan(shape, params) if direct is not None else None
         direct_ms: list[float] = []
 
@@ -114,7 +117,7 @@ def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any) -> None:
         benchmark.extra_info[phase.replace("_ms", "_p50_ms")] = (
             latency_summary(values)["latency_p50_ms"])
     benchmark.extra_info.update(
-        items=1, unit="queries/s", query_shape=shape, engine=engine.name,
+        items=1, unit="queries/s", query_shape=shape, engine=engine.name, impl=wl.engine_name,
         layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
         verified=f"{shape}: equal to the reference (floats rel 1e-9, order checked)",
         **_scan_info(last[0], profile), **latency_summary(latencies))
@@ -175,6 +178,7 @@ def _run_queries(wl: QueryWorkload, benchmark: Any, k2_rounds: Any, default_roun
         assert not wrong, f"row counts changed during the timed run: {wrong[:3]}"
     return {
         "items": len(queries), "unit": "queries/s", "engine": wl.engine_name,
+        "impl": wl.engine_name,
         "layout": wl.dataset.key.layout, "dataset": wl.dataset.describe(),
         "distinct_queries": len(expected_rows),
         "verified": f"{len(expected_rows)} distinct queries equal to their references; "
@@ -234,8 +238,8 @@ class TestQueryCaching:
             benchmark.pedantic(run, rounds=k2_rounds(5 if cold else 10), iterations=1)
         benchmark.extra_info.update(
             items=1, unit="queries/s", cache=k2_cell.params["cache"], query_shape=CACHE_SHAPE,
-            engine=wl.engine_name, layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
-            rows_returned=first.rows_returned,
+            engine=wl.engine_name, impl=wl.engine_name, layout=wl.dataset.key.layout,
+            dataset=wl.dataset.describe(), rows_returned=first.rows_returned,
             verified=f"{CACHE_SHAPE}: equal to the reference, row count stable",
             **latency_summary(latencies))
         if open_ms:
@@ -264,8 +268,8 @@ class TestQueryScaling:
         benchmark.extra_info.update(
             items=first.rows_returned, unit="rows/s", selectivity=selectivity,
             selected_fraction=round(first.rows_returned / wl.dataset.key.size, 5),
-            query_shape="time_range", engine=wl.engine_name, layout=wl.dataset.key.layout,
-            dataset=wl.dataset.describe(),
+            query_shape="time_range", engine=wl.engine_name, impl=wl.engine_name,
+            layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
             verified="time_range: equal to the reference (order checked)",
             **_scan_info(first, profile), **latency_summary(latencies))
 

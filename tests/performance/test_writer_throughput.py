@@ -1,11 +1,14 @@
-"""Writer workload benchmarks: Iceberg appends through pyiceberg on the matrix's catalog.
+"""Writer workload benchmarks: Iceberg appends by the writer the matrix names
+(``[components.writer] impl``, the built-in IcebergWriter on pyiceberg by default; see
+``k2matrix.writer.protocol``) on the matrix's catalog.
 
 Every timed round writes to a fresh table (created in the untimed setup), and after the cell
-every table is read back in full: it must hold exactly the rows written (count and a content
-checksum over all columns, decimals exact) and its snapshot summary must count them. Only then
-are the figures stored. Each benchmark stores ``items``/``unit``/``rows``, ``bytes`` and
-``files_added`` (from the snapshot summaries), ``throughput``, commit latency, and the ratio
-to a ceiling measured in the same cell: pyarrow writing the same rows to one Parquet file.
+every table is read back in full through the catalog: it must hold exactly the rows written
+(count and a content checksum over all columns, decimals exact) and its snapshot summary must
+count them. Only then are the figures stored. Each benchmark stores ``items``/``unit``/
+``rows``, ``bytes`` and ``files_added`` (from the snapshot summaries), ``throughput``, commit
+latency (where the writer records its commits), the ratio to a ceiling measured in the same
+cell (pyarrow writing the same rows to one Parquet file), and ``impl``.
 
 Tables are named after the cell, the process and the round, so xdist workers sharing one
 catalog never collide; they are purged after the cell.
@@ -23,23 +26,16 @@ from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell
 from k2matrix.errors import WorkloadError
+from k2matrix.matrix import Matrix
 from k2matrix.stats import ceiling_info, latency_summary, median, throughput
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
-from k2matrix.writer.bench import (
-    Tables,
-    ceiling_seconds,
-    commit_info,
-    extreme_decimals,
-    fresh_tables,
-    pool,
-    tenths,
-    timed_rounds,
-    verify_all,
-)
+from k2matrix.writer.bench import Tables, ceiling_seconds, extreme_decimals, pool, timed_rounds
 from k2matrix.writer.buffer import BufferedWriter
 from k2matrix.writer.checksum import Checksum, table_checksum
 from k2matrix.writer.convert import records_to_table, records_to_table_naive
-from k2matrix.writer.iceberg import IcebergWriter, conform
+from k2matrix.writer.iceberg import conform
+from k2matrix.writer.protocol import TradeWriter
+from k2matrix.writer.suite import WriterBench
 from k2matrix.writer.verify import parquet_seconds, verify_table
 
 if TYPE_CHECKING:
@@ -64,9 +60,12 @@ def tables(k2_cell: Cell, catalog: Catalog, k2_backends: Backends) -> Iterator[T
     t.purge()
 
 
-def _writer(catalog: Catalog, backends: Backends, cell: Cell, **kwargs: Any) -> IcebergWriter:
-    return IcebergWriter(catalog, namespace=backends.catalog.namespace,
-                         schema=cell.schema or "v2", **kwargs)
+@pytest.fixture
+def writers(k2_cell: Cell, catalog: Catalog, k2_backends: Backends, k2_matrix: Matrix
+            ) -> WriterBench:
+    """The matrix's writer implementation and the cell's tables."""
+    return WriterBench(k2_matrix.impls["writer"], catalog, k2_backends.catalog.namespace,
+                       k2_cell.schema or "v2")
 
 
 # ---------------------------------------------------------------------------- append latency
@@ -76,28 +75,30 @@ def _writer(catalog: Catalog, backends: Backends, cell: Cell, **kwargs: Any) -> 
 class TestWriterLatency:
     """One append of a batch (Arrow, the cell's schema and layout) into a fresh table."""
 
-    def test_append(self, k2_cell: Cell, benchmark: Any, catalog: Catalog, tables: Tables,
-                    k2_backends: Backends, k2_rounds: Callable[[int], int]) -> None:
+    def test_append(self, k2_cell: Cell, benchmark: Any, writers: WriterBench, tables: Tables,
+                    k2_rounds: Callable[[int], int]) -> None:
         rows = int(k2_cell.params["batch_size"])
         layout = str(k2_cell.params["layout"])
         data = generate_table(WorkloadSpec.from_cell(k2_cell, rows=rows))
-        writer = _writer(catalog, k2_backends, k2_cell, layout=layout)
-        writer.write_arrow(data, tables.new("warm"))  # imports, first-write costs
-        warm = len(writer.commits)
+        writer = writers.make(layout=layout)
+        warm_table = tables.new("warm")
+        writers.ensure_table(writer, warm_table)
+        writer.write_arrow(data, warm_table)  # imports, first-write costs
+        warm = writers.mark(writer)
 
         timed: list[str] = []
-        setup = fresh_tables(writer, tables, timed)
+        setup = writers.fresh_tables(writer, tables, timed)
 
         seconds = timed_rounds(benchmark, k2_rounds(7), setup,
                                 lambda name: writer.write_arrow(data, name))
-        verified = verify_all(writer, timed, table_checksum(data))
-        commits = writer.commits[warm:]
+        verified = writers.verify_all(timed, table_checksum(data))
+        info = writers.commit_info(writer, warm, timed)
         benchmark.extra_info.update(
             items=rows, unit="rows/s", rows=rows, layout=layout, verified=verified,
-            **commit_info(commits), **latency_summary([s * 1e3 for s in seconds]),
-            **ceiling_info(rows, median(seconds), parquet_seconds(data)))
-        benchmark.extra_info["bytes"] //= len(commits)
-        benchmark.extra_info["files_added"] /= len(commits)
+            **info, **latency_summary([s * 1e3 for s in seconds]),
+            **ceiling_info(rows, median(seconds), parquet_seconds(data)), **writers.info())
+        benchmark.extra_info["bytes"] //= info["commits"]
+        benchmark.extra_info["files_added"] /= info["commits"]
 
 
 # ---------------------------------------------------------------------------- throughput
@@ -107,20 +108,21 @@ class TestWriterLatency:
 class TestWriterThroughput:
     """Several appends of dict records (K2's write_trades: check, convert, commit each)."""
 
-    def test_throughput(self, k2_cell: Cell, benchmark: Any, catalog: Catalog,
-                        tables: Tables, k2_backends: Backends,
-                        k2_rounds: Callable[[int], int]) -> None:
+    def test_throughput(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
+                        tables: Tables, k2_rounds: Callable[[int], int]) -> None:
         batch = int(k2_cell.params["batch_size"])
         rows = batch * THROUGHPUT_APPENDS
         spec = WorkloadSpec.from_cell(k2_cell, rows=rows)
         records = generate_records(spec)
         batches = [records[i:i + batch] for i in range(0, rows, batch)]
-        writer = _writer(catalog, k2_backends, k2_cell)
-        writer.write_trades(batches[0], tables.new("warm"))
-        warm = len(writer.commits)
+        writer = writers.make()
+        warm_table = tables.new("warm")
+        writers.ensure_table(writer, warm_table)
+        writer.write_trades(batches[0], warm_table)
+        warm = writers.mark(writer)
 
         timed: list[str] = []
-        setup = fresh_tables(writer, tables, timed)
+        setup = writers.fresh_tables(writer, tables, timed)
 
         def body(name: str) -> None:
             for b in batches:
@@ -128,15 +130,14 @@ class TestWriterThroughput:
 
         seconds = timed_rounds(benchmark, k2_rounds(3), setup, body)
         data = generate_table(spec)
-        verified = verify_all(writer, timed, table_checksum(data))
-        commits = writer.commits[warm:]
-        info = commit_info(commits)
+        verified = writers.verify_all(timed, table_checksum(data))
+        info = writers.commit_info(writer, warm, timed)
         info["bytes"] //= len(seconds)
         info["files_added"] //= len(seconds)
         benchmark.extra_info.update(
             items=rows, unit="rows/s", rows=rows, batch_size=batch, appends=len(batches),
             verified=verified, **info,
-            **ceiling_info(rows, median(seconds), parquet_seconds(data)))
+            **ceiling_info(rows, median(seconds), parquet_seconds(data)), **writers.info())
 
 
 # ---------------------------------------------------------------------------- conversion
@@ -190,41 +191,39 @@ class TestDecimalPrecision:
     """Append decimals at maximum precision and scale; read them back exactly; a decimal
     that does not fit is refused, naming row, field and value, with nothing committed."""
 
-    def test_decimal_precision(self, k2_cell: Cell, benchmark: Any, catalog: Catalog,
-                               tables: Tables, k2_backends: Backends,
-                               k2_rounds: Callable[[int], int]) -> None:
+    def test_decimal_precision(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
+                               tables: Tables, k2_rounds: Callable[[int], int]) -> None:
         from decimal import Decimal
 
         schema = k2_cell.schema or "v2"
         rows = 1000
         records = extreme_decimals(generate_records(WorkloadSpec.from_cell(k2_cell, rows)),
                                     schema)
-        writer = _writer(catalog, k2_backends, k2_cell)
+        writer = writers.make()
 
         timed: list[str] = []
-        setup = fresh_tables(writer, tables, timed)
+        setup = writers.fresh_tables(writer, tables, timed)
 
         seconds = timed_rounds(benchmark, k2_rounds(5), setup,
                                 lambda name: writer.write_trades(records, name))
         data = records_to_table(records, schema)
-        verified = verify_all(writer, timed, table_checksum(data))
-        back = writer.table(timed[0]).scan().to_arrow()
+        verified = writers.verify_all(timed, table_checksum(data))
+        back = writers.table(timed[0]).scan().to_arrow()
         for field in ("price",) if schema == "v1" else ("price", "quantity"):
             assert sorted(back.column(field).to_pylist()) == sorted(r[field] for r in records)
 
         too_big = Decimal("99999999999.5") if schema == "v2" else Decimal("1000000000000.5")
         bad = [dict(r) for r in records[:10]]
         bad[7]["price"] = too_big
-        before = writer.table(timed[0]).current_snapshot()
+        before = writers.table(timed[0]).current_snapshot()
         with pytest.raises(WorkloadError, match=r"record 7: field 'price' = Decimal"):
             writer.write_trades(bad, timed[0])
-        writer.table(timed[0]).refresh()
-        assert writer.table(timed[0]).current_snapshot() == before
+        assert writers.table(timed[0]).current_snapshot() == before
         benchmark.extra_info.update(
             items=rows, unit="rows/s", rows=rows,
             verified=verified + "; extreme decimals equal; overflow refused, nothing committed",
-            **commit_info(writer.commits),
-            **ceiling_info(rows, median(seconds), parquet_seconds(data)))
+            **writers.commit_info(writer, 0, timed),
+            **ceiling_info(rows, median(seconds), parquet_seconds(data)), **writers.info())
 
 
 # ---------------------------------------------------------------------------- sustained
@@ -236,24 +235,24 @@ class TestBufferedSustained:
     ``sustained_input_batch`` rows, a commit per ``writer_flush_rows``, ``sustained_rows`` in
     all. Per-commit latency against commit number goes in ``series``."""
 
-    def test_buffered(self, k2_cell: Cell, benchmark: Any, catalog: Catalog, tables: Tables,
-                      k2_backends: Backends, k2_rounds: Callable[[int], int]) -> None:
+    def test_buffered(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
+                      tables: Tables, k2_rounds: Callable[[int], int]) -> None:
         total = int(k2_cell.settings["sustained_rows"])
         batch = int(k2_cell.settings["sustained_input_batch"])
         flush = int(k2_cell.settings["writer_flush_rows"])
         schema = k2_cell.schema or "v2"
         slices, sums = pool(k2_cell, schema, min(total, max(POOL_ROWS, flush)), batch)
-        writer = _writer(catalog, k2_backends, k2_cell)
-        buffered = BufferedWriter(writer, flush_rows=flush, flush_age_s=60.0)
+        writer = writers.make()
+        buffered = BufferedWriter(writers.bufferable(writer), flush_rows=flush, flush_age_s=60.0)
         expected = Checksum()
         for i in range(-(-total // batch)):
             expected += sums[i % len(slices)]
         timed: list[str] = []
-        fresh = fresh_tables(writer, tables, timed)
+        fresh = writers.fresh_tables(writer, tables, timed)
         starts: list[int] = []
 
         def setup() -> str:
-            starts.append(len(writer.commits))
+            starts.append(writers.mark(writer))
             return fresh()
 
         def body(name: str) -> None:
@@ -262,36 +261,33 @@ class TestBufferedSustained:
             buffered.flush()
 
         seconds = timed_rounds(benchmark, k2_rounds(1), setup, body)
-        verified = verify_all(writer, timed, expected)
-        last_round = writer.commits[starts[-1]:]
-        series = [round(c.total_ms, 3) for c in last_round]
+        verified = writers.verify_all(timed, expected)
+        info = writers.sustained_info(writer, starts[-1], timed[-1])
 
-        dict_info = self._dict_input(k2_cell, writer, tables, batch, flush, schema)
+        dict_info = self._dict_input(k2_cell, writers, writer, tables, batch, flush, schema)
         benchmark.extra_info.update(
             items=expected.rows, unit="rows/s", rows=expected.rows, input_batch=batch,
-            flush_rows=flush, verified=verified, **commit_info(last_round),
-            **tenths(last_round),
-            series={"commit_latency_ms": series,
-                    "commit_cpu_ms": [round(c.cpu_ms, 3) for c in last_round]},
+            flush_rows=flush, verified=verified, **info,
             **ceiling_info(expected.rows, median(seconds),
                            ceiling_seconds(slices, flush, expected.rows)),
-            **dict_info)
+            **dict_info, **writers.info())
 
     @staticmethod
-    def _dict_input(cell: Cell, writer: IcebergWriter, tables: Tables, batch: int, flush: int,
-                    schema: str) -> dict[str, Any]:
+    def _dict_input(cell: Cell, writers: WriterBench, writer: TradeWriter, tables: Tables,
+                    batch: int, flush: int, schema: str) -> dict[str, Any]:
         """The same through write_trades from dict records (smaller: dicts are big)."""
         rows = min(DICT_SUSTAINED_ROWS, int(cell.settings["sustained_rows"]))
         records = generate_records(WorkloadSpec.from_cell(cell, rows=rows, schema=schema))
-        buffered = BufferedWriter(writer, flush_rows=flush, flush_age_s=60.0)
+        buffered = BufferedWriter(writers.bufferable(writer), flush_rows=flush,
+                                  flush_age_s=60.0)
         name = tables.new("dict")
-        writer.ensure_table(name)
+        writers.ensure_table(writer, name)
         start = time.perf_counter()
         for i in range(0, rows, batch):
             buffered.write_trades(records[i:i + batch], name)
         buffered.flush()
         seconds = time.perf_counter() - start
-        verify_table(writer.table(name), table_checksum(records_to_table(records, schema)))
+        verify_table(writers.table(name), table_checksum(records_to_table(records, schema)))
         return {"dict_input_rows": rows,
                 "dict_input_throughput": round(throughput(rows, seconds), 1)}
 
@@ -305,8 +301,8 @@ class TestWriterStress:
     """Sustained mixed V1/V2 dict appends (``stress_rows`` in all) through one buffered
     writer into a V1 and a V2 table, interleaved batch by batch."""
 
-    def test_stress(self, k2_cell: Cell, benchmark: Any, catalog: Catalog, tables: Tables,
-                    k2_backends: Backends, k2_rounds: Callable[[int], int]) -> None:
+    def test_stress(self, k2_cell: Cell, benchmark: Any, writers: WriterBench, tables: Tables,
+                    k2_rounds: Callable[[int], int]) -> None:
         total = int(k2_cell.settings["stress_rows"])
         flush = int(k2_cell.settings["writer_flush_rows"])
         batch = STRESS_INPUT_BATCH
@@ -320,14 +316,14 @@ class TestWriterStress:
         steps = total // (2 * batch)
         expected = {s: sum((sums[s][i % len(sums[s])] for i in range(steps)), Checksum())
                     for s in ("v1", "v2")}
-        writer = _writer(catalog, k2_backends, k2_cell)
-        buffered = BufferedWriter(writer, flush_rows=flush, flush_age_s=60.0)
+        writer = writers.make()
+        buffered = BufferedWriter(writers.bufferable(writer), flush_rows=flush, flush_age_s=60.0)
         rounds_tables: list[dict[str, str]] = []
 
         def setup() -> str:
             names = {s: tables.new(s) for s in ("v1", "v2")}
             for s, name in names.items():
-                writer.ensure_table(name, schema=s)
+                writers.ensure_table(writer, name, schema=s)
             rounds_tables.append(names)
             return names["v1"]
 
@@ -341,21 +337,12 @@ class TestWriterStress:
         seconds = timed_rounds(benchmark, k2_rounds(1), setup, body)
         for names in rounds_tables:
             for s, name in names.items():
-                verify_table(writer.table(name), expected[s])
+                verify_table(writers.table(name), expected[s])
         rows = expected["v1"].rows + expected["v2"].rows
-        by_schema = {s: [c for c in writer.commits
-                         if c.table in {names[s] for names in rounds_tables}] for s in expected}
-        # Growth per table (V1 and V2 commits interleave and differ in size); the worse one.
-        tenths = {s: tenths(commits) for s, commits in by_schema.items()}
-        growth = {f"{k}_{s}": v for s, t in tenths.items() for k, v in t.items()}
-        worst = max(tenths.values(), key=lambda t: t["commit_growth"])
         benchmark.extra_info.update(
             items=rows, unit="rows/s", rows=rows, input_batch=batch, flush_rows=flush,
             verified="v1 and v2 tables: count+checksum and snapshot total-records equal",
-            **commit_info(writer.commits), **worst, **growth,
-            series={"commit_latency_ms": [round(c.total_ms, 3) for c in writer.commits],
-                    **{f"commit_latency_ms_{s}": [round(c.total_ms, 3) for c in v]
-                       for s, v in by_schema.items()}},
+            **writers.stress_info(writer, rounds_tables),
             **ceiling_info(rows, median(seconds),
                            sum(parquet_seconds(records_to_table(pools[s], s)) for s in pools)
-                           * rows / (2 * pool_rows)))
+                           * rows / (2 * pool_rows)), **writers.info())

@@ -1,0 +1,186 @@
+"""The writer under test as the writer suite drives it: built by the factory the matrix names
+(``[components.writer] impl``, loaded by :mod:`k2matrix.plugins`), with fresh tables per
+round, every table read back *through the catalog* (not through the writer) and checked, and
+the optional capabilities of :mod:`k2matrix.writer.protocol` used where the writer has them.
+What a cell did instead is recorded in its ``extra_info["capabilities_missing"]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from k2matrix import plugins
+from k2matrix.writer.bench import Tables, commit_info, tenths
+from k2matrix.writer.checksum import Checksum
+from k2matrix.writer.iceberg import CommitRecord
+from k2matrix.writer.layouts import create_table
+from k2matrix.writer.protocol import TradeWriter
+from k2matrix.writer.verify import verify_table
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+ENSURE = "ensure_table (the suite created the tables, with no extra table properties)"
+SCHEMA_OF = "schema_of (the suite told the buffered writer each table's schema)"
+COMMITS = "commits (commit counts, bytes and files from snapshot summaries; no commit timings)"
+
+
+class WriterBench:
+    """Makes the cell's writers and knows the tables they write."""
+
+    def __init__(self, spec: str, catalog: Catalog, namespace: str, schema: str) -> None:
+        self.plugin = plugins.resolve("writer", spec)
+        self.catalog = catalog
+        self.namespace = namespace
+        self.schema = schema
+        self.layout = "unpartitioned"  # of the tables the suite creates for the writer
+        self.schemas: dict[str, str] = {}  # table -> schema, of the tables of this cell
+        self.missing: list[str] = []
+
+    def make(self, layout: str = "unpartitioned") -> TradeWriter:
+        writer: TradeWriter = self.plugin.build(self.catalog, namespace=self.namespace,
+                                                schema=self.schema, layout=layout)
+        self.layout = layout
+        return writer
+
+    def lacks(self, capability: str) -> None:
+        if capability not in self.missing:
+            self.missing.append(capability)
+
+    def info(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"impl": self.plugin.spec}
+        if self.missing:
+            out["capabilities_missing"] = list(self.missing)
+        return out
+
+    # ------------------------------------------------------------------ tables
+
+    def identifier(self, name: str) -> str:
+        return f"{self.namespace}.{name}"
+
+    def ensure_table(self, writer: TradeWriter, name: str, schema: str | None = None) -> str:
+        """Create ``name`` (untimed): by the writer's ``ensure_table`` where it has one."""
+        own = getattr(writer, "ensure_table", None)
+        if callable(own):
+            made: str = own(name, schema=schema) if schema else own(name)
+            self.schemas[name] = made
+            return made
+        self.lacks(ENSURE)
+        schema = schema or self.schema
+        self.catalog.create_namespace_if_not_exists(self.namespace)
+        create_table(self.catalog, self.identifier(name), schema, self.layout)
+        self.schemas[name] = schema
+        return schema
+
+    def fresh_tables(self, writer: TradeWriter, tables: Tables, names: list[str]
+                     ) -> Callable[[], str]:
+        """A setup: a fresh table per round, its name kept in ``names``."""
+
+        def setup() -> str:
+            name = tables.new()
+            self.ensure_table(writer, name)
+            names.append(name)
+            return name
+
+        return setup
+
+    def table(self, name: str) -> Table:
+        """The table as the catalog has it now."""
+        return self.catalog.load_table(self.identifier(name))
+
+    def verify_all(self, names: Sequence[str], expected: Checksum) -> str:
+        """Every table holds exactly ``expected`` (read back through the catalog)."""
+        for name in names:
+            verify_table(self.table(name), expected)
+        return (f"{len(names)} tables: count+checksum over all columns and snapshot "
+                "total-records equal")
+
+    def bufferable(self, writer: TradeWriter) -> Any:
+        """What :class:`~k2matrix.writer.buffer.BufferedWriter` wraps: the writer itself if
+        it has ``schema_of``, else the writer with the schemas of the suite's tables."""
+        if callable(getattr(writer, "schema_of", None)):
+            return writer
+        self.lacks(SCHEMA_OF)
+        return _WithSchemas(writer, self.schemas)
+
+    # ------------------------------------------------------------------ commits
+
+    def commits(self, writer: TradeWriter) -> list[CommitRecord] | None:
+        """The writer's commit records, or ``None`` (and noted) if it keeps none."""
+        found = getattr(writer, "commits", None)
+        if isinstance(found, list):
+            return found
+        self.lacks(COMMITS)
+        return None
+
+    def mark(self, writer: TradeWriter) -> int:
+        """How many commits the writer has recorded so far (0 if it records none)."""
+        found = getattr(writer, "commits", None)
+        return len(found) if isinstance(found, list) else 0
+
+    def commit_info(self, writer: TradeWriter, since: int, names: Sequence[str]
+                    ) -> dict[str, Any]:
+        """Commit figures of the writer's commits from ``since`` on; without commit records,
+        counts, bytes and files from the snapshot summaries of ``names``."""
+        records = self.commits(writer)
+        if records is not None:
+            return commit_info(records[since:])
+        return self.snapshot_info(names)
+
+    def snapshot_info(self, names: Sequence[str]) -> dict[str, Any]:
+        commits = size = files = 0
+        for name in names:
+            for snapshot in self.table(name).metadata.snapshots:
+                props = snapshot.summary.additional_properties if snapshot.summary else {}
+                commits += 1
+                size += int(props.get("added-files-size", 0))
+                files += int(props.get("added-data-files", 0))
+        return {"commits": commits, "bytes": size, "files_added": files}
+
+    def sustained_info(self, writer: TradeWriter, since: int, name: str) -> dict[str, Any]:
+        """A sustained round's commit figures, first/last tenth and per-commit series."""
+        records = self.commits(writer)
+        if records is None:
+            return self.snapshot_info([name])
+        last = records[since:]
+        return {**commit_info(last), **tenths(last),
+                "series": {"commit_latency_ms": [round(c.total_ms, 3) for c in last],
+                           "commit_cpu_ms": [round(c.cpu_ms, 3) for c in last]}}
+
+
+    def stress_info(self, writer: TradeWriter, rounds: Sequence[dict[str, str]]
+                    ) -> dict[str, Any]:
+        """The mixed V1/V2 cell: commit figures, growth per table schema (V1 and V2 commits
+        interleave and differ in size) with the worse one as ``commit_growth``, series."""
+        records = self.commits(writer)
+        if records is None:
+            return self.snapshot_info([n for names in rounds for n in names.values()])
+        by_schema = {s: [c for c in records if c.table in {names[s] for names in rounds}]
+                     for s in ("v1", "v2")}
+        growth = {s: tenths(commits) for s, commits in by_schema.items()}
+        worst = max(growth.values(), key=lambda t: t["commit_growth"])
+        return {**commit_info(records), **worst,
+                **{f"{k}_{s}": v for s, t in growth.items() for k, v in t.items()},
+                "series": {"commit_latency_ms": [round(c.total_ms, 3) for c in records],
+                           **{f"commit_latency_ms_{s}": [round(c.total_ms, 3) for c in v]
+                              for s, v in by_schema.items()}}}
+
+
+class _WithSchemas:
+    """A writer without ``schema_of``, answered from the tables the suite created."""
+
+    def __init__(self, writer: TradeWriter, schemas: dict[str, str]) -> None:
+        self.writer = writer
+        self.schemas = schemas
+
+    def schema_of(self, table_name: str) -> str:
+        return self.schemas[table_name]
+
+    def write_arrow(self, table: pa.Table, table_name: str) -> int:
+        return self.writer.write_arrow(table, table_name)
+
+    def close(self) -> None:
+        self.writer.close()
