@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from k2matrix.errors import ResultsError
+from k2matrix.results.jsonfile import denied
 from k2matrix.results.record import CellRecord
 
 JOURNAL_GLOB = "journal-*.jsonl"
@@ -56,8 +57,7 @@ def _lines(path: Path) -> list[str]:
     try:
         raw = path.read_bytes()
     except PermissionError:
-        raise ResultsError(f"{path}: cannot read the journal: permission denied; give your "
-                           "user read access (chmod u+r)") from None
+        raise denied(path) from None
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
     try:

@@ -13,6 +13,26 @@ from typing import Any
 from k2matrix.errors import ResultsError
 
 
+def denied(path: Path) -> ResultsError:
+    """The error for a path this user may not read."""
+    return ResultsError(
+        f"{path}: cannot read it: permission denied; give your user read access to it and "
+        "its folders (chmod u+r, u+x on folders) or run as the user who wrote it")
+
+
+def path_kind(path: Path) -> str:
+    """``"dir"``, ``"file"`` or ``"missing"``; a path that cannot be looked at (a folder on
+    the way without permission) is a ResultsError, not an OSError."""
+    try:
+        if path.is_dir():
+            return "dir"
+        return "file" if path.exists() else "missing"
+    except PermissionError:
+        raise denied(path) from None
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot look at it: {exc.strerror or exc}") from None
+
+
 def read_json(path: Path, fix: str) -> Any:
     """The parsed contents of ``path``; ``fix`` ends every message (what to do instead)."""
     try:
@@ -22,9 +42,7 @@ def read_json(path: Path, fix: str) -> Any:
     except IsADirectoryError:
         raise ResultsError(f"{path}: is a directory, not a JSON file; {fix}") from None
     except PermissionError:
-        raise ResultsError(
-            f"{path}: cannot read it: permission denied; give your user read access "
-            "(chmod u+r) or run as the user who wrote it") from None
+        raise denied(path) from None
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}; {fix}") from None
     if not raw.strip():

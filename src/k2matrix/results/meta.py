@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from k2matrix.errors import ResultsError
 from k2matrix.results import FORMAT_VERSION
-from k2matrix.results.jsonfile import read_json
+from k2matrix.results.jsonfile import path_kind, read_json
 from k2matrix.results.record import check_version
 
 if TYPE_CHECKING:
@@ -111,10 +111,11 @@ def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
 
 def check_run_dir(run_dir: Path) -> None:
     """Raise ResultsError unless ``run_dir`` is an existing directory."""
-    if not run_dir.exists():
+    found = path_kind(run_dir)
+    if found == "missing":
         raise ResultsError(f"{run_dir}: no such run directory; name a directory a k2matrix "
                            "sweep wrote (results/<run-id>)")
-    if not run_dir.is_dir():
+    if found == "file":
         raise ResultsError(f"{run_dir}: is a file, not a run directory; name a directory a "
                            "k2matrix sweep wrote (results/<run-id>)")
 
@@ -123,7 +124,7 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     """``<run_dir>/meta.json``, checked: an object of a format this k2matrix reads."""
     check_run_dir(run_dir)
     path = run_dir / META_FILE
-    if not path.exists():
+    if path_kind(path) == "missing":
         raise ResultsError(f"{run_dir}: not a k2matrix run directory (no {META_FILE}); "
                            "give a directory made by a k2matrix sweep (results/<run-id>)")
     fix = (f"{META_FILE} is written by the sweep at its first finished cell and again at "

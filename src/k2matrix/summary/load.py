@@ -17,7 +17,7 @@ from k2matrix.matrix import METRICS, Target
 from k2matrix.results import FORMAT_VERSION
 from k2matrix.results.document import MERGED_FILE, build_document
 from k2matrix.results.journal import JOURNAL_GLOB, read_run
-from k2matrix.results.jsonfile import read_json
+from k2matrix.results.jsonfile import path_kind, read_json
 from k2matrix.results.merge import NO_CELL_FIX
 from k2matrix.results.meta import read_meta
 
@@ -68,16 +68,17 @@ class Run:
 def load_run(path: str | Path) -> Run:
     """Read ``path`` (a results directory or a pytest-benchmark JSON file)."""
     p = Path(path)
-    if p.is_dir():
+    found = path_kind(p)
+    if found == "dir":
         file = p / MERGED_FILE
-        if file.exists():
+        if path_kind(file) != "missing":
             return _from_document(read_json(file, MERGED_FIX), str(file))
         if any(p.glob(JOURNAL_GLOB)):
             return _from_journals(p)
         raise ResultsError(
             f"{p}: not a results directory: it holds neither {MERGED_FILE} nor "
             "journal-*.jsonl; pass results/<run-id> or a pytest-benchmark JSON file")
-    if not p.exists():
+    if found == "missing":
         raise ResultsError(
             f"{p}: no such file or directory; pass a results directory (results/<run-id>) "
             "or a pytest-benchmark JSON file (--benchmark-json)")
