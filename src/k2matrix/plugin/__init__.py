@@ -10,18 +10,22 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import time
 import traceback
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.mark import MarkMatcher  # pytest's own -m evaluation (pytest is pinned)
+from _pytest.mark.expression import Expression
 
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell
 from k2matrix.errors import ResultsError
-from k2matrix.matrix import Matrix
+from k2matrix.matrix import CaseDef, Matrix
 from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin import recording
 from k2matrix.plugin.state import STATE, RunState, get_state
@@ -62,11 +66,44 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return index, count
 
 
-def _slow_selected(config: pytest.Config) -> bool | None:
-    expr = config.getoption("markexpr", "") or ""
-    if "slow" in expr and "not slow" not in expr:
+def slow_selection(markexpr: str | None, cases: Iterable[CaseDef]) -> bool | None:
+    """What ``-m EXPR`` says about the slow cells, by pytest's own evaluation of EXPR against
+    the marks a slow cell carries (``k2(component=..., case=...)`` and ``slow``) and against
+    the same marks without ``slow``:
+
+    - True when EXPR selects a slow cell but not the same cell without ``slow`` (``-m slow``):
+      the slow cells join the sweep even if the profile leaves them out;
+    - False when EXPR selects no slow cell (``-m "not slow"``, ``-m slowish``): pytest would
+      deselect them, so they are not planned either;
+    - None when ``slow`` makes no difference (no ``-m``, ``-m k2``): the profile decides.
+    """
+    if not markexpr:
+        return None
+    try:
+        expr = Expression.compile(markexpr)
+    except SyntaxError:
+        return None  # pytest itself refuses it, naming the error, when it deselects
+    answers: set[bool | None] = set()
+    for case in cases:
+        if not case.slow:
+            continue
+        k2 = pytest.mark.k2(component=case.component, case=case.name).mark
+        selected = expr.evaluate(MarkMatcher.from_markers([k2, pytest.mark.slow.mark]))
+        without_slow = expr.evaluate(MarkMatcher.from_markers([k2]))
+        answers.add(None if selected and without_slow else selected)
+    if True in answers:
         return True
-    return None
+    if None in answers or not answers:
+        return None
+    return False
+
+
+def option_given(config: pytest.Config, option: str) -> bool:
+    """Whether ``option`` is among everything pytest parsed: the ini file's ``addopts``,
+    ``PYTEST_ADDOPTS`` and the command line (under xdist each worker parses the same)."""
+    args = [*config.getini("addopts"), *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+            *(str(a) for a in config.invocation_params.args)]
+    return any(a == option or a.startswith(f"{option}=") for a in args)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -105,11 +142,13 @@ def pytest_configure(config: pytest.Config) -> None:
         matrix_path=matrix_path, profile=profile, run_id=run_id,
         run_dir=run_dir, workdir=Path(config.getoption("k2_workdir") or root / ".k2matrix"),
         worker=worker, workers=workers, shard=_parse_shard(config.getoption("k2_shard")),
-        resume_passed=resume_passed, include_slow=_slow_selected(config),
+        resume_passed=resume_passed,
     )
     config.stash[STATE] = state
     if explicit or matrix_path.is_file():
         matrix = state.load()  # a bad matrix stops the run here, with every problem listed
+        state.include_slow = slow_selection(config.getoption("markexpr"),
+                                            matrix.cases.values())
         if resume and workerinput is None:
             _check_resumable(run_dir, profile, matrix.fingerprint())
 
@@ -230,11 +269,13 @@ def k2_workdir(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture
 def k2_rounds(request: pytest.FixtureRequest) -> Callable[[int], int]:
-    """``k2_rounds(default)``: ``--benchmark-min-rounds`` when given, else ``default``."""
-    args = " ".join(str(a) for a in request.config.invocation_params.args)
-    given = "--benchmark-min-rounds" in args
-    value = int(request.config.getoption("benchmark_min_rounds", 5) or 5)
-    return lambda default: value if given else default
+    """``k2_rounds(default)``: ``--benchmark-min-rounds`` when given (on the command line,
+    in ``addopts`` or in ``PYTEST_ADDOPTS``), else ``default``."""
+    config = request.config
+    if not option_given(config, "--benchmark-min-rounds"):
+        return lambda default: default
+    value = int(config.getoption("benchmark_min_rounds"))
+    return lambda default: value
 
 
 @pytest.fixture
