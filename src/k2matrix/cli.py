@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from k2matrix.errors import K2Error
+from k2matrix.summary.command import add_summary_parser
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -29,6 +30,23 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"k2matrix: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
+
+
+def _workers(text: str) -> str:
+    """``-n``: what pytest-xdist takes (a whole number of workers, 0 for none, or auto)."""
+    if text in ("auto", "logical"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of workers; use a whole number such as 2, 0 for no "
+            "xdist, or auto (one per CPU)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a number of workers cannot be negative; use 2, 0 for no xdist, or "
+            "auto")
+    return str(value)
 
 
 def _cmd_cells(args: argparse.Namespace) -> int:
@@ -57,23 +75,34 @@ def _cmd_cells(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+def _cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from k2matrix.matrix import load_matrix
+    from k2matrix.summary.command import check_writable
 
     matrix_path = Path(args.matrix)
-    load_matrix(matrix_path)  # fail early and cleanly on a bad matrix
-    default_suites = matrix_path.resolve().parent / "tests" / "performance"
-    suites = Path(args.tests) if args.tests else default_suites
-    if not suites.exists():
-        raise K2Error(f"no benchmark suites at {suites}; pass --tests PATH")
+    load_matrix(matrix_path).cells(args.profile)  # fail early: a bad matrix or profile
+    if args.tests:
+        suites = Path(args.tests)
+        if not suites.exists():
+            raise K2Error(f"--tests {suites}: no such file or directory; pass the folder or "
+                          "file of the benchmark suites (default: tests/performance beside "
+                          "the matrix)")
+    else:
+        suites = matrix_path.resolve().parent / "tests" / "performance"
+        if not suites.exists():
+            raise K2Error(f"no benchmark suites at {suites} (tests/performance beside "
+                          f"{matrix_path}); pass --tests PATH")
+    if args.results:
+        check_writable("--results", args.results, folder=True)
     argv = [str(suites), f"--k2-matrix={matrix_path}", f"--k2-profile={args.profile}",
             "--benchmark-only", "-p", "no:cacheprovider",
             # this process imported k2matrix before pytest could rewrite its plugin's asserts
             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    extra: list[str] = args.pytest_args
     if args.numprocesses is not None:
-        argv += ["-n", str(args.numprocesses)]
+        argv += ["-n", args.numprocesses]
         if not any(a == "--dist" or a.startswith("--dist=") for a in extra):
             # cells differ in length by 1000x: stealing keeps both workers busy to the end
             # (smoke -n 2: workers' busy time 51.7 s vs 56.6 s with load, 55.5 s each here)
@@ -82,7 +111,9 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         argv.append(f"--k2-results={args.results}")
     argv += extra
     code = int(pytest.main(argv))
-    if code == 5:
+    if code == pytest.ExitCode.USAGE_ERROR:  # pytest has printed what it refused
+        return EXIT_USAGE
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("k2matrix: no benchmark ran (pytest exit 5): check the profile and the selection",
               file=sys.stderr)
     return code
@@ -90,7 +121,9 @@ def _cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     from k2matrix.results.merge import merge_dirs
+    from k2matrix.summary.command import check_writable
 
+    check_writable("--out", args.out, folder=True)
     doc = merge_dirs([Path(d) for d in args.dirs], Path(args.out), force=args.force)
     k2 = doc["k2"]
     print(f"merged {len(args.dirs)} runs into {args.out}: {k2['cells_passed']} cells passed, "
@@ -106,57 +139,45 @@ def build_parser() -> argparse.ArgumentParser:
     cells.add_argument("--matrix", default="matrix.toml", help="matrix file (matrix.toml)")
     cells.add_argument("--profile", default="smoke", help="profile name (smoke)")
     cells.add_argument("--format", choices=("table", "json"), default="table")
+    cells.set_defaults(func=_cmd_cells)
 
     run = sub.add_parser("run", help="run a profile's sweep with pytest and merge the results")
     run.add_argument("--matrix", default="matrix.toml", help="matrix file (matrix.toml)")
     run.add_argument("--profile", default="smoke", help="profile name (smoke)")
-    run.add_argument("-n", "--numprocesses", default=None,
+    run.add_argument("-n", "--numprocesses", default=None, type=_workers,
                      help="pytest-xdist workers (a number or auto); default: no xdist")
     run.add_argument("--results", default=None, help="results folder (results/)")
     run.add_argument("--tests", default=None,
                      help="benchmark suites (default: tests/performance beside the matrix)")
+    run.set_defaults(func=_cmd_run)
 
     merge = sub.add_parser("merge", help="combine shards or runs into one run directory")
     merge.add_argument("dirs", nargs="+", help="run directories")
     merge.add_argument("--out", required=True, help="the merged run directory to write")
     merge.add_argument("--force", action="store_true",
                        help="merge even if matrix, profile or machine kind differ")
+    merge.set_defaults(func=_cmd_merge)
 
-    try:
-        from k2matrix.summary.command import add_summary_parser
-    except ImportError:  # pragma: no cover - summary not installed
-        pass
-    else:
-        add_summary_parser(sub)
+    add_summary_parser(sub)  # sets func=run_summary
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if argv and argv[0] == "run":
+    if argv and argv[0] == "run":  # what k2matrix does not know goes to pytest
         args, extra = parser.parse_known_args(argv)
+        args.pytest_args = extra
     else:
-        args, extra = parser.parse_args(argv), []
+        args = parser.parse_args(argv)
     try:
-        if args.command == "cells":
-            return _cmd_cells(args)
-        if args.command == "run":
-            return _cmd_run(args, extra)
-        if args.command == "merge":
-            return _cmd_merge(args)
-        if args.command == "summary":
-            from k2matrix.summary.command import run_summary
-
-            return int(run_summary(args))
+        return int(args.func(args))
     except K2Error as exc:
         print(f"k2matrix: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("k2matrix: interrupted; finished cells are kept in the journal", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command!r}")
-    return EXIT_USAGE  # pragma: no cover
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from k2matrix import cli
 from k2matrix.errors import MatrixError
 from k2matrix.matrix import load_matrix, parse_matrix
 
@@ -248,7 +249,6 @@ def test_any_set_of_problems_is_reported_together(chosen: list[Bad]) -> None:
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[int, str, str]]]:
     """Run ``k2matrix cells --matrix BAD`` for every bad matrix, all processes at once."""
-    pytest.importorskip("k2matrix.cli")
     where = tmp_path_factory.mktemp("bad-matrices")
     procs = {}
     for bad in BAD:
@@ -285,7 +285,6 @@ def test_cli_exits_2_with_the_problem_and_no_traceback(
 @pytest.mark.parametrize("bad_id", ["toml-syntax", "negative-batch-size", "missing-file"])
 def test_cli_main_returns_2_in_process(bad_id: str, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    cli = pytest.importorskip("k2matrix.cli")
     bad = BY_ID[bad_id]
     assert cli.main(["cells", "--matrix", str(write(bad, tmp_path))]) == 2
     captured = capsys.readouterr()
@@ -293,6 +292,5 @@ def test_cli_main_returns_2_in_process(bad_id: str, tmp_path: Path,
 
 
 def test_cli_unknown_profile_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    cli = pytest.importorskip("k2matrix.cli")
     assert cli.main(["cells", "--matrix", str(ROOT / "matrix.toml"), "--profile", "smok"]) == 2
     assert "did you mean 'smoke'" in capsys.readouterr().err

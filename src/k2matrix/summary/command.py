@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,54 @@ def _fraction(text: str) -> float:
     if not 0 <= value < 10:
         raise argparse.ArgumentTypeError(f"{text!r}: use a fraction such as 0.10 (10%)")
     return value
+
+
+def _probability(text: str) -> float:
+    """A significance level: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number; use a probability such as 0.05") from None
+    if not 0 < value < 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range; use a probability between 0 and 1, such as 0.05")
+    return value
+
+
+def check_writable(option: str, text: str, folder: bool = False) -> Path:
+    """``text`` as the path an option writes (a file, or with ``folder`` a directory that is
+    created if missing); a ResultsError naming the option and the fix when it cannot be
+    written. Checked before any work, so a long analysis is not lost to a typo."""
+    path = Path(text)
+    where = f"{option} {text}"
+    try:
+        problem = _why_unwritable(path, folder)
+    except OSError as exc:  # e.g. a folder on the way that may not be searched
+        problem = f"cannot be checked ({exc.strerror or exc}); pass a path you may write"
+    if problem:
+        raise ResultsError(f"{where}: {problem}")
+    return path
+
+
+def _why_unwritable(path: Path, folder: bool) -> str | None:
+    if path.exists():
+        if folder and not path.is_dir():
+            return "is a file; pass a folder (it is created if missing)"
+        if not folder and path.is_dir():
+            return f"is a directory; pass a file path, e.g. {path / 'out.txt'}"
+        if not os.access(path, os.W_OK):
+            return "is not writable; pass a path you may write, or fix its permissions"
+        return None
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder; pass a path inside a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return (f"cannot be created in {parent} (permission denied); pass a path in a "
+                "folder you may write")
+    return None
 
 
 def add_summary_parser(subparsers: Any) -> None:
@@ -62,7 +111,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-threshold", type=_fraction, default=0.10, metavar="FRACTION",
                         help="slowdown beyond which a significant change is a regression "
                              "(default 0.10 = 10%%)")
-    parser.add_argument("--alpha", type=float, default=ALPHA,
+    parser.add_argument("--alpha", type=_probability, default=ALPHA,
                         help="significance level of the Mann-Whitney U test (default 0.05)")
     parser.add_argument("--force", action="store_true",
                         help="compare even when the matrix fingerprints differ")
@@ -91,12 +140,17 @@ def run_summary(args: argparse.Namespace) -> int:
     from k2matrix.summary.build import build_summary
 
     try:
+        out = getattr(args, "out", None)
+        for option, value, folder in (("--out", out, False),
+                                      ("--plots", getattr(args, "plots", None), True),
+                                      ("--export-gab", getattr(args, "export_gab", None), False)):
+            if value:
+                check_writable(option, value, folder=folder)
         summary = build_summary(args.run, args.baseline,
                                 fail_threshold=getattr(args, "fail_threshold", 0.10),
                                 alpha=getattr(args, "alpha", ALPHA),
                                 force=getattr(args, "force", False))
         text = render(summary, getattr(args, "format", "table"))
-        out = getattr(args, "out", None)
         if out:
             _write(Path(out), text)
             from k2matrix.summary.render import headline
@@ -126,7 +180,8 @@ def _write(path: Path, text: str) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise ResultsError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
+        raise ResultsError(f"--out {path}: cannot write: {exc.strerror or exc}; pass a path "
+                           "you may write") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
