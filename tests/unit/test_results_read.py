@@ -122,6 +122,8 @@ BAD_RUN_DIRS: list[tuple[str, Callable[[Path], Any], list[str]]] = [
      ["run metadata format_version 2 is not supported", "upgrade k2matrix"]),
     ("meta.json planned not a list", lambda d: _edit_meta(d, cells_planned="all"),
      ["cells_planned must be a JSON list"]),
+    ("meta.json planned not ids", lambda d: _edit_meta(d, cells_planned=[{"id": 1}]),
+     ["cells_planned must list cell ids (strings), found {'id': 1}"]),
     ("meta.json machine not an object", lambda d: _edit_meta(d, machine_kind=[2]),
      ["machine_kind must be a JSON object"]),
 ]

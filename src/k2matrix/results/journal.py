@@ -66,7 +66,7 @@ def _lines(path: Path) -> list[str]:
         raise ResultsError(
             f"{path}: not a k2matrix journal: it is not UTF-8 text (byte {exc.start}); a "
             "journal holds one JSON line per cell: remove the file from the run directory "
-            "and resume the run (--k2-resume) to re-run its cells") from None
+            "and resume the run (--k2-resume) to re-run its cells, or start a new run") from None
 
 
 def read_journal(path: Path) -> Iterator[CellRecord]:
@@ -82,7 +82,8 @@ def read_journal(path: Path) -> Iterator[CellRecord]:
                 continue  # the line a killed worker was writing
             raise ResultsError(
                 f"{path}:{number}: not a JSON line; the journal is damaged: delete the line "
-                "and resume the run (--k2-resume) to re-run its cell") from None
+                "and resume the run (--k2-resume) to re-run its cell, or start a new run"
+            ) from None
         yield CellRecord.from_json(data, f"{path}:{number}")
 
 

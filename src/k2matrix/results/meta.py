@@ -113,11 +113,11 @@ def check_run_dir(run_dir: Path) -> None:
     """Raise ResultsError unless ``run_dir`` is an existing directory."""
     found = path_kind(run_dir)
     if found == "missing":
-        raise ResultsError(f"{run_dir}: no such run directory; name a directory a k2matrix "
-                           "sweep wrote (results/<run-id>)")
-    if found == "file":
-        raise ResultsError(f"{run_dir}: is a file, not a run directory; name a directory a "
+        raise ResultsError(f"{run_dir}: no such run directory; pass a run directory that a "
                            "k2matrix sweep wrote (results/<run-id>)")
+    if found == "file":
+        raise ResultsError(f"{run_dir}: is a file, not a run directory; pass a "
+                           "directory that a k2matrix sweep wrote (results/<run-id>)")
 
 
 def read_meta(run_dir: Path) -> dict[str, Any]:
@@ -140,4 +140,8 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
             noun = "list" if kind is list else "object"
             raise ResultsError(f"{path}: {key} must be a JSON {noun}, found "
                                f"{type(meta[key]).__name__}; {fix}")
+    odd = [c for c in meta.get("cells_planned", []) if not isinstance(c, str)]
+    if odd:
+        raise ResultsError(f"{path}: cells_planned must list cell ids (strings), found "
+                           f"{odd[0]!r}; {fix}")
     return meta

@@ -109,7 +109,8 @@ class CellRecord:
 def _bad(where: str, problem: str) -> NoReturn:
     raise ResultsError(
         f"{where}: not a k2matrix journal record: {problem}; the line is damaged or was not "
-        "written by k2matrix: delete it and resume the run (--k2-resume) to re-run its cell")
+        "written by k2matrix: delete it and resume the run (--k2-resume) to re-run its cell, "
+        "or start a new run")
 
 
 def _optional(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
