@@ -30,7 +30,7 @@ from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin import recording
 from k2matrix.plugin.state import STATE, RunState, get_state
 from k2matrix.plugin.threads import apply_budget
-from k2matrix.results.merge import read_meta
+from k2matrix.results import store
 
 __all__ = ["STATE", "RunState"]
 
@@ -154,17 +154,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _check_resumable(run_dir: Path, profile: str, fingerprint: str) -> None:
-    """A run resumes only with the matrix and profile it was started with."""
+    """A run resumes only under the one compatibility rule (results.merge.check_compatible):
+    the matrix and profile it was started with, on the same kind of machine."""
     try:
-        meta = read_meta(run_dir)
+        store.check_resumable(run_dir, profile, fingerprint)
     except ResultsError as exc:
-        raise pytest.UsageError(f"--k2-resume: {exc}") from None
-    for key, now in (("profile", profile), ("matrix_fingerprint", fingerprint)):
-        if meta.get(key) != now:
-            raise pytest.UsageError(
-                f"--k2-resume={run_dir}: {key} differs (the run has {meta.get(key)!r}, this "
-                f"invocation {now!r}); resume with the matrix and --k2-profile it was started "
-                "with, or start a new run")
+        raise pytest.UsageError(f"--k2-resume={run_dir}: {exc}") from None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
