@@ -22,7 +22,7 @@ from typing import Any
 from k2matrix.errors import K2Error
 from k2matrix.summary.command import add_summary_parser
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 class _Parser(argparse.ArgumentParser):
