@@ -136,3 +136,15 @@ def test_resume_applies_the_rule_with_its_own_fix(tmp_path: Path) -> None:
     (run_dir / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(ResultsError, match=r"machine_kind\.cpu_count differs"):
         check_resumable(run_dir, "smoke", "a" * 16)
+
+
+def test_every_differing_key_is_named_at_once() -> None:
+    """A run started with another profile of an edited matrix differs in both: the message
+    names both, so that neither fix hides the other."""
+    other = {**BASE, "profile": "other", "matrix_fingerprint": "0" * 16}
+    with pytest.raises(ResultsError) as caught:
+        check_compatible([("a", BASE), ("b", other)], action="resume", fix="start anew")
+    message = str(caught.value)
+    assert message.startswith("cannot resume: matrix_fingerprint differs between a")
+    assert "; profile differs between a ('smoke') and b ('other')" in message
+    assert message.endswith("; start anew") and message.count("start anew") == 1

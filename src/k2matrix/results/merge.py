@@ -55,9 +55,10 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, A
 def check_compatible(runs: Sequence[tuple[str, Mapping[str, Any]]], force: bool = False, *,
                      action: str = "merge", key_prefix: str = "",
                      fix: str | None = None) -> list[str]:
-    """Raise :class:`ResultsError` naming the first key on which a run differs from the
-    first one, both values and the way out (``fix``; by default ``--force``). With ``force``
-    nothing is raised: the messages are returned, for the caller to note.
+    """Raise :class:`ResultsError` naming every key on which a run differs from the first
+    one, both values and the way out (``fix``; by default ``--force``). With ``force``
+    nothing is raised: the messages (one per differing run) are returned, for the caller to
+    note.
 
     ``runs`` are ``(name, header)`` pairs; ``key_prefix`` is how the caller's files spell the
     keys (``"k2."`` for benchmarks.json)."""
@@ -68,10 +69,10 @@ def check_compatible(runs: Sequence[tuple[str, Mapping[str, Any]]], force: bool 
     found: list[str] = []
     first_name, first = runs[0]
     for name, header in runs[1:]:
-        for key, a, b in differences(first, header):
-            why = _WHY[key.split(".")[0]]
-            found.append(f"cannot {action}: {key_prefix}{key} differs between {first_name} "
-                         f"({a!r}) and {name} ({b!r}): {why}; {way_out}")
+        keys = [f"{key_prefix}{key} differs between {first_name} ({a!r}) and {name} ({b!r}): "
+                f"{_WHY[key.split('.')[0]]}" for key, a, b in differences(first, header)]
+        if keys:
+            found.append(f"cannot {action}: {'; '.join(keys)}; {way_out}")
     if found and not force:
         raise ResultsError(found[0])
     return found
