@@ -275,6 +275,22 @@ def test_bad_input_exits_2_naming_the_problem_and_the_fix(bad: Bad, inputs: Path
         assert "ermission denied" in err, err
 
 
+MODULE_CASES = ("summary-missing-file", "summary-truncated", "summary-unreadable",
+                "summary-no-measured-cell", "summary-alpha-zero", "summary-out-in-a-file")
+
+
+@pytest.mark.parametrize("bad", [b for b in BAD if b.id in MODULE_CASES], ids=lambda b: b.id)
+def test_the_summary_module_entry_answers_the_same(bad: Bad, inputs: Path) -> None:
+    """``python -m k2matrix.summary`` is the same subcommand without the k2matrix CLI."""
+    result = subprocess.run(
+        [sys.executable, "-m", "k2matrix.summary", *bad.argv[1:]], cwd=inputs,
+        capture_output=True, text=True, timeout=120, check=False,
+        preexec_fn=_unprivileged() if bad.unreadable else None)
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert result.returncode == 2, result.stderr
+    assert bad.names in result.stderr and re.search(bad.fix, result.stderr), result.stderr
+
+
 def test_unreadable_files_are_unreadable_to_the_commands(inputs: Path) -> None:
     """The guard: run the way the unreadable cases run, the interpreter cannot open the
     files (under root too), so those cases test a permission problem for real."""
