@@ -235,7 +235,7 @@ class TestProducerThroughput:
         benchmark.extra_info.update(extra_info(
             report, messages, _median(benchmark), ceiling, verified, **serializer,
             series={"chunk_produce_msg_s": [round(r, 1) for r in chunk_rates]},
-            alternatives=alternatives, **producers.info()))
+            **({"alternatives": alternatives} if alternatives else {}), **producers.info()))
 
 
 class TestProducerScaling:
