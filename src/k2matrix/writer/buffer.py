@@ -2,7 +2,8 @@
 
 A pyiceberg commit costs tens of milliseconds however few rows it carries, so committing
 each 100-row batch from a consumer caps ingestion near a few thousand rows/s.
-:class:`BufferedWriter` wraps an :class:`~k2matrix.writer.iceberg.IcebergWriter`: each
+:class:`BufferedWriter` wraps a writer that knows its tables' schemas
+(:class:`~k2matrix.writer.protocol.SchemaAwareWriter`, e.g. the Iceberg writer): each
 input batch is checked and converted on arrival (a bad record is refused at the call that
 brought it, never at a later flush), kept in memory, and written as one commit when a
 table's buffer reaches ``flush_rows`` rows or its oldest row is ``flush_age_s`` old (checked
@@ -26,7 +27,8 @@ from typing import Any
 import pyarrow as pa
 
 from k2matrix.writer.convert import records_to_table
-from k2matrix.writer.iceberg import IcebergWriter, conform
+from k2matrix.writer.iceberg import conform
+from k2matrix.writer.protocol import SchemaAwareWriter
 
 
 @dataclass
@@ -39,7 +41,7 @@ class _Buffer:
 class BufferedWriter:
     """A :class:`~k2matrix.writer.iceberg.TradeWriter` that commits in large batches."""
 
-    def __init__(self, writer: IcebergWriter, *, flush_rows: int = 50_000,
+    def __init__(self, writer: SchemaAwareWriter, *, flush_rows: int = 50_000,
                  flush_age_s: float = 5.0) -> None:
         if flush_rows < 1:
             raise ValueError(f"flush_rows={flush_rows!r}: must be a positive number of rows")

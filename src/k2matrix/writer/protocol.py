@@ -59,3 +59,15 @@ class TradeWriter(Protocol):
     def close(self) -> None:
         """Write anything pending and release resources."""
         ...
+
+
+@runtime_checkable
+class SchemaAwareWriter(Protocol):
+    """What :class:`~k2matrix.writer.buffer.BufferedWriter` wraps: a writer that appends
+    Arrow tables and knows the trade schema (``v1``/``v2``) of each of its tables."""
+
+    def schema_of(self, table_name: str) -> str: ...
+
+    def write_arrow(self, table: pa.Table, table_name: str) -> int: ...
+
+    def close(self) -> None: ...

@@ -16,7 +16,7 @@ from k2matrix.writer.bench import Tables, commit_info, tenths
 from k2matrix.writer.checksum import Checksum
 from k2matrix.writer.iceberg import CommitRecord
 from k2matrix.writer.layouts import create_table
-from k2matrix.writer.protocol import TradeWriter
+from k2matrix.writer.protocol import SchemaAwareWriter, TradeWriter
 from k2matrix.writer.verify import verify_table
 
 if TYPE_CHECKING:
@@ -98,10 +98,10 @@ class WriterBench:
         return (f"{len(names)} tables: count+checksum over all columns and snapshot "
                 "total-records equal")
 
-    def bufferable(self, writer: TradeWriter) -> Any:
+    def bufferable(self, writer: TradeWriter) -> SchemaAwareWriter:
         """What :class:`~k2matrix.writer.buffer.BufferedWriter` wraps: the writer itself if
         it has ``schema_of``, else the writer with the schemas of the suite's tables."""
-        if callable(getattr(writer, "schema_of", None)):
+        if isinstance(writer, SchemaAwareWriter):
             return writer
         self.lacks(SCHEMA_OF)
         return _WithSchemas(writer, self.schemas)
