@@ -148,7 +148,8 @@ def test_bench_helpers_measure_a_ceiling_and_pace(cluster: KafkaCluster,
     with K2Producer(cluster, registry, "v2", linger_ms=1) as producer:
         producer.warm_up(records[0])
         values = producer.serializer.serialize_many(records)
-        ceiling = measure_ceiling(producer, values, [r["symbol"] for r in records], rounds=2)
+        ceiling = measure_ceiling(producer, cluster, producer.topic, values,
+                                  [r["symbol"] for r in records], rounds=2)
         assert ceiling > 0 and producer.tracker.produced == 0
         achieved = produce_paced(producer, records, rate=5000)
         report = producer.flush()

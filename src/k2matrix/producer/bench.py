@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.producer.delivery import DeliveryReport
-from k2matrix.producer.k2producer import K2Producer
-from k2matrix.producer.protocol import Record
+from k2matrix.producer.protocol import BatchProducer, PacedProducer, PayloadProducer, Record
 from k2matrix.stats import DIGITS, efficiency, median, throughput
 
 SPIN_BELOW_S = 0.0002  # closer than this to a send time: send now rather than sleep
@@ -27,12 +27,14 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def measure_ceiling(producer: K2Producer, values: Sequence[bytes],
-                    keys: Sequence[str | bytes | None], rounds: int = 3) -> float:
+def measure_ceiling(producer: PayloadProducer, cluster: KafkaCluster, base_topic: str,
+                    values: Sequence[bytes], keys: Sequence[str | bytes | None],
+                    rounds: int = 3) -> float:
     """msg/s of producing already-serialized ``values`` (and flushing) with the same
-    producer and configuration, to a topic of its own; the median of ``rounds``."""
-    topic = producer.cluster.topic_name(f"{producer.topic}.ceiling")
-    producer.cluster.create_topic(topic)
+    producer and configuration, to a topic of its own on ``cluster`` (named after
+    ``base_topic``); the median of ``rounds``."""
+    topic = cluster.topic_name(f"{base_topic}.ceiling")
+    cluster.create_topic(topic)
     producer.produce_payloads(values[:1], keys[:1], topic)  # metadata and leaders first
     producer.flush()
     seconds = []
@@ -44,7 +46,7 @@ def measure_ceiling(producer: K2Producer, values: Sequence[bytes],
     return throughput(len(values), median(seconds))
 
 
-def produce_paced(producer: K2Producer, records: Sequence[Record], rate: float) -> float:
+def produce_paced(producer: PacedProducer, records: Sequence[Record], rate: float) -> float:
     """Produce ``records`` one by one at ``rate`` msg/s, each at its scheduled time; returns
     the achieved rate.
 
@@ -63,7 +65,7 @@ def produce_paced(producer: K2Producer, records: Sequence[Record], rate: float) 
         if delay > SPIN_BELOW_S:
             time.sleep(delay)
         producer.produce_trade(record)
-    return len(records) / (time.perf_counter() - start)
+    return throughput(len(records), time.perf_counter() - start)
 
 
 def rss_bytes() -> int:
@@ -93,7 +95,7 @@ class MemoryFootprint:
         }
 
 
-def measure_memory(producer: K2Producer, records: Sequence[Record], total: int,
+def measure_memory(producer: BatchProducer, records: Sequence[Record], total: int,
                    trace: bool = True) -> MemoryFootprint:
     """Produce ``total`` messages (``records`` repeated) and flush, tracking the Python
     heap peak (tracemalloc) and the RSS growth (sampled every chunk; it includes

@@ -76,3 +76,36 @@ class TradeProducer(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------- capabilities
+# What the bench helpers (k2matrix.producer.bench) call: each a part of the optional
+# capabilities above, so a helper is typed on what it uses rather than on one implementation.
+
+
+@runtime_checkable
+class PayloadProducer(Protocol):
+    """Already-serialized values through the producer's client (the raw ceiling)."""
+
+    def produce_payloads(self, values: Sequence[bytes], keys: Sequence[str | bytes | None],
+                         topic: str | None = None) -> int: ...
+
+    def flush(self, timeout: float | None = None) -> DeliveryReport: ...
+
+    def reset(self) -> None: ...
+
+
+class PacedProducer(Protocol):
+    """One trade at a time, serving delivery reports while it waits (``poll``)."""
+
+    def produce_trade(self, record: Record) -> None: ...
+
+    def poll(self, timeout: float = 0.0) -> int: ...
+
+
+class BatchProducer(Protocol):
+    """Batches of dict records, then a flush (the memory cell)."""
+
+    def produce_trades(self, records: Sequence[Record]) -> int: ...
+
+    def flush(self, timeout: float | None = None) -> DeliveryReport: ...

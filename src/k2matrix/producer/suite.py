@@ -15,8 +15,7 @@ import pyarrow as pa
 from k2matrix import plugins
 from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.producer.bench import measure_ceiling, produce_paced
-from k2matrix.producer.delivery import DeliveryReport
-from k2matrix.producer.protocol import Record, TradeProducer
+from k2matrix.producer.protocol import PacedProducer, PayloadProducer, Record, TradeProducer
 from k2matrix.stats import throughput
 
 CEILING = "ceiling (needs produce_payloads and serializer.serialize_many)"
@@ -95,15 +94,17 @@ class ProducerBench:
         :func:`~k2matrix.producer.bench.measure_ceiling`); ``None`` without the capability."""
         if values is None:
             return None
-        return measure_ceiling(cast(Any, _CeilingView(producer, self.cluster)), values, keys,
+        if not isinstance(producer, PayloadProducer):  # values come only with the capability
+            raise TypeError(f"{type(producer).__name__} lacks produce_payloads")
+        return measure_ceiling(producer, self.cluster, producer.topic, values, keys,
                                rounds=rounds)
 
     def paced(self, producer: TradeProducer, records: Sequence[Record], rate: float) -> float:
         """:func:`~k2matrix.producer.bench.produce_paced`; the achieved rate."""
         if not callable(getattr(producer, "poll", None)):
             self.lacks(POLL)
-            return produce_paced(cast(Any, _Sleeping(producer)), records, rate)
-        return produce_paced(cast(Any, producer), records, rate)
+            return produce_paced(_Sleeping(producer), records, rate)
+        return produce_paced(cast(PacedProducer, producer), records, rate)
 
     def arrow_path(self, producer: TradeProducer) -> bool:
         """Whether the producer serializes and produces Arrow tables itself."""
@@ -140,28 +141,6 @@ class ProducerBench:
             producer.close()
             self.made.remove(producer)
         return out
-
-
-class _CeilingView:
-    """What :func:`measure_ceiling` uses: the producer's payload path and the suite's
-    cluster (for the ceiling's own topic)."""
-
-    def __init__(self, producer: TradeProducer, cluster: KafkaCluster) -> None:
-        self._producer: Any = producer
-        self.cluster = cluster
-        self.topic = producer.topic
-
-    def produce_payloads(self, values: Sequence[bytes], keys: Sequence[str | bytes | None],
-                         topic: str | None = None) -> int:
-        produced: int = self._producer.produce_payloads(values, keys, topic)
-        return produced
-
-    def flush(self, timeout: float | None = None) -> DeliveryReport:
-        report: DeliveryReport = self._producer.flush(timeout)
-        return report
-
-    def reset(self) -> None:
-        self._producer.reset()
 
 
 class _Sleeping:
