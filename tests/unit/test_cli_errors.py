@@ -139,7 +139,7 @@ def _matrix_cases(command: str) -> list[Bad]:
     return [
         bad("missing-file", "missing.toml", r"pass --matrix PATH"),
         bad("directory", "folder.toml", r"pass the matrix file itself"),
-        bad("empty-file", "empty.toml", r"required"),
+        bad("empty-file", "empty.toml", r"is empty; start from a copy of .*matrix\.toml"),
         bad("not-utf8", "binary.toml", r"save it as UTF-8"),
         bad("truncated", "truncated.toml", r"TOML|required"),
         bad("wrong-shape", "shape.toml", r"must be a table"),

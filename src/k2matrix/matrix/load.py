@@ -65,6 +65,10 @@ def load_matrix(path: str | Path) -> Matrix:
 
 
 def parse_matrix(text: str, source: str = "<matrix>") -> Matrix:
+    if not text.strip():
+        raise MatrixError(source, [Problem(
+            "<file>", MISSING, "the file is empty; start from a copy of the repository's "
+            "matrix.toml")])
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
