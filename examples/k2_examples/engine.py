@@ -49,6 +49,7 @@ class PyIcebergArrowEngine:
         return views, (time.perf_counter() - started) * 1e3
 
     def run(self, query: str, params: Params = None) -> QueryResult:
+        args: Params
         if query in SHAPES:
             if params is not None and not isinstance(params, Mapping):
                 raise QueryError(f"query shape {query!r}: parameters must be a mapping")
