@@ -20,8 +20,7 @@ from k2matrix.results.journal import latest, read_run, write_journal
 from k2matrix.results.jsonfile import write_json_atomic
 from k2matrix.results.meta import META_FILE, read_meta
 
-__all__ = ["COMPATIBLE_KEYS", "MERGED_FILE", "META_FILE", "check_compatible", "differences",
-           "merge_dirs", "read_meta"]
+__all__ = ["COMPATIBLE_KEYS", "check_compatible", "differences", "merge_dirs"]
 
 COMPATIBLE_KEYS = ("format_version", "matrix_fingerprint", "profile", "machine_kind")
 _WHY = {

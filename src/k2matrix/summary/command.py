@@ -114,7 +114,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=_probability, default=ALPHA,
                         help="significance level of the Mann-Whitney U test (default 0.05)")
     parser.add_argument("--force", action="store_true",
-                        help="compare even when the matrix fingerprints differ")
+                        help="compare even when the matrix, the profile or the kind of machine "
+                             "differ")
     parser.set_defaults(func=run_summary)
 
 
