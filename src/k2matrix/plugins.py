@@ -31,7 +31,7 @@ from typing import Any
 from k2matrix.errors import K2Error
 
 __all__ = [
-    "KINDS", "Plugin", "PluginError", "UnknownName", "group", "installed", "load",
+    "KINDS", "Capabilities", "Plugin", "PluginError", "UnknownName", "group", "installed", "load",
     "missing_members", "protocol", "protocol_members", "resolve",
 ]
 
@@ -234,3 +234,26 @@ def _return_class(factory: Callable[..., Any]) -> type | None:
         return None
     returned = hints.get("return")
     return returned if isinstance(returned, type) else None
+
+
+class Capabilities:
+    """An implementation as a suite drives it: resolved from its spec, plus the optional
+    capabilities it lacked in a cell. :meth:`info` is what every cell records (``impl`` and,
+    when something was missing, ``capabilities_missing``). The component suites' helpers
+    (``producer/suite.py``, ``writer/suite.py``) build on it."""
+
+    def __init__(self, kind: str, spec: str) -> None:
+        self.plugin = resolve(kind, spec)
+        self.missing: list[str] = []
+
+    def lacks(self, capability: str) -> None:
+        """Note an optional capability the implementation does not have (once)."""
+        if capability not in self.missing:
+            self.missing.append(capability)
+
+    def info(self) -> dict[str, Any]:
+        """What every cell records about the implementation."""
+        out: dict[str, Any] = {"impl": self.plugin.spec}
+        if self.missing:
+            out["capabilities_missing"] = list(self.missing)
+        return out

@@ -253,3 +253,13 @@ def test_the_examples_are_swept_and_verified_by_the_unchanged_suites(tmp_path: P
     assert writer["commits"] == 30  # 10 appends a round, 3 rounds: from the snapshots
     engine = cells["k2_examples.engine:PyIcebergArrowEngine"]
     assert engine["verified"].startswith("filtered: equal to the reference")
+
+
+def test_capabilities_record_the_spec_and_each_missing_capability_once() -> None:
+    used = plugins.Capabilities("writer", "iceberg")
+    assert used.plugin.name == "IcebergWriter"
+    assert used.info() == {"impl": "iceberg"}
+    used.lacks("commits")
+    used.lacks("schema_of")
+    used.lacks("commits")
+    assert used.info() == {"impl": "iceberg", "capabilities_missing": ["commits", "schema_of"]}

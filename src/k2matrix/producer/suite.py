@@ -24,15 +24,14 @@ ARROW = "produce_table/serialize_table (the rows went through produce_trades)"
 ALTERNATIVES = "serializer alternatives (the factory takes no serializer keyword)"
 
 
-class ProducerBench:
+class ProducerBench(plugins.Capabilities):
     """Makes the cell's producers (closing them afterwards) and measures around them."""
 
     def __init__(self, spec: str, cluster: KafkaCluster, registry: Any) -> None:
-        self.plugin = plugins.resolve("producer", spec)
+        super().__init__("producer", spec)
         self.cluster = cluster
         self.registry = registry
         self.made: list[TradeProducer] = []
-        self.missing: list[str] = []
 
     def make(self, schema: str, label: str, **overrides: Any) -> TradeProducer:
         """A producer of ``schema`` on a fresh topic named after ``label`` (the cell)."""
@@ -47,17 +46,6 @@ class ProducerBench:
         for producer in self.made:
             producer.close()
         self.made.clear()
-
-    def lacks(self, capability: str) -> None:
-        if capability not in self.missing:
-            self.missing.append(capability)
-
-    def info(self) -> dict[str, Any]:
-        """What every cell records about the implementation."""
-        out: dict[str, Any] = {"impl": self.plugin.spec}
-        if self.missing:
-            out["capabilities_missing"] = list(self.missing)
-        return out
 
     # ------------------------------------------------------------------ capabilities
 

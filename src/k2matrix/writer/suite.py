@@ -28,33 +28,22 @@ SCHEMA_OF = "schema_of (the suite told the buffered writer each table's schema)"
 COMMITS = "commits (commit counts, bytes and files from snapshot summaries; no commit timings)"
 
 
-class WriterBench:
+class WriterBench(plugins.Capabilities):
     """Makes the cell's writers and knows the tables they write."""
 
     def __init__(self, spec: str, catalog: Catalog, namespace: str, schema: str) -> None:
-        self.plugin = plugins.resolve("writer", spec)
+        super().__init__("writer", spec)
         self.catalog = catalog
         self.namespace = namespace
         self.schema = schema
         self.layout = "unpartitioned"  # of the tables the suite creates for the writer
         self.schemas: dict[str, str] = {}  # table -> schema, of the tables of this cell
-        self.missing: list[str] = []
 
     def make(self, layout: str = "unpartitioned") -> TradeWriter:
         writer: TradeWriter = self.plugin.build(self.catalog, namespace=self.namespace,
                                                 schema=self.schema, layout=layout)
         self.layout = layout
         return writer
-
-    def lacks(self, capability: str) -> None:
-        if capability not in self.missing:
-            self.missing.append(capability)
-
-    def info(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"impl": self.plugin.spec}
-        if self.missing:
-            out["capabilities_missing"] = list(self.missing)
-        return out
 
     # ------------------------------------------------------------------ tables
 
