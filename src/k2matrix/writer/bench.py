@@ -17,8 +17,8 @@ from k2matrix.cell import Cell
 from k2matrix.stats import median
 from k2matrix.workload.generate import WorkloadSpec, generate_table
 from k2matrix.writer.checksum import Checksum, table_checksum
-from k2matrix.writer.iceberg import CommitRecord, IcebergWriter
-from k2matrix.writer.verify import parquet_seconds, verify_table
+from k2matrix.writer.iceberg import CommitRecord
+from k2matrix.writer.verify import parquet_seconds
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -55,24 +55,6 @@ def commit_info(commits: Sequence[CommitRecord]) -> dict[str, Any]:
         "commit_catalog_ms": round(median(c.commit_ms for c in commits), 3),
         "commit_retries": sum(c.attempts - 1 for c in commits),
     }
-
-
-def verify_all(writer: IcebergWriter, names: Sequence[str], expected: Checksum) -> str:
-    for name in names:
-        verify_table(writer.table(name), expected)
-    return f"{len(names)} tables: count+checksum over all columns and snapshot total-records equal"
-
-
-def fresh_tables(writer: IcebergWriter, tables: Tables, names: list[str]) -> Callable[[], str]:
-    """A setup: a fresh table per round, its name kept in ``names``."""
-
-    def setup() -> str:
-        name = tables.new()
-        writer.ensure_table(name)
-        names.append(name)
-        return name
-
-    return setup
 
 
 def timed_rounds(benchmark: Any, rounds: int, setup: Callable[[], str],
