@@ -1,5 +1,6 @@
-"""Bench helpers of the writer suite: fresh tables per round, timed rounds, commit figures,
-read-back verification of every table written, and the row pools of the sustained cells."""
+"""Bench helpers of the writer suite that do not depend on the writer under test: uniquely
+named tables purged after the cell, timed rounds, commit figures, extreme decimals, and the
+row pools and ceilings of the sustained cells (the writer itself: :mod:`.suite`)."""
 
 from __future__ import annotations
 
