@@ -57,5 +57,11 @@ class QueryError(K2Error):
     """An unknown query shape, missing parameters, or a failed query (names the query id)."""
 
 
+class VerificationError(K2Error, AssertionError):
+    """A workload whose outcome is wrong: messages not read back as produced, a table that
+    does not hold exactly the rows written, a query result that differs from its reference.
+    Names what differs. A cell that raises it has no time (an assertion failure to pytest)."""
+
+
 class ResultsError(K2Error):
     """A results file or directory that cannot be read, merged or compared."""

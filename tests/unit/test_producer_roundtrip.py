@@ -12,7 +12,7 @@ import pytest
 from k2matrix.backends.config import KafkaConfig, SchemaRegistryConfig
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
 from k2matrix.backends.registry import open_registry, register_avro
-from k2matrix.errors import BackendError, WorkloadError
+from k2matrix.errors import BackendError, VerificationError, WorkloadError
 from k2matrix.producer.bench import (
     extra_info,
     measure_ceiling,
@@ -23,7 +23,7 @@ from k2matrix.producer.bench import (
 from k2matrix.producer.k2producer import K2Producer
 from k2matrix.producer.protocol import TradeProducer
 from k2matrix.producer.serializers import SERIALIZERS, SerializerCache
-from k2matrix.producer.verify import VerificationError, verify_topic
+from k2matrix.producer.verify import verify_topic
 from k2matrix.tools.serializers import main
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
 

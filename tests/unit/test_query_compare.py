@@ -10,7 +10,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from k2matrix.query.compare import REL_TOL, ResultMismatch, check_result
+from k2matrix.errors import VerificationError
+from k2matrix.query.compare import REL_TOL, check_result
 from k2matrix.query.reference import Expected, _moving_average, reference
 from k2matrix.schemas import arrow_schema
 
@@ -44,7 +45,7 @@ def test_equal_result_passes_and_decimals_compare_as_numbers() -> None:
     (pa.table({"symbol": ["A"], "vwap": [1.0]}), "columns"),
 ])
 def test_mismatches_are_reported(table: pa.Table, message: str) -> None:
-    with pytest.raises(ResultMismatch, match=message):
+    with pytest.raises(VerificationError, match=message):
         check_result(table, _expected(), "q1")
 
 
@@ -61,7 +62,7 @@ def test_nulls_must_match() -> None:
                                          "vwap": pl.Float64}))
     check_result(pa.table({"symbol": ["A"], "n": [1], "vwap": pa.array([None], pa.float64())}),
                  want)
-    with pytest.raises(ResultMismatch):
+    with pytest.raises(VerificationError):
         check_result(_result(["A"], [1], [0.0]), want)
 
 
@@ -73,7 +74,7 @@ def test_sample_check() -> None:
                          ({"id": ["a", "a"], "v": [1.0, 1.0]}, "duplicate"),
                          ({"id": ["a", "z"], "v": [1.0, 9.0]}, "not in the table"),
                          ({"id": ["a", "b"], "v": [1.0, 2.5]}, "column 'v' differs")]:
-        with pytest.raises(ResultMismatch, match=message):
+        with pytest.raises(VerificationError, match=message):
             check_result(pa.table(bad), want)
 
 

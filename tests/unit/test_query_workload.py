@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from k2matrix.cell import Cell
-from k2matrix.query.compare import ResultMismatch
+from k2matrix.errors import VerificationError
 from k2matrix.query.shapes import SHAPES
 from k2matrix.query.workload import (
     DEFAULT_LAYOUT,
@@ -43,7 +43,7 @@ def test_verify_accepts_the_engine_and_rejects_a_wrong_result(tmp_path: Path) ->
         wl.verify(right, "aggregation", params)
         wrong = engine.run("aggregation", params)
         wrong.table = wrong.table.slice(1)
-        with pytest.raises(ResultMismatch, match="rows, expected"):
+        with pytest.raises(VerificationError, match="rows, expected"):
             wl.verify(wrong, "aggregation", params)
     finally:
         engine.close()

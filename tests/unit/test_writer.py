@@ -12,13 +12,13 @@ import pytest
 from k2matrix import plugins
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
-from k2matrix.errors import WorkloadError
+from k2matrix.errors import VerificationError, WorkloadError
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
 from k2matrix.writer.checksum import table_checksum
 from k2matrix.writer.iceberg import IcebergWriter, Maintenance, RetryPolicy
 from k2matrix.writer.layouts import create_table
 from k2matrix.writer.protocol import TradeWriter
-from k2matrix.writer.verify import VerificationError, verify_table
+from k2matrix.writer.verify import verify_table
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog

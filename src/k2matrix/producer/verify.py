@@ -31,15 +31,11 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from k2matrix.avro.primitives import split_confluent
 from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.backends.registry import writer_schema
-from k2matrix.errors import BackendError, K2Error
+from k2matrix.errors import BackendError, VerificationError
 from k2matrix.schemas import get_schema
 
 Record = Mapping[str, Any]
 OFFSET_BEGINNING = -2
-
-
-class VerificationError(K2Error):
-    """What the broker returned differs from what was produced."""
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from k2matrix.errors import VerificationError
 from k2matrix.query.reference import Expected
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-9
-
-
-class ResultMismatch(AssertionError):
-    """A query result that differs from its reference (says where and how)."""
 
 
 def normalize(result: pa.Table | pl.DataFrame) -> pl.DataFrame:
@@ -49,7 +46,7 @@ def _check_order(frame: pl.DataFrame, order_by: Sequence[tuple[str, bool]], qid:
     if not keys.equals(ordered):
         diff = (keys.with_row_index("row").filter(
             pl.any_horizontal([pl.col(c) != ordered[c] for c in cols])).head(1))
-        raise ResultMismatch(f"{qid}: result not ordered by "
+        raise VerificationError(f"{qid}: result not ordered by "
                              f"{', '.join(c + (' DESC' if d else '') for c, d in order_by)}; "
                              f"first row out of order: {diff.to_dicts()}")
 
@@ -70,7 +67,7 @@ def _compare_rows(got: pl.DataFrame, want: pl.DataFrame, qid: str) -> None:
         bad = got[col].ne_missing(want[col])
         if bad.any():
             i = int(bad.arg_true()[0])
-            raise ResultMismatch(f"{qid}: column {col!r} differs at sorted row {i}: got "
+            raise VerificationError(f"{qid}: column {col!r} differs at sorted row {i}: got "
                                  f"{got.row(i, named=True)}, expected {want.row(i, named=True)}")
     for col in floats:
         a = got[col].fill_null(np.nan).to_numpy().astype(np.float64)
@@ -78,22 +75,22 @@ def _compare_rows(got: pl.DataFrame, want: pl.DataFrame, qid: str) -> None:
         ok = _close(a, b)
         if not ok.all():
             i = int(np.flatnonzero(~ok)[0])
-            raise ResultMismatch(f"{qid}: column {col!r} differs beyond rel {REL_TOL:g} at "
+            raise VerificationError(f"{qid}: column {col!r} differs beyond rel {REL_TOL:g} at "
                                  f"sorted row {i}: got {a[i]!r}, expected {b[i]!r} "
                                  f"(row {want.row(i, named=True)})")
 
 
 def check_result(result: pa.Table | pl.DataFrame, expected: Expected, qid: str = "query"
                  ) -> None:
-    """:class:`ResultMismatch` unless ``result`` equals ``expected`` (see the module doc)."""
+    """:class:`VerificationError` unless ``result`` equals ``expected`` (see the module doc)."""
     got, want = normalize(result), normalize(expected.frame)
     if got.columns != want.columns:
-        raise ResultMismatch(f"{qid}: columns {got.columns} != expected {want.columns}")
+        raise VerificationError(f"{qid}: columns {got.columns} != expected {want.columns}")
     if expected.sample_size is not None:
         _check_sample(got, want, expected.sample_size, qid)
         return
     if got.height != want.height:
-        raise ResultMismatch(f"{qid}: {got.height} rows, expected {want.height}")
+        raise VerificationError(f"{qid}: {got.height} rows, expected {want.height}")
     _check_order(got, expected.order_by, qid)
     _compare_rows(got, want, qid)
 
@@ -101,12 +98,12 @@ def check_result(result: pa.Table | pl.DataFrame, expected: Expected, qid: str =
 def _check_sample(got: pl.DataFrame, population: pl.DataFrame, size: int, qid: str) -> None:
     """A LIMIT without ORDER BY: ``size`` distinct rows, each a row of the population."""
     if got.height != size:
-        raise ResultMismatch(f"{qid}: {got.height} rows, expected {size} (LIMIT)")
+        raise VerificationError(f"{qid}: {got.height} rows, expected {size} (LIMIT)")
     key = got.columns[0]
     if got[key].n_unique() != got.height:
-        raise ResultMismatch(f"{qid}: duplicate {key} values in a LIMIT sample")
+        raise VerificationError(f"{qid}: duplicate {key} values in a LIMIT sample")
     matching = population.join(got.select(key), on=key, how="semi")
     if matching.height != got.height:
-        raise ResultMismatch(f"{qid}: {got.height - matching.height} returned rows are not "
+        raise VerificationError(f"{qid}: {got.height - matching.height} returned rows are not "
                              "in the table")
     _compare_rows(got, matching, qid)

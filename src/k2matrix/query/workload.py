@@ -82,7 +82,7 @@ class QueryWorkload:
         return _EXPECTED[cache_key]
 
     def verify(self, result: QueryResult, shape: str, params: Mapping[str, Any]) -> None:
-        """:class:`~.query_compare.ResultMismatch` unless the result equals the reference."""
+        """:class:`~k2matrix.errors.VerificationError` unless the result equals the reference."""
         check_result(result.table, self.expected(shape, params), f"{shape} {params}")
 
     def mixed_queries(self, count: int, shapes: Sequence[str] = MIXED_SHAPES,

@@ -12,16 +12,13 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from k2matrix.errors import VerificationError
 from k2matrix.stats import median
 from k2matrix.writer.checksum import Checksum, table_checksum
 from k2matrix.writer.layouts import ROW_GROUP_ROWS
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
-
-
-class VerificationError(AssertionError):
-    """A table that does not hold exactly the rows written (says what differs)."""
 
 
 @dataclass(frozen=True)
