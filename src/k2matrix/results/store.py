@@ -18,7 +18,7 @@ from typing import Any
 
 from k2matrix.results import FORMAT_VERSION
 from k2matrix.results.document import MERGED_FILE, build_document
-from k2matrix.results.journal import JOURNAL_GLOB, Journal, latest, read_run
+from k2matrix.results.journal import Journal, latest, read_run
 from k2matrix.results.jsonfile import write_json_atomic
 from k2matrix.results.merge import check_compatible
 from k2matrix.results.meta import META_FILE, machine_kind, read_meta
@@ -73,10 +73,6 @@ def point_latest(run_dir: Path) -> None:
         elif link.exists():
             return
         link.symlink_to(run_dir.name, target_is_directory=True)
-
-
-def has_journals(run_dir: Path) -> bool:
-    return run_dir.is_dir() and any(run_dir.glob(JOURNAL_GLOB))
 
 
 def passed_nodeids(run_dir: Path) -> set[str]:
