@@ -9,13 +9,14 @@ import pytest
 
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
-from k2matrix.tools.commit_history import main, run_history, tenths
+from k2matrix.tools.commit_history import main, run_history
+from k2matrix.writer.bench import first_and_last_tenth
 from k2matrix.writer.iceberg import IcebergWriter, Maintenance
 
 
-def test_tenths() -> None:
-    assert tenths([1.0] * 10 + [3.0] * 10) == (1.0, 3.0)
-    assert tenths([2.0, 4.0]) == (2.0, 4.0)
+def test_first_and_last_tenth() -> None:
+    assert first_and_last_tenth([1.0] * 10 + [3.0] * 10) == (1.0, 3.0)
+    assert first_and_last_tenth([2.0, 4.0]) == (2.0, 4.0)
 
 
 def test_maintained_history_stays_bounded(tmp_path: Path) -> None:

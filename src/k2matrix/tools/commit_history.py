@@ -12,22 +12,16 @@ time, which other load on the machine does not inflate), and the snapshots left.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 from collections.abc import Sequence
 
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
 from k2matrix.workload.generate import WorkloadSpec, generate_table
+from k2matrix.writer.bench import first_and_last_tenth
 from k2matrix.writer.iceberg import CommitRecord, IcebergWriter, Maintenance
 
 MODES = {"maintained": Maintenance(), "pyiceberg-defaults": Maintenance.off()}
-
-
-def tenths(latencies: Sequence[float]) -> tuple[float, float]:
-    """Mean of the first and of the last tenth (at least one value each)."""
-    k = max(1, len(latencies) // 10)
-    return statistics.mean(latencies[:k]), statistics.mean(latencies[-k:])
 
 
 def run_history(writer: IcebergWriter, table: str, commits: int, rows: int, seed: int = 1
@@ -57,8 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer = IcebergWriter(catalog, namespace="history", maintenance=MODES[mode])
             name = f"h_{mode.replace('-', '_')}"
             records = run_history(writer, name, args.commits, args.rows)
-            first, last = tenths([c.total_ms for c in records])
-            cpu_first, cpu_last = tenths([c.cpu_ms for c in records])
+            first, last = first_and_last_tenth([c.total_ms for c in records])
+            cpu_first, cpu_last = first_and_last_tenth([c.cpu_ms for c in records])
             snapshots = len(writer.table(name).metadata.snapshots)
             print(f"{mode:<20} {first:>15.1f} {last:>14.1f} {last / first:>7.2f} "
                   f"{cpu_first:>13.1f} {cpu_last:>12.1f} {cpu_last / cpu_first:>10.2f} "

@@ -107,12 +107,17 @@ def ceiling_seconds(slices: list[pa.Table], flush: int, total: int) -> float:
     return seconds
 
 
+def first_and_last_tenth(values: Sequence[float]) -> tuple[float, float]:
+    """Mean of the first and of the last tenth of ``values`` (at least one value each)."""
+    k = max(1, len(values) // 10)
+    return statistics.mean(values[:k]), statistics.mean(values[-k:])
+
+
 def tenths(commits: Sequence[CommitRecord]) -> dict[str, float]:
     """Mean commit latency (wall and CPU) of the first and last tenth of ``commits``."""
     out: dict[str, float] = {}
     for key, values in (("", [c.total_ms for c in commits]), ("cpu_", [c.cpu_ms for c in commits])):
-        k = max(1, len(values) // 10)
-        first, last = statistics.mean(values[:k]), statistics.mean(values[-k:])
+        first, last = first_and_last_tenth(values)
         out[f"commit_{key}first_tenth_ms"] = round(first, 3)
         out[f"commit_{key}last_tenth_ms"] = round(last, 3)
         out[f"commit_{key}growth"] = round(last / first, 3) if first else 0.0
