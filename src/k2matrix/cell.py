@@ -41,6 +41,7 @@ class Cell:
     seed: int
     slow: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)
+    exclusive: bool = False  # under xdist it runs with no other cell beside it
 
     @property
     def key(self) -> str:
@@ -74,12 +75,14 @@ class Cell:
         out = self.axes()
         out["seed"] = self.seed
         out["slow"] = self.slow
+        if self.exclusive:
+            out["exclusive"] = True
         out["settings"] = dict(self.settings)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Cell:
-        reserved = {"id", "component", "case", "schema", "seed", "slow", "settings"}
+        reserved = {"id", "component", "case", "schema", "seed", "slow", "exclusive", "settings"}
         params = {k: v for k, v in data.items() if k not in reserved}
         if data.get("schema"):
             params = {"schema": data["schema"], **params}
@@ -91,4 +94,5 @@ class Cell:
             seed=int(data["seed"]),
             slow=bool(data.get("slow", False)),
             settings=dict(data.get("settings", {})),
+            exclusive=bool(data.get("exclusive", False)),
         )

@@ -183,7 +183,7 @@ def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
             if not isinstance(case, dict):
                 ck.add(path, case, "must be a table with sweep = [...]")
                 continue
-            ck.keys(case, path, ["sweep", "values", "slow", "description"])
+            ck.keys(case, path, ["sweep", "values", "slow", "exclusive", "description"])
             values_raw = case.get("values", {})
             values: dict[str, list[Any]] = {}
             if not isinstance(values_raw, dict):
@@ -213,9 +213,15 @@ def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
             if not isinstance(slow, bool):
                 ck.add(join(path, "slow"), slow, "must be true or false")
                 slow = False
+            exclusive = case.get("exclusive", False)
+            if not isinstance(exclusive, bool):
+                ck.add(join(path, "exclusive"), exclusive,
+                       "must be true or false (true: under pytest -n no other cell runs "
+                       "beside this one)")
+                exclusive = False
             out[f"{component}.{case_name}"] = CaseDef(
                 component=component, name=str(case_name), sweep=tuple(sweep), values=values,
-                slow=slow, description=str(case.get("description", "")),
+                slow=slow, exclusive=exclusive, description=str(case.get("description", "")),
             )
     return out
 

@@ -49,6 +49,7 @@ class CaseDef:
     sweep: tuple[str, ...]
     values: Mapping[str, list[Any]]
     slow: bool = False
+    exclusive: bool = False  # under xdist: no other cell runs beside this one
     description: str = ""
 
     @property
@@ -164,6 +165,7 @@ class Matrix:
                 out.append(Cell(
                     id=cell_id, component=case.component, case=case.name, params=params,
                     seed=derive_seed(self.seed, cell_id), slow=case.slow,
+                    exclusive=case.exclusive,
                     settings={**data, **workload},
                 ))
         return out

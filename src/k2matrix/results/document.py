@@ -18,13 +18,32 @@ MERGED_FILE = "benchmarks.json"
 
 
 def mark_concurrency(records: Sequence[CellRecord]) -> None:
-    """Set ``extra_info.k2.concurrent``: whether a cell's timing overlapped another worker's
-    cell in wall-clock time (on 2 cores, concurrent cells contend)."""
-    spans = [(r, r.benchmark) for r in records if r.benchmark]
+    """Set ``extra_info.k2.concurrent``, whether a cell overlapped another worker's cell in
+    wall-clock time (on 2 cores, concurrent cells contend), and ``overlap``, the share of
+    the cell's time (setup to teardown) during which another worker ran a cell. A record
+    folded from trials (``k2.trials``) was marked within each trial already."""
+    spans = [(r, r.benchmark) for r in records if r.benchmark
+             and "trials" not in (r.benchmark.get("extra_info") or {}).get("k2", {})]
+    everyone = [r for r in records if r.finished > r.started]
     for rec, bench in spans:
-        overlap = any(o.worker != rec.worker and o.started < rec.finished
-                      and rec.started < o.finished for o, _ in spans)
-        bench.setdefault("extra_info", {}).setdefault("k2", {})["concurrent"] = overlap
+        others = [(max(o.started, rec.started), min(o.finished, rec.finished))
+                  for o in everyone if o.worker != rec.worker and o.started < rec.finished
+                  and rec.started < o.finished]
+        k2 = bench.setdefault("extra_info", {}).setdefault("k2", {})
+        k2["concurrent"] = bool(others)
+        span = rec.finished - rec.started
+        k2["overlap"] = round(_union(others) / span, 4) if span > 0 else 0.0
+
+
+def _union(intervals: list[tuple[float, float]]) -> float:
+    """The length of the union of ``intervals``."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        start = max(start, reach)
+        if end > start:
+            total += end - start
+            reach = end
+    return total
 
 
 def overhead(records: Sequence[CellRecord]) -> dict[str, Any]:

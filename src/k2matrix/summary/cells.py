@@ -9,8 +9,8 @@ from typing import Any
 
 import polars as pl
 
+from k2matrix.results.load import Run
 from k2matrix.stats import throughput as stats_throughput
-from k2matrix.summary.load import Run
 
 # Columns the summary computes; an axis with one of these names is renamed param_<name>.
 MEASURES: dict[str, type[pl.DataType]] = {
@@ -67,7 +67,8 @@ def _plain_identity(bench: dict[str, Any]) -> tuple[str, str, str, dict[str, Any
     return component, case, schema, axes
 
 
-_CELL_SKIP = frozenset({"id", "component", "case", "schema", "seed", "slow", "settings"})
+_CELL_SKIP = frozenset({"id", "component", "case", "schema", "seed", "slow", "exclusive",
+                        "settings"})
 _ROW = (*IDENTITY, *MEASURES)  # the order of the tuple _row returns
 
 
