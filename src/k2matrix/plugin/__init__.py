@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shlex
 import time
 import traceback
@@ -28,8 +29,10 @@ from k2matrix.errors import ResultsError
 from k2matrix.matrix import CaseDef, Matrix
 from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin import recording
+from k2matrix.plugin.exclusive import cell_slot
 from k2matrix.plugin.state import STATE, RunState, get_state
 from k2matrix.plugin.threads import apply_budget
+from k2matrix.plugin.trials import run_trials
 from k2matrix.results import store
 
 __all__ = ["STATE", "RunState"]
@@ -51,18 +54,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only shard I of N (a deterministic slice of the cells)")
     group.addoption("--k2-workdir", metavar="DIR", default=None,
                     help="cache folder for datasets and warehouses (default: .k2matrix/)")
+    group.addoption("--k2-trials", metavar="N", default=1, type=_positive("--k2-trials"),
+                    help="measure every cell in N trials, each a fresh process with the "
+                         "cells in a random order; statistics over trials (default: 1)")
+    group.addoption("--k2-trial", metavar="K/N", default=None,
+                    help="this process is trial K of N (set by --k2-trials and k2matrix ab)")
+    group.addoption("--k2-order-seed", metavar="S", default=None, type=int,
+                    help="run the cells in an order shuffled by seed S (same S, same order "
+                         "in every xdist worker)")
 
 
-def _parse_shard(text: str | None) -> tuple[int, int] | None:
+def _positive(option: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise pytest.UsageError(f"{option}={text!r}: use a whole number, 1 or more")
+        return value
+    return parse
+
+
+def _parse_shard(text: str | None, option: str = "--k2-shard") -> tuple[int, int] | None:
     if not text:
         return None
     try:
         index_text, count_text = text.split("/")
         index, count = int(index_text), int(count_text)
     except ValueError:
-        raise pytest.UsageError(f"--k2-shard={text!r}: write it as I/N, e.g. 1/4") from None
+        raise pytest.UsageError(f"{option}={text!r}: write it as I/N, e.g. 1/4") from None
     if count < 1 or not 1 <= index <= count:
-        raise pytest.UsageError(f"--k2-shard={text!r}: I must be from 1 to N and N at least 1")
+        raise pytest.UsageError(f"{option}={text!r}: I must be from 1 to N and N at least 1")
     return index, count
 
 
@@ -143,6 +166,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run_dir=run_dir, workdir=Path(config.getoption("k2_workdir") or root / ".k2matrix"),
         worker=worker, workers=workers, shard=_parse_shard(config.getoption("k2_shard")),
         resume_passed=resume_passed,
+        trial=_parse_shard(config.getoption("k2_trial"), "--k2-trial"),
+        order_seed=config.getoption("k2_order_seed"),
     )
     config.stash[STATE] = state
     if explicit or matrix_path.is_file():
@@ -160,6 +185,17 @@ def _check_resumable(run_dir: Path, profile: str, fingerprint: str) -> None:
         store.check_resumable(run_dir, profile, fingerprint)
     except ResultsError as exc:
         raise pytest.UsageError(f"--k2-resume={run_dir}: {exc}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--k2-trials N`` (N > 1): run the session N times, each a fresh process, and fold
+    the trials into one run (:mod:`k2matrix.plugin.trials`)."""
+    if (config.getoption("k2_trials") > 1 and config.getoption("k2_trial") is None
+            and not hasattr(config, "workerinput") and not config.option.help
+            and not config.option.version):
+        return run_trials(config)
+    return None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -237,6 +273,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if done:
         config.hook.pytest_deselected(items=done)
         items[:] = keep
+    if state.order_seed is not None:  # the same seed gives every xdist worker one order
+        items.sort(key=lambda it: it.nodeid)
+        random.Random(state.order_seed).shuffle(items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """How many tests the run has (what a trial's progress counts against)."""
+    get_state(session.config).planned = len(session.items)
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -295,6 +339,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if "k2_cell" in getattr(item, "fixturenames", ()):
         recording.on_setup(item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None
+                            ) -> Generator[None, None, None]:
+    """Under xdist each cell holds a slot from setup to teardown: shared, or for an
+    ``exclusive`` case the whole machine (:mod:`k2matrix.plugin.exclusive`)."""
+    state = get_state(item.config)
+    callspec = getattr(item, "callspec", None)
+    cell = callspec.params.get("k2_cell") if callspec is not None else None
+    if not isinstance(cell, Cell) or not state.worker.startswith("gw") or state.workers < 2:
+        yield
+        return
+    with cell_slot(state.run_dir, cell.exclusive):
+        yield
 
 
 @pytest.hookimpl(optionalhook=True)

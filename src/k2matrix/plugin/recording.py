@@ -19,6 +19,7 @@ from k2matrix.plugin.threads import budget
 from k2matrix.results import store
 from k2matrix.results.document import MERGED_FILE
 from k2matrix.results.journal import Journal
+from k2matrix.results.launch import write_progress
 from k2matrix.results.meta import affinity, run_meta
 from k2matrix.results.record import PASSED, CellRecord
 from k2matrix.stats import efficiency, throughput
@@ -75,6 +76,8 @@ def _enrich(state: RunState, cell: Cell, benches: list[Any]) -> None:
             "loadavg_1m": os.getloadavg()[0],
             "threads": budget(),
         }
+        if state.trial is not None:
+            info["k2"]["trial"] = state.trial[0]
         median = b.stats.median if b.stats and b.stats.data else 0.0
         if "items" in info and "throughput" not in info and median > 0:
             info["throughput"] = throughput(float(info["items"]), median)
@@ -129,11 +132,19 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
     if record.benchmark is not None:
         record.benchmark["extra_info"]["k2"]["overhead_s"] = record.overhead_s
     state.records.append(record.to_json())
+    state.done += 1
 
 
 def on_setup(item: pytest.Item) -> None:
-    """A cell starts when its setup starts (its fixtures are part of its wall time)."""
+    """A cell starts when its setup starts (its fixtures are part of its wall time); a
+    trial process says which cell it is at (:func:`k2matrix.results.launch.write_progress`)."""
     item.stash[PHASES] = {"started": time.time()}
+    state = get_state(item.config)
+    if state.trial is not None:
+        callspec = getattr(item, "callspec", None)
+        cell = callspec.params.get("k2_cell") if callspec is not None else None
+        write_progress(state.run_dir, state.worker, getattr(cell, "id", item.name),
+                       state.done, state.planned or 0)
 
 
 def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str, Any]:
@@ -167,7 +178,7 @@ def finish(config: pytest.Config, state: RunState) -> None:
     records = [CellRecord.from_json(r, f"{state.run_dir}: a record handed over in memory")
                for r in state.records]
     doc = store.finish_run(state.run_dir, records, state.crashed,
-                           lambda: _meta(config, state))
+                           lambda: _meta(config, state), link_latest=state.trial is None)
     if doc is None:
         return  # no k2 cell ran in this session (e.g. a unit-test run)
     state.merged_path = state.run_dir / MERGED_FILE

@@ -26,6 +26,10 @@ class RunState:
     shard: tuple[int, int] | None = None
     resume_passed: set[str] = field(default_factory=set)
     include_slow: bool | None = None
+    trial: tuple[int, int] | None = None  # (k, n) in a trial process of --k2-trials n
+    order_seed: int | None = None  # the cells run in an order shuffled by this seed
+    done: int = 0  # cells this process has finished
+    planned: int | None = None  # cells of the run (a trial's progress counts against it)
     matrix: Matrix | None = None
     matrix_error: str | None = None
     journal: Journal | None = None

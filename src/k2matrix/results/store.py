@@ -23,6 +23,7 @@ from k2matrix.results.jsonfile import write_json_atomic
 from k2matrix.results.merge import check_compatible
 from k2matrix.results.meta import META_FILE, machine_kind, read_meta
 from k2matrix.results.record import CellRecord
+from k2matrix.results.trials import fold, read_trials, trial_dirs
 
 LATEST_LINK = "latest"
 RESUME_FIX = ("resume with the matrix and --k2-profile the run was started with, on the same "
@@ -37,7 +38,8 @@ def ensure_meta(run_dir: Path, make_meta: Callable[[], dict[str, Any]]) -> None:
 
 
 def finish_run(run_dir: Path, records: Sequence[CellRecord], crashed: Mapping[str, str],
-               make_meta: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+               make_meta: Callable[[], dict[str, Any]], link_latest: bool = True
+               ) -> dict[str, Any] | None:
     """Merge the run in ``run_dir`` and return its document, or None when no cell ran (no
     journal, no record, no crash). ``records`` are the ones handed over in memory (they
     replace their journal lines); ``crashed`` maps a test id whose worker died to the crash
@@ -59,7 +61,28 @@ def finish_run(run_dir: Path, records: Sequence[CellRecord], crashed: Mapping[st
     write_json_atomic(run_dir / META_FILE, meta)
     doc = build_document(merged, meta)
     write_json_atomic(run_dir / MERGED_FILE, doc)
-    point_latest(run_dir)
+    if link_latest:  # a trial's directory is part of a run: the run gets the link
+        point_latest(run_dir)
+    return doc
+
+
+def finish_trials(run_dir: Path, planned_trials: int, link_latest: bool = True
+                  ) -> dict[str, Any] | None:
+    """Fold the trials of ``run_dir`` (``trials/tNN/``) into its ``meta.json`` and
+    ``benchmarks.json`` (:mod:`k2matrix.results.trials`) and point ``latest`` at it; None
+    when no trial recorded anything."""
+    done = read_trials(run_dir)
+    if not any(records for _, records in done):
+        return None
+    metas = [read_meta(d) for d in trial_dirs(run_dir) if (d / META_FILE).is_file()]
+    meta = dict(metas[0]) if metas else {}
+    meta["run_id"] = run_dir.name
+    meta["trials"] = {"planned": planned_trials, "run": len(done)}
+    write_json_atomic(run_dir / META_FILE, meta)
+    doc = build_document(fold(done), meta)
+    write_json_atomic(run_dir / MERGED_FILE, doc)
+    if link_latest:
+        point_latest(run_dir)
     return doc
 
 

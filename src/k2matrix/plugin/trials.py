@@ -1,0 +1,96 @@
+"""``--k2-trials N``: the session is run N times, each trial a fresh pytest process (with
+its own xdist workers under ``-n``) writing a run directory of its own under
+``<run>/trials/tNN/``, with the cells in an order shuffled anew for each trial, so that the
+machine's drift spreads over every cell instead of landing on whichever ran last. The
+trials are then folded into the run's ``benchmarks.json`` (:mod:`k2matrix.results.trials`).
+
+Statistics over trials, never over the pooled rounds of one process, is what makes a
+comparison trustworthy on a noisy machine (:mod:`k2matrix.compare`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from k2matrix.cell import derive_seed
+from k2matrix.errors import ResultsError
+from k2matrix.results import store
+from k2matrix.results.launch import Plan, StatusLine, log_tail, run_trial
+from k2matrix.results.trials import trial_dir
+
+# options the parent decides for each trial (with a value, as "--opt=V" or "--opt V")
+_OWN = ("--k2-trials", "--k2-run-id", "--k2-results", "--k2-trial", "--k2-order-seed")
+_STOP = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
+         pytest.ExitCode.USAGE_ERROR)
+
+
+def child_args(args: list[str]) -> list[str]:
+    """The invocation's arguments without the options each trial is given anew."""
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in _OWN:
+            skip = True
+            continue
+        if any(arg.startswith(f"{opt}=") for opt in _OWN):
+            continue
+        out.append(arg)
+    return out
+
+
+def order_seed(run_id: str, trial: int) -> int:
+    """The shuffle seed of one trial: new for each trial, the same for each side of an A/B
+    (so trial *i* of both sides runs its cells in one order)."""
+    return derive_seed(trial, run_id)
+
+
+def run_trials(config: pytest.Config) -> int:
+    """Run the trials, fold them, return the worst exit code."""
+    trials = int(config.getoption("k2_trials"))
+    if config.getoption("k2_resume"):
+        raise pytest.UsageError("--k2-resume cannot be combined with --k2-trials: resume a "
+                                "trial's own directory (results/<run-id>/trials/tNN) instead")
+    root = config.rootpath
+    results = Path(config.getoption("k2_results") or root / "results")
+    profile = config.getoption("k2_profile")
+    run_id = config.getoption("k2_run_id") or time.strftime("%Y%m%d-%H%M%S") + f"-{profile}"
+    run_dir = results / run_id
+    if (run_dir / "trials").exists():
+        raise pytest.UsageError(f"--k2-run-id={run_id}: {run_dir} already holds trials; choose "
+                                "another run id (or leave it out for a new one)")
+    base = child_args([str(a) for a in config.invocation_params.args])
+    status = StatusLine()
+    plan = Plan(total=trials, started=time.time())
+    codes: list[int] = []
+    for k in range(1, trials + 1):
+        folder = trial_dir(run_dir, k)
+        cmd = [sys.executable, "-m", "pytest", *base,
+               f"--k2-results={folder.parent}", f"--k2-run-id={folder.name}",
+               f"--k2-trial={k}/{trials}", f"--k2-order-seed={order_seed(run_id, k)}"]
+        label = f"trial {k} of {trials}"
+        code = run_trial(cmd, config.invocation_params.dir, None, folder,
+                         status.follow(plan, label))
+        plan.finished += 1
+        codes.append(code)
+        status.say(f"k2matrix: {label} ended with exit code {code} ({folder})")
+        if code in _STOP or code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            status.say(log_tail(folder))
+            break
+    try:
+        doc = store.finish_trials(run_dir, trials)
+    except ResultsError as exc:
+        status.say(f"k2matrix: folding the trials failed: {exc}")
+        return int(pytest.ExitCode.INTERNAL_ERROR)
+    if doc is not None:
+        k2 = doc["k2"]
+        status.say(f"k2matrix: run {run_id}: {len(codes)} trial(s), {k2['cells_passed']} "
+                   f"cells passed, {len(k2['failed'])} failed: {run_dir / 'benchmarks.json'}")
+    failing = [c for c in codes if c != 0]
+    return max(failing, key=lambda c: c in _STOP) if failing else 0
