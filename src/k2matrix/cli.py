@@ -19,7 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from k2matrix.ab.command import add_ab_parsers
+from k2matrix.compare.command import add_compare_parser
 from k2matrix.errors import K2Error
+from k2matrix.options import workers
 from k2matrix.summary.command import add_summary_parser
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -30,23 +33,6 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"k2matrix: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
-
-
-def _workers(text: str) -> str:
-    """``-n``: what pytest-xdist takes (a whole number of workers, 0 for none, or auto)."""
-    if text in ("auto", "logical"):
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of workers; use a whole number such as 2, 0 for no "
-            "xdist, or auto (one per CPU)") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a number of workers cannot be negative; use 2, 0 for no xdist, or "
-            "auto")
-    return str(value)
 
 
 def _cmd_cells(args: argparse.Namespace) -> int:
@@ -144,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a profile's sweep with pytest and merge the results")
     run.add_argument("--matrix", default="matrix.toml", help="matrix file (matrix.toml)")
     run.add_argument("--profile", default="smoke", help="profile name (smoke)")
-    run.add_argument("-n", "--numprocesses", default=None, type=_workers,
+    run.add_argument("-n", "--numprocesses", default=None, type=workers,
                      help="pytest-xdist workers (a number or auto); default: no xdist")
     run.add_argument("--results", default=None, help="results folder (results/)")
     run.add_argument("--tests", default=None,
@@ -159,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge.set_defaults(func=_cmd_merge)
 
     add_summary_parser(sub)  # sets func=run_summary
+    add_compare_parser(sub)
+    add_ab_parsers(sub)
     return parser
 
 

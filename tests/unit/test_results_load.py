@@ -1,4 +1,4 @@
-"""Reading a results file or directory for the summary (summary.load.load_run): documents of
+"""Reading a results file or directory for the summary (results.load.load_run): documents of
 the wrong shape, a run in which no cell was measured (an error, never a Good verdict) and a
 run whose cells all failed (Needs Investigation, failures listed)."""
 
@@ -13,7 +13,7 @@ from synthetic import benchmark, cell_dict, document, journal_line, run_meta, wr
 
 from k2matrix.errors import ResultsError
 from k2matrix.summary import build_summary
-from k2matrix.summary.load import load_run
+from k2matrix.results.load import load_run
 
 CELL = cell_dict("writer", "append", schema="v2", batch_size=100)
 GOOD = document([benchmark(CELL, [0.01, 0.011, 0.012])])

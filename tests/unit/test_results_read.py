@@ -20,7 +20,7 @@ from k2matrix.errors import ResultsError
 from k2matrix.results.journal import read_journal
 from k2matrix.results.jsonfile import read_json
 from k2matrix.results.meta import read_meta
-from k2matrix.summary.load import load_run
+from k2matrix.results.load import load_run
 
 FIX = "do this instead"
 CELL = cell_dict("producer", "batch", schema="v1", batch_size=100)

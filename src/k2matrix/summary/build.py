@@ -9,11 +9,11 @@ from typing import Any
 import polars as pl
 
 from k2matrix.errors import ResultsError
+from k2matrix.results.load import Run, load_run
 from k2matrix.results.merge import check_compatible
 from k2matrix.summary.cells import Cells, build_cells
 from k2matrix.summary.compare import ALPHA, compare, run_shift
 from k2matrix.summary.drift import drift
-from k2matrix.summary.load import Run, load_run
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
 from k2matrix.summary.status import apply_targets
 from k2matrix.summary.verdict import BLOCKING, Verdict, decide

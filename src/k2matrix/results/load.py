@@ -59,6 +59,21 @@ class Run:
                 out.append({"id": str(item), "status": "failed", "error": None})
         return out
 
+    def cell_ids(self) -> list[str]:
+        """Each benchmark's cell id, in order: the k2 cell's id, else the test name (the
+        full test id where two tests share a name, as in a plain pytest-benchmark file)."""
+        names = [str(b.get("name")) for b in self.benchmarks]
+        use_fullname = len(set(names)) < len(names)
+        out = []
+        for bench in self.benchmarks:
+            k2 = (bench.get("extra_info") or {}).get("k2")
+            cell = k2.get("cell") if isinstance(k2, dict) else None
+            if isinstance(cell, dict) and "id" in cell:
+                out.append(str(cell["id"]))
+            else:
+                out.append(str(bench.get("fullname") if use_fullname else bench.get("name")))
+        return out
+
     @property
     def missing(self) -> list[str]:
         """Planned cells without a result (skipped, not reached, or crashed)."""

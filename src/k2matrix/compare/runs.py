@@ -1,0 +1,81 @@
+"""Compare a candidate run with a baseline run, cell by cell (matched by id), over their
+trials (:mod:`.statistics`). ``k2matrix compare``, ``summary --baseline`` and ``k2matrix
+ab`` all come through :func:`compare_runs`; whether two runs compare at all is the results
+store's one rule (:func:`k2matrix.results.merge.check_compatible`).
+
+The result (the JSON that ``compare --format json`` prints)::
+
+    {"comparisons": [{"id", "change", "ci_low", "ci_high", "noise_floor", "verdict",
+                      "baseline_median_s", "candidate_median_s", "trials_baseline",
+                      "trials_candidate", "paired", "noise_floor_source", "reason"}, ...],
+     "verdict": "regression" | "improvement" | "unchanged" | "inconclusive",
+     "counts": {verdict: cells}, "threshold", "confidence", "paired",
+     "baseline": {"source", "run_id", "trials"}, "candidate": {...},
+     "only_baseline": [ids], "only_candidate": [ids], "notes": [...]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from k2matrix.compare.statistics import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_THRESHOLD,
+    VERDICTS,
+    NoiseModel,
+    compare_trials,
+    overall,
+)
+from k2matrix.compare.trials import run_trials, trial_count
+from k2matrix.results.load import Run
+from k2matrix.results.merge import check_compatible
+
+COMPARE_FIX = ("compare runs of the same matrix, profile and kind of machine, or pass --force "
+               "to compare the cells with equal ids anyway")
+
+
+def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_THRESHOLD,
+                 confidence: float = DEFAULT_CONFIDENCE, paired: bool = False,
+                 noise: Mapping[str, NoiseModel] | None = None, force: bool = False,
+                 notes: list[str] | None = None) -> dict[str, Any]:
+    """The comparison document (see the module docstring); ResultsError when the runs do
+    not compare and ``force`` is not given."""
+    overridden = check_compatible(
+        [(f"the baseline {baseline.source}", baseline.k2),
+         (f"the candidate {candidate.source}", candidate.k2)], force,
+        action="compare", key_prefix="k2.", fix=COMPARE_FIX)
+    out_notes = [*(notes or []), *(f"--force: {m}" for m in overridden)]
+    base, cand = run_trials(baseline), run_trials(candidate)
+    shared = [cid for cid in cand if cid in base]
+    models = noise or {}
+    rows = [compare_trials(cid, base[cid], cand[cid], paired=paired, confidence=confidence,
+                           threshold=threshold, noise=models.get(cid)).to_dict()
+            for cid in shared]
+    verdicts = [r["verdict"] for r in rows]
+    if not shared:
+        out_notes.append("no cell id is in both runs")
+    one = [r["id"] for r in rows if min(r["trials_baseline"], r["trials_candidate"]) < 2]
+    if one:
+        out_notes.append(f"{len(one)} cell(s) have one trial on a side: without a measured "
+                         "noise floor they are inconclusive; run with --trials 3 or more")
+    return {
+        "comparisons": rows,
+        "verdict": overall(verdicts),
+        "counts": {v: verdicts.count(v) for v in VERDICTS},
+        "threshold": threshold, "confidence": confidence, "paired": paired,
+        "baseline": _side(baseline, base), "candidate": _side(candidate, cand),
+        "only_baseline": [cid for cid in base if cid not in cand],
+        "only_candidate": [cid for cid in cand if cid not in base],
+        "notes": out_notes,
+    }
+
+
+def _side(run: Run, trials: Mapping[str, list[float]]) -> dict[str, Any]:
+    return {"source": run.source, "run_id": run.k2.get("run_id"),
+            "trials": trial_count(trials)}
+
+
+def exit_code(doc: Mapping[str, Any]) -> int:
+    """1 when any cell is a regression, else 0."""
+    return 1 if doc["counts"].get("regression") else 0

@@ -1,0 +1,98 @@
+"""Command-line values every k2matrix command parses the same way: fractions (``0.10`` or
+``10%``), probabilities, and paths a command will write (checked before any work, so a long
+run is not lost to a typo at its end)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from k2matrix.errors import ResultsError
+
+
+def fraction(text: str) -> float:
+    """``0.1`` or ``10%``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a fraction; write 0.10 or 10%") from None
+    if not 0 <= value < 10:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a fraction such as 0.10 (10%)")
+    return value
+
+
+def probability(text: str) -> float:
+    """A significance level: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number; use a probability such as 0.05") from None
+    if not 0 < value < 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range; use a probability between 0 and 1, such as 0.05")
+    return value
+
+
+def check_writable(option: str, text: str, folder: bool = False) -> Path:
+    """``text`` as the path an option writes (a file, or with ``folder`` a directory that is
+    created if missing); a ResultsError naming the option and the fix when it cannot be
+    written. Checked before any work, so a long analysis is not lost to a typo."""
+    path = Path(text)
+    where = f"{option} {text}"
+    try:
+        problem = _why_unwritable(path, folder)
+    except OSError as exc:  # e.g. a folder on the way that may not be searched
+        problem = f"cannot be checked ({exc.strerror or exc}); pass a path you may write"
+    if problem:
+        raise ResultsError(f"{where}: {problem}")
+    return path
+
+
+def _why_unwritable(path: Path, folder: bool) -> str | None:
+    if path.exists():
+        if folder and not path.is_dir():
+            return "is a file; pass a folder (it is created if missing)"
+        if not folder and path.is_dir():
+            return f"is a directory; pass a file path, e.g. {path / 'out.txt'}"
+        if not os.access(path, os.W_OK):
+            return "is not writable; pass a path you may write, or fix its permissions"
+        return None
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder; pass a path inside a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return (f"cannot be created in {parent} (permission denied); pass a path in a "
+                "folder you may write")
+    return None
+
+
+def write_text(path: Path, text: str) -> None:
+    try:
+        if path.parent != Path():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ResultsError(f"--out {path}: cannot write: {exc.strerror or exc}; pass a path "
+                           "you may write") from None
+
+
+def workers(text: str) -> str:
+    """``-n``: what pytest-xdist takes (a whole number of workers, 0 for none, or auto)."""
+    if text in ("auto", "logical"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of workers; use a whole number such as 2, 0 for no "
+            "xdist, or auto (one per CPU)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a number of workers cannot be negative; use 2, 0 for no xdist, or "
+            "auto")
+    return str(value)
