@@ -94,6 +94,36 @@ def document(benchmarks: Iterable[dict[str, Any]],
     }
 
 
+def with_trials(bench: dict[str, Any], trial_rounds: Sequence[Sequence[float]]
+                ) -> dict[str, Any]:
+    """``bench`` as a run of several trials folds it: pooled stats and ``k2.trials``."""
+    pooled = [float(v) for rounds in trial_rounds for v in rounds]
+    bench["stats"] = stats_of(pooled)
+    bench["extra_info"]["k2"]["trials"] = [
+        {"trial": i + 1, "median": float(np.median(rounds)), "rounds": [float(v) for v in rounds]}
+        for i, rounds in enumerate(trial_rounds)]
+    return bench
+
+
+def trials_document(n_cells: int, trials: int, rounds: int = 5, slowdown: float = 1.0,
+                    between: float = 0.03, within: float = 0.02, seed: int = 0,
+                    fingerprint: str = "0" * 16) -> dict[str, Any]:
+    """``n_cells`` writer cells measured in ``trials`` trials: each trial's speed is off by
+    a lognormal factor (sd ``between``, the machine's drift from process to process), each
+    round by ``within``; time = 0.01 * (1 + cell / 10) * slowdown."""
+    rng = np.random.default_rng(seed)
+    benches = []
+    for i in range(n_cells):
+        base = 0.01 * (1 + i / 10) * slowdown
+        per_trial = [base * rng.lognormal(0.0, between) * rng.lognormal(0.0, within, rounds)
+                     for _ in range(trials)]
+        cell = cell_dict("writer", "throughput", batch_size=100 * (i + 1))
+        benches.append(with_trials(benchmark(cell, per_trial[0], {"items": 100 * (i + 1),
+                                                                   "unit": "rows/s"}),
+                                   per_trial))
+    return document(benches, fingerprint=fingerprint)
+
+
 def synthetic_document(n_cells: int, rounds: int = 5, slowdown: float = 1.0, seed: int = 0,
                        save_data: bool = True) -> dict[str, Any]:
     """``n_cells`` query-latency cells over shapes, engines, layouts, schemas, sizes and a

@@ -195,10 +195,12 @@ BAD: list[Bad] = [
         r"use a fraction such as 0.10"),
     Bad("summary-fail-threshold-not-a-number", ("summary", "good.json", "--fail-threshold",
                                                 "lots"), "--fail-threshold", r"write 0.10"),
-    Bad("summary-alpha-zero", ("summary", "good.json", "--alpha", "0"), "--alpha",
-        r"use a probability between 0 and 1"),
-    Bad("summary-alpha-above-one", ("summary", "good.json", "--alpha", "1.5"), "--alpha",
-        r"use a probability between 0 and 1"),
+    Bad("summary-confidence-zero", ("summary", "good.json", "--confidence", "0"),
+        "--confidence", r"use a probability between 0 and 1"),
+    Bad("summary-confidence-above-one", ("summary", "good.json", "--confidence", "1.5"),
+        "--confidence", r"use a probability between 0 and 1"),
+    Bad("summary-confidence-a-level", ("summary", "good.json", "--confidence", "0.01"),
+        "--confidence", r"such as 0.99"),
     Bad("summary-format", ("summary", "good.json", "--format", "pdf"), "--format",
         r"choose from"),
     Bad("summary-out-in-a-file", ("summary", "good.json", "--out", "afile/out.txt"),
@@ -276,7 +278,7 @@ def test_bad_input_exits_2_naming_the_problem_and_the_fix(bad: Bad, inputs: Path
 
 
 MODULE_CASES = ("summary-missing-file", "summary-truncated", "summary-unreadable",
-                "summary-no-measured-cell", "summary-alpha-zero", "summary-out-in-a-file")
+                "summary-no-measured-cell", "summary-confidence-zero", "summary-out-in-a-file")
 
 
 @pytest.mark.parametrize("bad", [b for b in BAD if b.id in MODULE_CASES], ids=lambda b: b.id)

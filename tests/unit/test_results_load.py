@@ -12,8 +12,8 @@ import pytest
 from synthetic import benchmark, cell_dict, document, journal_line, run_meta, write_run_dir
 
 from k2matrix.errors import ResultsError
-from k2matrix.summary import build_summary
 from k2matrix.results.load import load_run
+from k2matrix.summary import build_summary
 
 CELL = cell_dict("writer", "append", schema="v2", batch_size=100)
 GOOD = document([benchmark(CELL, [0.01, 0.011, 0.012])])

@@ -19,8 +19,8 @@ from synthetic import benchmark, cell_dict, document, journal_line, write_run_di
 from k2matrix.errors import ResultsError
 from k2matrix.results.journal import read_journal
 from k2matrix.results.jsonfile import read_json
-from k2matrix.results.meta import read_meta
 from k2matrix.results.load import load_run
+from k2matrix.results.meta import read_meta
 
 FIX = "do this instead"
 CELL = cell_dict("producer", "batch", schema="v1", batch_size=100)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synthetic import benchmark, cell_dict, document, synthetic_document
+from synthetic import benchmark, cell_dict, document, synthetic_document, trials_document
 
 from k2matrix.errors import ResultsError
 from k2matrix.summary import add_summary_parser, build_summary, run_summary
@@ -117,14 +117,15 @@ def test_blocking_verdict_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_regression_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    base = write(tmp_path / "base.json", synthetic_document(30, rounds=8))
-    slow = write(tmp_path / "slow.json", synthetic_document(30, rounds=8, slowdown=1.4, seed=1))
+    base = write(tmp_path / "base.json", trials_document(10, trials=5))
+    slow = write(tmp_path / "slow.json", trials_document(10, trials=5, slowdown=1.4, seed=1))
     assert run_summary(parse([str(base), "--baseline", str(base)])) == 0
     capsys.readouterr()
     assert run_summary(parse([str(slow), "--baseline", str(base), "--format", "json"])) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["regressions"] == 30
-    assert all(set(c) >= {"id", "change", "p_value", "regression"} for c in data["comparisons"])
+    assert data["regressions"] == 10
+    assert all(set(c) >= {"id", "change", "ci_low", "ci_high", "noise_floor", "verdict"}
+               for c in data["comparisons"])
     assert run_summary(parse([str(slow), "--baseline", str(base),
                               "--fail-threshold", "50%"])) == 0
 

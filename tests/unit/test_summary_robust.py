@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from synthetic import benchmark, cell_dict, document
 
 from k2matrix.errors import ResultsError
-from k2matrix.summary.build import build_summary
 from k2matrix.results.load import _from_document
+from k2matrix.summary.build import build_summary
 from k2matrix.summary.render import render_markdown, render_table
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**7),

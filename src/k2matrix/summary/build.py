@@ -8,19 +8,22 @@ from typing import Any
 
 import polars as pl
 
+from k2matrix.compare.noise import find_noise
+from k2matrix.compare.runs import compare_runs
+from k2matrix.compare.statistics import DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD
 from k2matrix.errors import ResultsError
 from k2matrix.results.load import Run, load_run
-from k2matrix.results.merge import check_compatible
 from k2matrix.summary.cells import Cells, build_cells
-from k2matrix.summary.compare import ALPHA, compare, run_shift
+from k2matrix.summary.compare import run_shift
 from k2matrix.summary.drift import drift
+from k2matrix.summary.noise import noise_floors
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
 from k2matrix.summary.status import apply_targets
 from k2matrix.summary.verdict import BLOCKING, Verdict, decide
 
 SUMMARY_VERSION = 1
-CELL_FIELDS = ("median_s", "iqr_s", "rounds", "throughput", "unit", "p99_ms", "efficiency",
-               "status", "target", "concurrent")
+CELL_FIELDS = ("median_s", "iqr_s", "rounds", "trials", "throughput", "unit", "p99_ms",
+               "efficiency", "noise_floor", "status", "target", "concurrent")
 SCALING_FIELDS = ("component", "case", "schema", "size_axis", "points", "size_min",
                   "size_max", "exponent", "r2_loglog", "fixed_s", "per_item_s", "r2",
                   "bend_at", "v2_v1_ratio")
@@ -35,8 +38,7 @@ class Summary:
     ratios: pl.DataFrame
     drift: pl.DataFrame
     baseline: Run | None = None
-    comparisons: pl.DataFrame | None = None
-    fail_threshold: float = 0.10
+    comparison: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -45,9 +47,9 @@ class Summary:
 
     @property
     def regressions(self) -> int:
-        if self.comparisons is None:
+        if self.comparison is None:
             return 0
-        return int(self.comparisons["regression"].sum())
+        return int(self.comparison["counts"].get("regression", 0))
 
     @property
     def exit_code(self) -> int:
@@ -76,12 +78,15 @@ class Summary:
             "drift": _records(self.drift, self.drift.columns),
             "notes": self.notes,
         }
-        if self.comparisons is not None and self.baseline is not None:
+        if self.comparison is not None and self.baseline is not None:
+            doc = self.comparison
             out["baseline"] = {"source": self.baseline.source,
                                "run_id": self.baseline.k2.get("run_id"),
-                               "fail_threshold": self.fail_threshold,
-                               "shift": run_shift(self.comparisons)}
-            out["comparisons"] = _records(self.comparisons, self.comparisons.columns)
+                               "threshold": doc["threshold"],
+                               "confidence": doc["confidence"],
+                               "verdict": doc["verdict"], "counts": doc["counts"],
+                               "shift": run_shift(doc)}
+            out["comparisons"] = doc["comparisons"]
             out["regressions"] = self.regressions
         return out
 
@@ -110,8 +115,10 @@ def _records(frame: pl.DataFrame, columns: list[str] | tuple[str, ...]) -> list[
     return sel.to_dicts()
 
 
-def analyse(run: Run) -> Summary:
+def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
     cells = build_cells(run)
+    models, _ = find_noise(results_folder(run), run.k2)
+    cells.frame = noise_floors(cells.frame, run, models, confidence)
     frame = apply_targets(cells.frame, run.targets)
     cells.frame = frame
     verdict = decide(frame, failed=len(cells.failed))
@@ -134,16 +141,16 @@ def analyse(run: Run) -> Summary:
 
 
 def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = None,
-                  fail_threshold: float = 0.10, alpha: float = ALPHA,
-                  force: bool = False) -> Summary:
-    """Analyse ``run``; with ``baseline`` compare the two (ResultsError if incompatible)."""
-    if not 0 <= fail_threshold < 10:
-        raise ResultsError(f"--fail-threshold = {fail_threshold}: use a fraction such as "
-                           "0.10 (10%)")
-    if not 0 < alpha < 1:
-        raise ResultsError(f"--alpha = {alpha}: use a probability such as 0.05")
+                  threshold: float = DEFAULT_THRESHOLD,
+                  confidence: float = DEFAULT_CONFIDENCE, force: bool = False) -> Summary:
+    """Analyse ``run``; with ``baseline`` compare the two through
+    :func:`k2matrix.compare.runs.compare_runs` (ResultsError if incompatible)."""
+    if not 0 <= threshold < 10:
+        raise ResultsError(f"--threshold = {threshold}: use a fraction such as 0.05 (5%)")
+    if not 0.5 <= confidence < 1:
+        raise ResultsError(f"--confidence = {confidence}: use a probability such as 0.99")
     current = run if isinstance(run, Run) else load_run(run)
-    summary = analyse(current)
+    summary = analyse(current, confidence)
     if baseline is not None:
         if isinstance(baseline, Run):
             base = baseline
@@ -151,26 +158,24 @@ def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = Non
             base = current  # comparing a run with itself: read it once
         else:
             base = load_run(baseline)
-        overridden = check_compatible(
-            [(f"the baseline {base.source}", base.k2), (f"the run {current.source}",
-                                                          current.k2)], force,
-            action="compare with the baseline", key_prefix="k2.",
-            fix="compare runs of the same matrix, profile and kind of machine, or pass "
-                "--force to compare the cells with equal ids anyway")
-        summary.notes.extend(f"--force: {message}" for message in overridden)
-        base_cells = build_cells(base)
+        models, note = find_noise(results_folder(current), current.k2)
         summary.baseline = base
-        summary.fail_threshold = fail_threshold
-        summary.comparisons = compare(summary.frame, summary.cells.rounds,
-                                      base_cells.frame, base_cells.rounds,
-                                      fail_threshold=fail_threshold, alpha=alpha)
-        if summary.comparisons.height == 0:
-            summary.notes.append("no cell id is in both the run and the baseline")
-        shift = run_shift(summary.comparisons)
-        median = shift["median_change"]
-        if isinstance(median, float) and abs(median) > fail_threshold:
+        summary.comparison = compare_runs(base, current, threshold=threshold,
+                                          confidence=confidence, noise=models, force=force,
+                                          notes=[note] if models else [])
+        summary.notes.extend(summary.comparison["notes"])
+        median = run_shift(summary.comparison)["median_change"]
+        if isinstance(median, float) and abs(median) > max(threshold, 0.10):
             summary.notes.append(
                 f"the median cell changed by {median:+.0%} against the baseline: when most "
                 "cells move together, check the machine (load, other processes, CPU "
-                "frequency) before the code, and compare runs made on a quiet machine")
+                "frequency) before the code, and compare trials interleaved on one machine "
+                "(k2matrix ab)")
     return summary
+
+
+def results_folder(run: Run) -> Path:
+    """The results folder a run directory sits in (where ``noise-latest`` is looked for)."""
+    source = Path(run.source)
+    folder = source.parent if source.name == "benchmarks.json" else source
+    return folder.parent

@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from k2matrix.compare.command import confidence
+from k2matrix.compare.statistics import DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD
 from k2matrix.errors import ResultsError
-from k2matrix.options import check_writable, fraction, probability, write_text
+from k2matrix.options import check_writable, fraction, write_text
 
 if TYPE_CHECKING:
     from k2matrix.summary.build import Summary
 
 __all__ = ["add_summary_parser", "check_writable", "main", "run_summary"]
 FORMATS = ("table", "markdown", "json", "html")
-ALPHA = 0.05  # default significance level (kept here so building the parser loads no Polars)
 
 
 def add_summary_parser(subparsers: Any) -> None:
@@ -48,11 +49,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots into DIR")
     parser.add_argument("--export-gab", metavar="PATH",
                         help="write github-action-benchmark customSmallerIsBetter JSON")
-    parser.add_argument("--fail-threshold", type=fraction, default=0.10, metavar="FRACTION",
-                        help="slowdown beyond which a significant change is a regression "
-                             "(default 0.10 = 10%%)")
-    parser.add_argument("--alpha", type=probability, default=ALPHA,
-                        help="significance level of the Mann-Whitney U test (default 0.05)")
+    parser.add_argument("--threshold", "--fail-threshold", dest="threshold", type=fraction,
+                        default=DEFAULT_THRESHOLD, metavar="FRACTION",
+                        help="the smallest change that counts (default 5%%), as in "
+                             "k2matrix compare")
+    parser.add_argument("--confidence", type=confidence, default=DEFAULT_CONFIDENCE,
+                        help="confidence of the comparison's intervals (default 0.99)")
     parser.add_argument("--force", action="store_true",
                         help="compare even when the matrix, the profile or the kind of machine "
                              "differ")
@@ -88,8 +90,8 @@ def run_summary(args: argparse.Namespace) -> int:
             if value:
                 check_writable(option, value, folder=folder)
         summary = build_summary(args.run, args.baseline,
-                                fail_threshold=getattr(args, "fail_threshold", 0.10),
-                                alpha=getattr(args, "alpha", ALPHA),
+                                threshold=getattr(args, "threshold", DEFAULT_THRESHOLD),
+                                confidence=getattr(args, "confidence", DEFAULT_CONFIDENCE),
                                 force=getattr(args, "force", False))
         text = render(summary, getattr(args, "format", "table"))
         if out:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from k2matrix.compare.render import rows as comparison_rows
 from k2matrix.summary.build import Summary
 from k2matrix.summary.compare import run_shift
 
@@ -60,16 +61,19 @@ def sections(summary: Summary) -> list[Section]:
     """The tables of a summary, formatted for people, in reading order."""
     out: list[Section] = []
     cells = summary.frame.select(
-        "id", "median_s", "iqr_s", "throughput", "unit", "p99_ms", "efficiency", "status",
-        "target").to_dicts()
-    out.append(Section("Cells", ("cell", "median", "IQR", "throughput", "p99",
-                                 "efficiency", "status"), [
+        "id", "median_s", "iqr_s", "trials", "throughput", "unit", "p99_ms", "efficiency",
+        "noise_floor", "status", "target").to_dicts()
+    out.append(Section("Cells", ("cell", "median", "IQR", "trials", "throughput", "p99",
+                                 "efficiency", "noise floor", "status"), [
         (c["id"], fmt_seconds(c["median_s"]), fmt_seconds(c["iqr_s"]),
-         f"{fmt_number(c['throughput'])} {c['unit']}",
+         str(c["trials"] or 1), f"{fmt_number(c['throughput'])} {c['unit']}",
          "-" if c["p99_ms"] is None else f"{fmt_number(c['p99_ms'])} ms",
          "-" if c["efficiency"] is None else f"{c['efficiency']:.0%}",
+         "-" if c["noise_floor"] is None else f"±{c['noise_floor']:.1%}",
          c["status"] + (f" ({c['target']})" if c["target"] else ""))
-        for c in cells]))
+        for c in cells],
+        note="noise floor: the smallest change a comparison of the cell resolves here "
+             "(measured by k2matrix noise, else from this run's trials)"))
     if summary.cells.failed:
         out.append(Section("Failed cells (no timing counted)", ("cell", "status", "error"),
                            [(f["id"], f["status"], _first_line(f["error"]))
@@ -101,18 +105,17 @@ def sections(summary: Summary) -> list[Section]:
              fmt_number(r["last_mean"]), _fixed(r["ratio"], 2),
              fmt_number(r["slope_per_sample"]))
             for r in summary.drift.to_dicts()]))
-    if summary.comparisons is not None:
-        rows = summary.comparisons.to_dicts()
+    if summary.comparison is not None:
+        doc = summary.comparison
         out.append(Section(
             f"Against baseline {summary.baseline.source if summary.baseline else ''}",
-            ("cell", "baseline", "now", "change", "p", "significance", "result"), [
-                (r["id"], fmt_seconds(r["baseline_median_s"]), fmt_seconds(r["median_s"]),
-                 fmt_percent(r["change"]), _fixed(r["p_value"], 3), r["significance"],
-                 "REGRESSION" if r["regression"] else
-                 ("improvement" if r["improvement"] else "ok"))
-                for r in rows],
-            note=f"a regression is significant (Mann-Whitney U on raw rounds) and slower "
-                 f"by more than {summary.fail_threshold:.0%}"))
+            ("cell", "verdict", "change", "interval", "noise floor", "trials", "baseline",
+             "now"), [
+                (r[0], r[1].upper() if r[1] == "regression" else r[1], *r[2:])
+                for r in comparison_rows(doc)],
+            note=f"over trials (t on log trial medians, {doc['confidence']:.0%}): a "
+                 f"regression's interval lies above 0 and its change exceeds the "
+                 f"{doc['threshold']:.0%} threshold and the noise floor"))
     return out
 
 
@@ -135,14 +138,15 @@ def headline(summary: Summary) -> list[str]:
              + (f" (run {run.k2['run_id']}, profile {run.k2.get('profile')})"
                 if run.k2.get("run_id") else "")]
     lines.append(f"Verdict: {summary.verdict.verdict}: {summary.verdict.reason}")
-    if summary.comparisons is not None:
-        shift = run_shift(summary.comparisons)
+    if summary.comparison is not None:
+        shift = run_shift(summary.comparison)
         moved = ""
         if shift["cells"]:
             moved = (f"; median change {fmt_percent(shift['median_change'])}, "
                      f"{shift['slower_share']:.0%} of cells slower")
-        lines.append(f"Regressions: {summary.regressions} of {summary.comparisons.height} "
-                     f"compared cells{moved}")
+        lines.append(f"Regressions: {summary.regressions} of "
+                     f"{len(summary.comparison['comparisons'])} compared cells (comparison "
+                     f"verdict {summary.comparison['verdict']}){moved}")
     lines.extend(f"Note: {n}" for n in summary.notes)
     return lines
 
