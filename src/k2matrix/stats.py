@@ -10,7 +10,10 @@ throughput and efficiency. Every suite, the bench helpers and the summary use th
   of the middle two for an even count), so that figures and pytest-benchmark's JSON agree.
 - Throughput is items per second of that time.
 - Efficiency is a throughput divided by the in-run reference (the ceiling) measured with the
-  same items: 1.0 means as fast as the reference.
+  same items: 1.0 means as fast as the reference. The reference runs one round before each
+  of the cell's rounds, and the efficiency is the median of the per-round ratios
+  (:func:`paired_ceiling_info`), so a slower minute of the machine slows both sides of a
+  ratio and cancels out. A ceiling bounds the cell: it does a part of the cell's work.
 """
 
 from __future__ import annotations
@@ -86,14 +89,26 @@ def efficiency(measured: float, ceiling: float) -> float | None:
     return float(measured) / ceiling if ceiling > 0 else None
 
 
-def ceiling_info(items: float, seconds: float, ceiling_seconds: float) -> dict[str, float]:
-    """``throughput``, ``ceiling_throughput`` and ``efficiency`` of ``items`` done in
-    ``seconds`` against a reference that did the same items in ``ceiling_seconds``."""
-    measured = throughput(items, seconds)
-    ceiling = throughput(items, ceiling_seconds)
-    ratio = efficiency(measured, ceiling)
-    return {
-        "throughput": round(measured, 1),
-        "ceiling_throughput": round(ceiling, 1),
-        "efficiency": round(ratio, DIGITS) if ratio is not None else 0.0,
-    }
+def paired_efficiency(seconds: Sequence[float], reference_seconds: Sequence[float]
+                      ) -> float | None:
+    """The median over rounds of reference time / cell time, each cell round paired with
+    the reference round that ran just before it (the last ``n`` of either list are
+    paired); None without a pair."""
+    n = min(len(seconds), len(reference_seconds))
+    ratios = [r / s for s, r in zip(seconds[-n:], reference_seconds[-n:], strict=True)
+              if s > 0] if n else []
+    return median(ratios) if ratios else None
+
+
+def paired_ceiling_info(items: float, seconds: Sequence[float],
+                        reference_seconds: Sequence[float]) -> dict[str, float]:
+    """``throughput`` (items over the median round), ``efficiency``
+    (:func:`paired_efficiency`) and the ``ceiling_throughput`` it implies
+    (throughput / efficiency); only the throughput without a reference round."""
+    measured = throughput(items, median(seconds))
+    out = {"throughput": round(measured, 1)}
+    ratio = paired_efficiency(seconds, reference_seconds)
+    if ratio:
+        out["efficiency"] = round(ratio, DIGITS)
+        out["ceiling_throughput"] = round(measured / ratio, 1)
+    return out

@@ -84,6 +84,15 @@ def _median(benchmark: Any) -> float:
     return float(benchmark.stats.stats.median)
 
 
+def _rounds(benchmark: Any) -> list[float]:
+    return [float(v) for v in benchmark.stats.stats.data]
+
+
+def _setup(reference: Any) -> Any:
+    """The benchmark's untimed setup: one reference round before each timed round."""
+    return reference.round if reference is not None else None
+
+
 def _batch_cell(k2_cell: Cell, benchmark: Any, producers: ProducerBench, rounds: int) -> None:
     """produce_trades(batch) + flush per round; ceiling; verify every round's messages."""
     batch = int(k2_cell.params["batch_size"])
@@ -91,19 +100,22 @@ def _batch_cell(k2_cell: Cell, benchmark: Any, producers: ProducerBench, rounds:
     warm = _records(k2_cell, 1, seed_offset=1)[0]
     producer = _make(producers, k2_cell)
     producers.warm_up(producer, warm)
+    reference = producers.reference(_schema(k2_cell), k2_cell.id,
+                                    producers.payloads(producer, records),
+                                    [r["symbol"] for r in records], warm)
 
     def run() -> None:
         producer.produce_trades(records)
         producer.flush()
 
-    benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
+    benchmark.pedantic(run, setup=_setup(reference), rounds=rounds, iterations=1,
+                       warmup_rounds=0)
     report = producer.flush()
     verified = _verify(producers, producer, records, copies=rounds, extra=(warm,))
-    ceiling = producers.ceiling(producer, producers.payloads(producer, records),
-                                [r["symbol"] for r in records], rounds=min(rounds, 5))
     seconds = _median(benchmark)
     benchmark.extra_info.update(extra_info(
-        report, batch, seconds, ceiling, verified, **producers.serializer_kind(producer),
+        report, batch, seconds, reference, _rounds(benchmark), verified,
+        **producers.serializer_kind(producer),
         per_message_us=round(seconds / batch * 1e6, 3), **producers.info()))
 
 
@@ -116,19 +128,22 @@ class TestProducerThroughput:
         records = _records(k2_cell, rounds + 1)
         producer = _make(producers, k2_cell)
         producers.warm_up(producer, records[0])
+        reference = producers.reference(_schema(k2_cell), k2_cell.id,
+                                        producers.payloads(producer, records[1:2]),
+                                        [records[1]["symbol"]], records[0])
         pending = iter(records[1:])
 
         def run() -> None:
             producer.produce_trade(next(pending))
             producer.flush()
 
-        benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
+        benchmark.pedantic(run, setup=_setup(reference), rounds=rounds, iterations=1,
+                           warmup_rounds=0)
         report = producer.flush()
         verified = _verify(producers, producer, records[1:], extra=(records[0],))
-        ceiling = producers.ceiling(producer, producers.payloads(producer, records[1:2]),
-                                    [records[1]["symbol"]], rounds=min(rounds, 20))
-        benchmark.extra_info.update(extra_info(report, 1, _median(benchmark), ceiling,
-                                               verified, **producers.serializer_kind(producer),
+        benchmark.extra_info.update(extra_info(report, 1, _median(benchmark), reference,
+                                               _rounds(benchmark), verified,
+                                               **producers.serializer_kind(producer),
                                                **producers.info()))
 
     @pytest.mark.k2(component="producer", case="batch")
@@ -212,6 +227,10 @@ class TestProducerThroughput:
         arrow = producers.arrow_path(producer)
         if arrow:
             producer.serialize_table(table.slice(0, 100))
+        values = (producer.serialize_table(table)
+                  if arrow else producers.payloads(producer, records))
+        reference = producers.reference(_schema(k2_cell), k2_cell.id, values,
+                                        table.column("symbol").to_pylist(), records[0])
         chunk_rates: list[float] = []
 
         def run() -> None:
@@ -221,19 +240,17 @@ class TestProducerThroughput:
                 chunk_rates.append(rows / (time.perf_counter() - began))
             producer.flush()
 
-        benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+        benchmark.pedantic(run, setup=_setup(reference), rounds=1, iterations=1,
+                           warmup_rounds=0)
         report = producer.flush()
         verified = _verify(producers, producer, records, extra=(records[0],))
-        values = (producer.serialize_table(table)
-                  if arrow else producers.payloads(producer, records))
-        ceiling = producers.ceiling(producer, values, table.column("symbol").to_pylist(),
-                                    rounds=3)
         serializer = {"serializer": "arrow-table"} if arrow else producers.serializer_kind(
             producer)
         alternatives = producers.alternatives(_schema(k2_cell), k2_cell.id,
                                               records[:ALTERNATIVES_MESSAGES], ALTERNATIVES)
         benchmark.extra_info.update(extra_info(
-            report, messages, _median(benchmark), ceiling, verified, **serializer,
+            report, messages, _median(benchmark), reference, _rounds(benchmark), verified,
+            **serializer,
             series={"chunk_produce_msg_s": [round(r, 1) for r in chunk_rates]},
             **({"alternatives": alternatives} if alternatives else {}), **producers.info()))
 

@@ -27,9 +27,16 @@ from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell
 from k2matrix.errors import WorkloadError
 from k2matrix.matrix import Matrix
-from k2matrix.stats import ceiling_info, latency_summary, median, throughput
+from k2matrix.stats import latency_summary, median, paired_ceiling_info, throughput
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
-from k2matrix.writer.bench import Tables, ceiling_seconds, extreme_decimals, pool, timed_rounds
+from k2matrix.writer.bench import (
+    Tables,
+    ceiling_seconds,
+    extreme_decimals,
+    parquet_round,
+    pool,
+    timed_rounds,
+)
 from k2matrix.writer.buffer import BufferedWriter
 from k2matrix.writer.checksum import Checksum, table_checksum
 from k2matrix.writer.convert import records_to_table, records_to_table_naive
@@ -89,14 +96,15 @@ class TestWriterLatency:
         timed: list[str] = []
         setup = writers.fresh_tables(writer, tables, timed)
 
-        seconds = timed_rounds(benchmark, k2_rounds(7), setup,
-                                lambda name: writer.write_arrow(data, name))
+        seconds, reference = timed_rounds(benchmark, k2_rounds(7), setup,
+                                          lambda name: writer.write_arrow(data, name),
+                                          parquet_round(data))
         verified = writers.verify_all(timed, table_checksum(data))
         info = writers.commit_info(writer, warm, timed)
         benchmark.extra_info.update(
             items=rows, unit="rows/s", rows=rows, layout=layout, verified=verified,
             **info, **latency_summary([s * 1e3 for s in seconds]),
-            **ceiling_info(rows, median(seconds), parquet_seconds(data)), **writers.info())
+            **paired_ceiling_info(rows, seconds, reference), **writers.info())
         benchmark.extra_info["bytes"] //= info["commits"]
         benchmark.extra_info["files_added"] /= info["commits"]
 
@@ -128,8 +136,9 @@ class TestWriterThroughput:
             for b in batches:
                 writer.write_trades(b, name)
 
-        seconds = timed_rounds(benchmark, k2_rounds(3), setup, body)
         data = generate_table(spec)
+        seconds, reference = timed_rounds(benchmark, k2_rounds(3), setup, body,
+                                          parquet_round(data))
         verified = writers.verify_all(timed, table_checksum(data))
         info = writers.commit_info(writer, warm, timed)
         info["bytes"] //= len(seconds)
@@ -137,7 +146,7 @@ class TestWriterThroughput:
         benchmark.extra_info.update(
             items=rows, unit="rows/s", rows=rows, batch_size=batch, appends=len(batches),
             verified=verified, **info,
-            **ceiling_info(rows, median(seconds), parquet_seconds(data)), **writers.info())
+            **paired_ceiling_info(rows, seconds, reference), **writers.info())
 
 
 # ---------------------------------------------------------------------------- conversion
@@ -204,9 +213,10 @@ class TestDecimalPrecision:
         timed: list[str] = []
         setup = writers.fresh_tables(writer, tables, timed)
 
-        seconds = timed_rounds(benchmark, k2_rounds(5), setup,
-                                lambda name: writer.write_trades(records, name))
         data = records_to_table(records, schema)
+        seconds, reference = timed_rounds(benchmark, k2_rounds(5), setup,
+                                          lambda name: writer.write_trades(records, name),
+                                          parquet_round(data))
         verified = writers.verify_all(timed, table_checksum(data))
         back = writers.table(timed[0]).scan().to_arrow()
         for field in ("price",) if schema == "v1" else ("price", "quantity"):
@@ -223,7 +233,7 @@ class TestDecimalPrecision:
             items=rows, unit="rows/s", rows=rows,
             verified=verified + "; extreme decimals equal; overflow refused, nothing committed",
             **writers.commit_info(writer, 0, timed),
-            **ceiling_info(rows, median(seconds), parquet_seconds(data)), **writers.info())
+            **paired_ceiling_info(rows, seconds, reference), **writers.info())
 
 
 # ---------------------------------------------------------------------------- sustained
@@ -260,7 +270,8 @@ class TestBufferedSustained:
                 buffered.write_arrow(slices[i % len(slices)], name)
             buffered.flush()
 
-        seconds = timed_rounds(benchmark, k2_rounds(1), setup, body)
+        seconds, reference = timed_rounds(benchmark, k2_rounds(1), setup, body,
+                                          ceiling_seconds(slices, flush, expected.rows))
         verified = writers.verify_all(timed, expected)
         info = writers.sustained_info(writer, starts[-1], timed[-1])
 
@@ -268,8 +279,7 @@ class TestBufferedSustained:
         benchmark.extra_info.update(
             items=expected.rows, unit="rows/s", rows=expected.rows, input_batch=batch,
             flush_rows=flush, verified=verified, **info,
-            **ceiling_info(expected.rows, median(seconds),
-                           ceiling_seconds(slices, flush, expected.rows)),
+            **paired_ceiling_info(expected.rows, seconds, reference),
             **dict_info, **writers.info())
 
     @staticmethod
@@ -334,7 +344,13 @@ class TestWriterStress:
                     buffered.write_trades(batches[s][i % len(batches[s])], names[s])
             buffered.flush()
 
-        seconds = timed_rounds(benchmark, k2_rounds(1), setup, body)
+        tables_of = {s: records_to_table(pools[s], s).combine_chunks() for s in pools}
+        scale = (expected["v1"].rows + expected["v2"].rows) / (2 * pool_rows)
+
+        def reference() -> float:
+            return sum(parquet_seconds(t, repeats=1) for t in tables_of.values()) * scale
+
+        seconds, ref_seconds = timed_rounds(benchmark, k2_rounds(1), setup, body, reference)
         for names in rounds_tables:
             for s, name in names.items():
                 verify_table(writers.table(name), expected[s])
@@ -343,6 +359,4 @@ class TestWriterStress:
             items=rows, unit="rows/s", rows=rows, input_batch=batch, flush_rows=flush,
             verified="v1 and v2 tables: count+checksum and snapshot total-records equal",
             **writers.stress_info(writer, rounds_tables),
-            **ceiling_info(rows, median(seconds),
-                           sum(parquet_seconds(records_to_table(pools[s], s)) for s in pools)
-                           * rows / (2 * pool_rows)), **writers.info())
+            **paired_ceiling_info(rows, seconds, ref_seconds), **writers.info())

@@ -14,8 +14,8 @@ from k2matrix.backends.kafka import KafkaCluster, open_kafka
 from k2matrix.backends.registry import open_registry, register_avro
 from k2matrix.errors import BackendError, VerificationError, WorkloadError
 from k2matrix.producer.bench import (
+    RawReference,
     extra_info,
-    measure_ceiling,
     measure_memory,
     produce_paced,
     rss_bytes,
@@ -148,13 +148,18 @@ def test_bench_helpers_measure_a_ceiling_and_pace(cluster: KafkaCluster,
     with K2Producer(cluster, registry, "v2", linger_ms=1) as producer:
         producer.warm_up(records[0])
         values = producer.serializer.serialize_many(records)
-        ceiling = measure_ceiling(producer, cluster, producer.topic, values,
-                                  [r["symbol"] for r in records], rounds=2)
-        assert ceiling > 0 and producer.tracker.produced == 0
+        with K2Producer(cluster, registry, "v2", linger_ms=1) as raw:
+            raw.warm_up(records[0])
+            reference = RawReference(raw, values, [r["symbol"] for r in records])
+            for _ in range(2):
+                reference.round()
+            assert len(reference.seconds) == 2 and all(s > 0 for s in reference.seconds)
+            assert raw.flush().delivered == 200  # the last round's messages, all acked
+        assert producer.tracker.produced == 0  # the reference never touched the cell's
         achieved = produce_paced(producer, records, rate=5000)
         report = producer.flush()
         assert report.delivered == 200 and achieved > 0
-        info = extra_info(report, 200, 0.04, ceiling=ceiling, verified="x")
+        info = extra_info(report, 200, 0.04, reference, [0.04, 0.05], verified="x")
     assert {"items", "unit", "messages", "bytes", "throughput", "mb_per_s", "latency_p50_ms",
             "latency_p99_ms", "latency_p999_ms", "latency_max_ms", "ceiling_throughput",
             "efficiency", "verified"} <= set(info)

@@ -56,10 +56,20 @@ def test_throughput_and_efficiency() -> None:
     assert stats.throughput(1000, 0.0) == 0.0
     assert stats.efficiency(500.0, 2000.0) == 0.25
     assert stats.efficiency(500.0, 0.0) is None
-    assert stats.ceiling_info(10_000, 0.5, 0.25) == {
+
+
+
+def test_efficiency_pairs_each_round_with_the_reference_before_it() -> None:
+    # the machine slows down 2x half way: each pair's ratio stays 0.5
+    cell = [0.2, 0.2, 0.4, 0.4]
+    reference = [0.1, 0.1, 0.2, 0.2]
+    assert stats.paired_efficiency(cell, reference) == 0.5
+    # extra reference rounds (a warm-up) at the front are not paired
+    assert stats.paired_efficiency(cell, [9.0, *reference]) == 0.5
+    assert stats.paired_efficiency(cell, []) is None
+    assert stats.paired_ceiling_info(10_000, [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]) == {
         "throughput": 20000.0, "ceiling_throughput": 40000.0, "efficiency": 0.5}
-    assert stats.ceiling_info(10, 1.0, 0.0) == {
-        "throughput": 10.0, "ceiling_throughput": 0.0, "efficiency": 0.0}
+    assert stats.paired_ceiling_info(10, [1.0], []) == {"throughput": 10.0}
 
 
 def test_median_is_pytest_benchmarks() -> None:

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.producer.delivery import DeliveryReport
 from k2matrix.producer.protocol import BatchProducer, PacedProducer, PayloadProducer, Record
-from k2matrix.stats import DIGITS, efficiency, median, throughput
+from k2matrix.stats import paired_ceiling_info, throughput
 
 SPIN_BELOW_S = 0.0002  # closer than this to a send time: send now rather than sleep
 POLL_ABOVE_S = 0.002  # further than this from a send time: wait inside poll()
@@ -27,23 +26,27 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def measure_ceiling(producer: PayloadProducer, cluster: KafkaCluster, base_topic: str,
-                    values: Sequence[bytes], keys: Sequence[str | bytes | None],
-                    rounds: int = 3) -> float:
-    """msg/s of producing already-serialized ``values`` (and flushing) with the same
-    producer and configuration, to a topic of its own on ``cluster`` (named after
-    ``base_topic``); the median of ``rounds``."""
-    topic = cluster.topic_name(f"{base_topic}.ceiling")
-    cluster.create_topic(topic)
-    producer.produce_payloads(values[:1], keys[:1], topic)  # metadata and leaders first
-    producer.flush()
-    seconds = []
-    for _ in range(rounds):
-        producer.reset()
-        seconds.append(timed(lambda: (producer.produce_payloads(values, keys, topic),
-                                      producer.flush())))
-    producer.reset()
-    return throughput(len(values), median(seconds))
+class RawReference:
+    """The raw ceiling measured beside the cell, round by round: a second producer of the
+    same implementation and configuration produces the cell's already-serialized values
+    (and flushes) to a topic of its own. :meth:`round` runs one reference round; the suite
+    calls it before each of the cell's rounds (the benchmark's untimed setup), so the
+    efficiency pairs each round with the reference that ran just before it."""
+
+    def __init__(self, producer: PayloadProducer, values: Sequence[bytes],
+                 keys: Sequence[str | bytes | None]) -> None:
+        self.producer = producer
+        self.values = values
+        self.keys = keys
+        self.seconds: list[float] = []
+        producer.produce_payloads(values[:1], keys[:1])  # metadata and leaders first
+        producer.flush()
+
+    def round(self) -> None:
+        self.producer.reset()
+        self.seconds.append(timed(lambda: (self.producer.produce_payloads(self.values,
+                                                                          self.keys),
+                                           self.producer.flush())))
 
 
 def produce_paced(producer: PacedProducer, records: Sequence[Record], rate: float) -> float:
@@ -122,10 +125,11 @@ def measure_memory(producer: BatchProducer, records: Sequence[Record], total: in
 
 
 def extra_info(report: DeliveryReport, items: int, seconds: float,
-               ceiling: float | None = None, verified: str = "",
-               **more: Any) -> dict[str, Any]:
+               reference: RawReference | None = None, rounds: Sequence[float] = (),
+               verified: str = "", **more: Any) -> dict[str, Any]:
     """The suite's ``extra_info``: items per round, throughput, MB/s, latency percentiles,
-    ceiling and efficiency."""
+    and with a ``reference`` the efficiency of the cell's ``rounds`` against it and the
+    ceiling it implies (:func:`k2matrix.stats.paired_ceiling_info`)."""
     measured = throughput(items, seconds)
     bytes_per_msg = report.bytes / report.produced if report.produced else 0.0
     info: dict[str, Any] = {
@@ -137,10 +141,11 @@ def extra_info(report: DeliveryReport, items: int, seconds: float,
         "mb_per_s": round(measured * bytes_per_msg / 1e6, 3),
         **report.latency.as_extra_info(),
     }
-    ratio = efficiency(measured, ceiling or 0.0)
-    if ceiling and ratio is not None:
-        info["ceiling_throughput"] = round(ceiling, 1)
-        info["efficiency"] = round(ratio, DIGITS)
+    if reference is not None and rounds:
+        paired = paired_ceiling_info(items, rounds, reference.seconds)
+        if "efficiency" in paired:
+            info["efficiency"] = paired["efficiency"]
+            info["ceiling_throughput"] = round(measured / paired["efficiency"], 1)
     if verified:
         info["verified"] = verified
     info.update(more)

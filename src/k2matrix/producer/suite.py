@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from k2matrix import plugins
 from k2matrix.backends.kafka import KafkaCluster
-from k2matrix.producer.bench import measure_ceiling, produce_paced
+from k2matrix.producer.bench import RawReference, produce_paced
 from k2matrix.producer.protocol import PacedProducer, PayloadProducer, Record, TradeProducer
 from k2matrix.stats import throughput
 
@@ -76,16 +76,19 @@ class ProducerBench(plugins.Capabilities):
         values: list[bytes] = serialize(records)
         return values
 
-    def ceiling(self, producer: TradeProducer, values: Sequence[bytes] | None,
-                keys: Sequence[str | bytes | None], rounds: int) -> float | None:
-        """msg/s of producing already-serialized ``values`` through the same producer (see
-        :func:`~k2matrix.producer.bench.measure_ceiling`); ``None`` without the capability."""
+    def reference(self, schema: str, label: str, values: Sequence[bytes] | None,
+                  keys: Sequence[str | bytes | None], warm: Record, **overrides: Any
+                  ) -> RawReference | None:
+        """The raw ceiling beside the cell (:class:`~k2matrix.producer.bench.RawReference`):
+        a second producer like the cell's, warmed up, on a topic of its own; ``None``
+        without the capability (``values`` come only with it)."""
         if values is None:
             return None
-        if not isinstance(producer, PayloadProducer):  # values come only with the capability
+        producer = self.make(schema, f"{label}.ceiling", **overrides)
+        if not isinstance(producer, PayloadProducer):
             raise TypeError(f"{type(producer).__name__} lacks produce_payloads")
-        return measure_ceiling(producer, self.cluster, producer.topic, values, keys,
-                               rounds=rounds)
+        self.warm_up(producer, warm)
+        return RawReference(producer, values, keys)
 
     def paced(self, producer: TradeProducer, records: Sequence[Record], rate: float) -> float:
         """:func:`~k2matrix.producer.bench.produce_paced`; the achieved rate."""

@@ -59,17 +59,28 @@ def commit_info(commits: Sequence[CommitRecord]) -> dict[str, Any]:
 
 
 def timed_rounds(benchmark: Any, rounds: int, setup: Callable[[], str],
-                  body: Callable[[str], object]) -> list[float]:
-    """``rounds`` rounds of ``body(fresh table)``; the seconds of each round."""
+                  body: Callable[[str], object],
+                  reference: Callable[[], float] | None = None
+                  ) -> tuple[list[float], list[float]]:
+    """``rounds`` rounds of ``body(fresh table)``: the seconds of each round, and of the
+    ``reference`` round (seconds it measured) run in the untimed setup before each, so each
+    round is paired with a reference that ran just before it (the efficiency's ratio
+    cancels the machine's drift: :func:`k2matrix.stats.paired_ceiling_info`)."""
     seconds: list[float] = []
+    reference_seconds: list[float] = []
 
     def run(name: str) -> None:
         start = time.perf_counter()
         body(name)
         seconds.append(time.perf_counter() - start)
 
-    benchmark.pedantic(run, setup=lambda: ((setup(),), {}), rounds=rounds, iterations=1)
-    return seconds
+    def before() -> tuple[tuple[str], dict[str, Any]]:
+        if reference is not None:
+            reference_seconds.append(reference())
+        return (setup(),), {}
+
+    benchmark.pedantic(run, setup=before, rounds=rounds, iterations=1)
+    return seconds, reference_seconds
 
 
 def extreme_decimals(records: list[dict[str, Any]], schema: str) -> list[dict[str, Any]]:
@@ -100,11 +111,18 @@ def pool(cell: Cell, schema: str, rows: int, batch: int) -> tuple[list[pa.Table]
     return slices, [table_checksum(s) for s in slices]
 
 
-def ceiling_seconds(slices: list[pa.Table], flush: int, total: int) -> float:
-    """pyarrow writing ``total`` rows as files of ``flush`` rows (one file measured, scaled)."""
-    sample = pa.concat_tables(slices).slice(0, flush)
-    seconds: float = parquet_seconds(sample) * total / int(sample.num_rows)
-    return seconds
+def ceiling_seconds(slices: list[pa.Table], flush: int, total: int) -> Callable[[], float]:
+    """A reference round: pyarrow writing ``total`` rows as files of ``flush`` rows (one
+    file written, its time scaled)."""
+    sample = pa.concat_tables(slices).slice(0, flush).combine_chunks()
+    return lambda: parquet_seconds(sample, repeats=1) * total / int(sample.num_rows)
+
+
+def parquet_round(data: pa.Table) -> Callable[[], float]:
+    """A reference round: pyarrow writing ``data`` to one Parquet file
+    (:func:`k2matrix.writer.verify.parquet_seconds`, once)."""
+    data = data.combine_chunks()
+    return lambda: parquet_seconds(data, repeats=1)
 
 
 def first_and_last_tenth(values: Sequence[float]) -> tuple[float, float]:
