@@ -22,7 +22,7 @@ from typing import Any
 from k2matrix.ab.command import add_ab_parsers
 from k2matrix.compare.command import add_compare_parser
 from k2matrix.errors import K2Error
-from k2matrix.options import workers
+from k2matrix.options import trials, workers
 from k2matrix.summary.command import add_summary_parser
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -95,6 +95,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             argv += ["--dist", "worksteal"]
     if args.results:
         argv.append(f"--k2-results={args.results}")
+    if args.trials > 1:
+        argv.append(f"--k2-trials={args.trials}")
     argv += extra
     code = int(pytest.main(argv))
     if code == pytest.ExitCode.USAGE_ERROR:  # pytest has printed what it refused
@@ -135,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--results", default=None, help="results folder (results/)")
     run.add_argument("--tests", default=None,
                      help="benchmark suites (default: tests/performance beside the matrix)")
+    run.add_argument("--trials", type=trials, default=1,
+                     help="measure every cell in N trials, each a fresh process, cells in a "
+                          "random order (statistics over trials: k2matrix compare)")
     run.set_defaults(func=_cmd_run)
 
     merge = sub.add_parser("merge", help="combine shards or runs into one run directory")

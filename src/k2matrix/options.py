@@ -96,3 +96,16 @@ def workers(text: str) -> str:
             f"{text!r}: a number of workers cannot be negative; use 2, 0 for no xdist, or "
             "auto")
     return str(value)
+
+
+def trials(text: str) -> int:
+    """``--trials``: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: trials must be a whole number, 1 or more (3 or more for a verdict "
+            "over trials)")
+    return value

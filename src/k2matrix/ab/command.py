@@ -17,25 +17,14 @@ from typing import Any
 
 from k2matrix.compare.command import add_options, emit, noise_for
 from k2matrix.errors import K2Error
-from k2matrix.options import check_writable, workers
+from k2matrix.options import check_writable, trials, workers
 
 AB_TRIALS = 5
 
 
-def _trials(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: trials a side must be a whole number, "
-                                         "1 or more (3 or more for a verdict; 5 by default)")
-    return value
-
-
-def _common(parser: argparse.ArgumentParser, trials: int) -> None:
-    parser.add_argument("--trials", type=_trials, default=trials,
-                        help=f"trials a side (default {trials})")
+def _common(parser: argparse.ArgumentParser, default_trials: int) -> None:
+    parser.add_argument("--trials", type=trials, default=default_trials,
+                        help=f"trials a side (default {default_trials})")
     parser.add_argument("--profile", default="smoke", help="profile name (smoke)")
     parser.add_argument("-k", dest="keyword", default=None, metavar="EXPR",
                         help="only the cells whose test id matches EXPR (pytest -k)")
@@ -77,7 +66,7 @@ def add_ab_parsers(subparsers: Any) -> None:
 
 def _job(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> Any:
     from k2matrix.ab.run import Job
-    from k2matrix.ab.spec import prepare, write_matrix
+    from k2matrix.ab.spec import check_matrix, prepare, write_matrix
     from k2matrix.matrix import load_matrix
 
     matrix = Path(args.matrix)
@@ -91,12 +80,14 @@ def _job(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> Any:
     if args.out:
         check_writable("--out", args.out)
     run_id = args.run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{kind}-{args.profile}"
-    run_dir = results / run_id
+    run_dir = results.resolve() / run_id  # absolute: a git side runs in its own worktree
     if run_dir.exists():
         raise K2Error(f"--run-id {run_id}: {run_dir} exists; choose another run id")
     cache = project / ".k2matrix" / "ab"
     sides = tuple(prepare(name, spec, project, matrix.resolve(), cache)
                   for name, spec in zip(("baseline", "candidate"), specs, strict=True))
+    for side in sides:
+        check_matrix(side)
     for side in sides:
         write_matrix(side, run_dir / side.name)
     return Job(run_dir=run_dir, sides=(sides[0], sides[1]), trials=args.trials,

@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ class Side:
     env: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
     workdir: Path | None = None  # the dataset cache (None: the project's .k2matrix/)
+    matrix_text: str | None = None  # the matrix with the set: overrides, checked
 
 
 def split_items(text: str) -> list[str]:
@@ -188,9 +190,9 @@ def prepare(name: str, spec: str, project: Path, matrix: Path, repo_cache: Path)
     return side
 
 
-def write_matrix(side: Side, folder: Path) -> None:
-    """A side with ``set:`` overrides gets its own matrix file in ``folder``, checked by the
-    matrix loader (an unknown key is named with a suggestion)."""
+def check_matrix(side: Side) -> None:
+    """A side with ``set:`` overrides: its matrix with them applied, checked by the matrix
+    loader (an unknown key is named with a suggestion) before anything is written."""
     if not side.overrides:
         return
     import tomli_w
@@ -200,12 +202,22 @@ def write_matrix(side: Side, folder: Path) -> None:
     data = tomllib.loads(side.matrix.read_text(encoding="utf-8"))
     for key, value in side.overrides.items():
         set_key(data, key, value, side.spec)
+    text = tomli_w.dumps(data)
+    with tempfile.TemporaryDirectory(prefix="k2-ab-matrix-") as scratch:
+        path = Path(scratch) / "matrix.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            load_matrix(path)
+        except K2Error as exc:
+            raise SpecError(f"{side.spec}: the matrix with these overrides is not valid:\n"
+                            f"{exc}") from None
+    side.matrix_text = text
+
+
+def write_matrix(side: Side, folder: Path) -> None:
+    """Write a checked side matrix into ``folder`` (the side's run directory)."""
+    if side.matrix_text is None:
+        return
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "matrix.toml"
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
-    try:
-        load_matrix(path)
-    except K2Error as exc:
-        raise SpecError(f"{side.spec}: the matrix with these overrides is not valid:\n{exc}"
-                        ) from None
-    side.matrix = path
+    side.matrix = folder / "matrix.toml"
+    side.matrix.write_text(side.matrix_text, encoding="utf-8")
