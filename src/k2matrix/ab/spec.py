@@ -10,7 +10,9 @@
 - ``set:KEY=VALUE[,...]``: this environment with matrix overrides, ``KEY`` a dotted path
   into matrix.toml and ``VALUE`` a TOML value (a bare word is a string):
   ``set:backends.kafka.producer.linger_ms=5``, ``set:data.skew=1.5``. ``set:`` alone is the
-  unchanged matrix.
+  unchanged matrix;
+- several joined by ``+`` (at most one ``git:`` or ``python:``, first):
+  ``python:/venv/bin/python+env:K2_THREADS=1``, ``set:data.skew=1.5+env:X=1``.
 
 Every problem is a :class:`SpecError` (exit code 2) naming the SPEC and the fix.
 """
@@ -162,8 +164,30 @@ def _git_side(name: str, spec: str, ref: str, repo: Path, cache: Path) -> Side:
                 matrix=tree / "matrix.toml", workdir=tree / ".k2matrix")
 
 
+_JOIN = re.compile(r"\+(?=(?:git|python|env|set):)")
+
+
 def prepare(name: str, spec: str, project: Path, matrix: Path, repo_cache: Path) -> Side:
-    """Check ``spec`` and make its side ready (a SpecError says what is wrong)."""
+    """Check ``spec`` (one SPEC or several joined by ``+``) and make its side ready (a
+    SpecError says what is wrong)."""
+    parts = _JOIN.split(spec)
+    if len(parts) == 1:
+        return _prepare_one(name, spec, project, matrix, repo_cache)
+    envs = [p for p in parts[1:] if p.startswith(("git:", "python:"))]
+    if envs:
+        raise SpecError(f"--{name} {spec}: {envs[0]!r} must come first (one git: or python: "
+                        "per side, then env: and set: parts)")
+    side = _prepare_one(name, parts[0], project, matrix, repo_cache)
+    for part in parts[1:]:
+        extra = _prepare_one(name, part, project, matrix, repo_cache)
+        side.env.update(extra.env)
+        side.overrides.update(extra.overrides)
+    side.spec = spec
+    return side
+
+
+def _prepare_one(name: str, spec: str, project: Path, matrix: Path, repo_cache: Path
+                 ) -> Side:
     kind, colon, body = spec.partition(":")
     if not colon or kind not in KINDS:
         raise SpecError(f"--{name} {spec!r}: unknown kind of SPEC; use one of git:REF, "

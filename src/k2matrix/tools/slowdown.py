@@ -1,0 +1,123 @@
+"""A known slowdown to inject, for measuring k2matrix's own comparisons: the built-in
+producer, writer and DuckDB engines with extra CPU work added to their timed calls.
+
+Each class here is the built-in implementation with its timed calls wrapped: after the call
+returns, the wrapper spins the CPU for ``fraction`` times the call's own wall time, so the
+call takes ``1 + fraction`` times as long, whatever the machine's speed at that moment. The
+fraction comes from the environment, per component::
+
+    K2_SLOWDOWN="writer=0.10"              # the writer's calls 10% slower
+    K2_SLOWDOWN="producer=0.05,query=0.05"
+
+Without ``K2_SLOWDOWN`` (or for a component it does not name) they behave as the built-ins.
+Plug them in by import path, on both sides of an A/B, and slow one side through the
+environment::
+
+    SLOW=set:components.writer.impl=k2matrix.tools.slowdown:SlowWriter
+    k2matrix ab --baseline "$SLOW" --candidate "$SLOW+env:K2_SLOWDOWN=writer=0.10"
+
+Wrapped: the producer's ``produce_trade``, ``produce_trades`` and ``flush``; the writer's
+``write_arrow`` and ``write_trades``; an engine's ``run``. A call made from inside another
+wrapped call is not slowed twice. Cells that do not go through the implementation (the
+serializer-cache and Arrow-conversion cells) are unaffected; the paced-latency cell keeps
+its pace (its round time is set by the rate).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from k2matrix.errors import K2Error
+from k2matrix.producer.delivery import DeliveryReport
+from k2matrix.producer.k2producer import K2Producer
+from k2matrix.query.duckdb_engines import DuckDBIcebergScanEngine, DuckDBParquetEngine
+from k2matrix.query.protocol import QueryResult
+from k2matrix.writer.iceberg import IcebergWriter
+
+VARIABLE = "K2_SLOWDOWN"
+COMPONENTS = ("producer", "writer", "query")
+T = TypeVar("T")
+_depth = threading.local()
+
+
+def fractions(text: str | None = None) -> dict[str, float]:
+    """``"writer=0.10,query=0.05"`` -> ``{"writer": 0.1, "query": 0.05}`` (K2Error naming
+    the problem otherwise)."""
+    text = os.environ.get(VARIABLE, "") if text is None else text
+    out: dict[str, float] = {}
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        name, _, value = item.partition("=")
+        try:
+            fraction = float(value)
+        except ValueError:
+            fraction = -1.0
+        if name not in COMPONENTS or not 0.0 <= fraction <= 10.0:
+            raise K2Error(f"{VARIABLE}={text!r}: {item!r} must be COMPONENT=FRACTION with "
+                          f"COMPONENT one of {', '.join(COMPONENTS)} and FRACTION from 0 to "
+                          "10, e.g. writer=0.10")
+        out[name] = fraction
+    return out
+
+
+def spin(seconds: float) -> None:
+    """Busy CPU work for ``seconds`` of wall time."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def slowed(component: str, call: Callable[[], T]) -> T:
+    """Run ``call``; then spin for the component's fraction of its time (outermost call)."""
+    depth = getattr(_depth, "value", 0)
+    _depth.value = depth + 1
+    started = time.perf_counter()
+    try:
+        return call()
+    finally:
+        _depth.value = depth
+        if depth == 0:
+            fraction = fractions().get(component, 0.0)
+            if fraction:
+                spin((time.perf_counter() - started) * fraction)
+
+
+class SlowProducer(K2Producer):
+    """The built-in producer, its timed calls slowed by ``K2_SLOWDOWN``'s ``producer``."""
+
+    def produce_trade(self, record: Any) -> None:
+        slowed("producer", lambda: super(SlowProducer, self).produce_trade(record))
+
+    def produce_trades(self, records: Any) -> int:
+        return slowed("producer", lambda: super(SlowProducer, self).produce_trades(records))
+
+    def flush(self, timeout: float | None = None, check: bool = True) -> DeliveryReport:
+        return slowed("producer", lambda: super(SlowProducer, self).flush(timeout, check))
+
+
+class SlowWriter(IcebergWriter):
+    """The built-in writer, its appends slowed by ``K2_SLOWDOWN``'s ``writer``."""
+
+    def write_trades(self, records: Any, table_name: str) -> int:
+        return slowed("writer",
+                      lambda: super(SlowWriter, self).write_trades(records, table_name))
+
+    def write_arrow(self, table: Any, table_name: str) -> int:
+        return slowed("writer", lambda: super(SlowWriter, self).write_arrow(table, table_name))
+
+
+class SlowIcebergScan(DuckDBIcebergScanEngine):
+    """DuckDB ``iceberg_scan``, its queries slowed by ``K2_SLOWDOWN``'s ``query``."""
+
+    def run(self, query: str, params: Any = None) -> QueryResult:
+        return slowed("query", lambda: super(SlowIcebergScan, self).run(query, params))
+
+
+class SlowParquet(DuckDBParquetEngine):
+    """DuckDB ``read_parquet`` on planned files, its queries slowed likewise."""
+
+    def run(self, query: str, params: Any = None) -> QueryResult:
+        return slowed("query", lambda: super(SlowParquet, self).run(query, params))
