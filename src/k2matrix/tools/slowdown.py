@@ -42,6 +42,7 @@ VARIABLE = "K2_SLOWDOWN"
 COMPONENTS = ("producer", "writer", "query")
 T = TypeVar("T")
 _depth = threading.local()
+clock = time.perf_counter  # what slowed() measures a call with
 
 
 def fractions(text: str | None = None) -> dict[str, float]:
@@ -74,7 +75,7 @@ def slowed(component: str, call: Callable[[], T]) -> T:
     """Run ``call``; then spin for the component's fraction of its time (outermost call)."""
     depth = getattr(_depth, "value", 0)
     _depth.value = depth + 1
-    started = time.perf_counter()
+    started = clock()
     try:
         return call()
     finally:
@@ -82,7 +83,7 @@ def slowed(component: str, call: Callable[[], T]) -> T:
         if depth == 0:
             fraction = fractions().get(component, 0.0)
             if fraction:
-                spin((time.perf_counter() - started) * fraction)
+                spin((clock() - started) * fraction)
 
 
 class SlowProducer(K2Producer):
