@@ -99,10 +99,10 @@ def _batch_cell(k2_cell: Cell, benchmark: Any, producers: ProducerBench, rounds:
     records = _records(k2_cell, batch)
     warm = _records(k2_cell, 1, seed_offset=1)[0]
     producer = _make(producers, k2_cell)
-    producers.warm_up(producer, warm)
     reference = producers.reference(_schema(k2_cell), k2_cell.id,
                                     producers.payloads(producer, records),
                                     [r["symbol"] for r in records], warm)
+    producers.warm_up(producer, warm)  # while the reference's producer warms up
 
     def run() -> None:
         producer.produce_trades(records)
@@ -127,10 +127,10 @@ class TestProducerThroughput:
         rounds = k2_rounds(50)
         records = _records(k2_cell, rounds + 1)
         producer = _make(producers, k2_cell)
-        producers.warm_up(producer, records[0])
         reference = producers.reference(_schema(k2_cell), k2_cell.id,
                                         producers.payloads(producer, records[1:2]),
                                         [records[1]["symbol"]], records[0])
+        producers.warm_up(producer, records[0])  # while the reference's producer warms up
         pending = iter(records[1:])
 
         def run() -> None:

@@ -34,15 +34,22 @@ class RawReference:
     efficiency pairs each round with the reference that ran just before it."""
 
     def __init__(self, producer: PayloadProducer, values: Sequence[bytes],
-                 keys: Sequence[str | bytes | None]) -> None:
+                 keys: Sequence[str | bytes | None],
+                 ready: Callable[[], None] | None = None) -> None:
         self.producer = producer
         self.values = values
         self.keys = keys
         self.seconds: list[float] = []
-        producer.produce_payloads(values[:1], keys[:1])  # metadata and leaders first
-        producer.flush()
+        self._ready = ready  # waits for a warm-up running beside the cell's own
+        self._prepared = False
 
     def round(self) -> None:
+        if not self._prepared:
+            if self._ready is not None:
+                self._ready()
+            self.producer.produce_payloads(self.values[:1], self.keys[:1])  # leaders first
+            self.producer.flush()
+            self._prepared = True
         self.producer.reset()
         self.seconds.append(timed(lambda: (self.producer.produce_payloads(self.values,
                                                                           self.keys),

@@ -6,6 +6,7 @@ is recorded in its ``extra_info["capabilities_missing"]``."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, cast
@@ -80,15 +81,32 @@ class ProducerBench(plugins.Capabilities):
                   keys: Sequence[str | bytes | None], warm: Record, **overrides: Any
                   ) -> RawReference | None:
         """The raw ceiling beside the cell (:class:`~k2matrix.producer.bench.RawReference`):
-        a second producer like the cell's, warmed up, on a topic of its own; ``None``
-        without the capability (``values`` come only with it)."""
+        a second producer like the cell's on a topic of its own, warmed up in a thread while
+        the caller warms the cell's producer (an idempotent producer's first send waits
+        ~0.5 s for its id: the two waits overlap); ``None`` without the capability
+        (``values`` come only with it)."""
         if values is None:
             return None
         producer = self.make(schema, f"{label}.ceiling", **overrides)
         if not isinstance(producer, PayloadProducer):
             raise TypeError(f"{type(producer).__name__} lacks produce_payloads")
-        self.warm_up(producer, warm)
-        return RawReference(producer, values, keys)
+        failed: list[BaseException] = []
+
+        def warm_up() -> None:
+            try:
+                self.warm_up(producer, warm)
+            except BaseException as exc:  # re-raised in the cell's thread, below
+                failed.append(exc)
+
+        thread = threading.Thread(target=warm_up, name=f"warm-{label}", daemon=True)
+        thread.start()
+
+        def ready() -> None:
+            thread.join()
+            if failed:
+                raise failed[0]
+
+        return RawReference(producer, values, keys, ready)
 
     def paced(self, producer: TradeProducer, records: Sequence[Record], rate: float) -> float:
         """:func:`~k2matrix.producer.bench.produce_paced`; the achieved rate."""

@@ -1,0 +1,59 @@
+"""The order the cells run in.
+
+- In a trial (``--k2-order-seed S``): shuffled by S, so that the machine's drift spreads
+  over every cell; the same seed gives every xdist worker the same order.
+- Under xdist otherwise: balanced for the two (or N) workers. pytest-xdist's work stealing
+  hands each worker a contiguous share of the collection at the start, then moves tests
+  from a busy worker's tail to an idle one. So the exclusive cells go first (both workers
+  start free, so an exclusive cell never waits for a long cell to end), then the other cells
+  longest first by the time they took in the previous run (``results/latest``; cells it did
+  not time count as long), dealt to the workers in turn, so that each share is a balanced
+  mix, longest first, and what is stolen at the end is short.
+- Without xdist: the matrix's order.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from k2matrix.errors import ResultsError
+from k2matrix.results.journal import read_run
+
+T = TypeVar("T")
+
+
+def shuffled(items: list[T], key: Callable[[T], str], seed: int) -> list[T]:
+    """``items`` sorted by ``key``, then shuffled by ``seed``."""
+    out = sorted(items, key=key)
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def previous_durations(results: Path) -> dict[str, float]:
+    """Seconds each test took (setup to teardown) in ``results/latest``; empty when there is
+    none or it cannot be read (an order is never worth failing a run for)."""
+    latest = results / "latest"
+    if not latest.is_dir():
+        return {}
+    try:
+        return {r.nodeid: r.finished - r.started for r in read_run(latest)
+                if r.finished > r.started}
+    except (ResultsError, OSError):
+        return {}
+
+
+def balanced(items: Sequence[T], key: Callable[[T], str], exclusive: Callable[[T], bool],
+             durations: Mapping[str, float], workers: int) -> list[T]:
+    """``items`` in the balanced order described above, for ``workers`` workers."""
+    longest = max(durations.values(), default=1.0)
+    first = sorted((i for i in items if exclusive(i)), key=key)
+    rest = sorted((i for i in items if not exclusive(i)),
+                  key=lambda i: (-durations.get(key(i), longest), key(i)))
+    shares: list[list[T]] = [[] for _ in range(max(1, workers))]
+    for group in (first, rest):
+        for n, item in enumerate(group):
+            shares[n % len(shares)].append(item)
+    return [item for share in shares for item in share]
