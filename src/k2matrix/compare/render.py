@@ -12,11 +12,15 @@ HEADER = ("cell", "verdict", "change", "interval", "noise floor", "trials", "bas
 
 
 def _pct(value: Any) -> str:
-    return f"{value:+.1%}" if isinstance(value, int | float) and math.isfinite(value) else "-"
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    return ">+1000%" if value > 10 else f"{value:+.1%}"
 
 
 def _floor(value: Any) -> str:
-    return f"±{value:.1%}" if isinstance(value, int | float) and math.isfinite(value) else "-"
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    return ">±1000%" if value > 10 else f"±{value:.1%}"
 
 
 def _time(value: Any) -> str:
