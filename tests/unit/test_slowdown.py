@@ -48,3 +48,23 @@ def test_the_outermost_call_spins_its_fraction_of_its_own_time(
 def test_each_plugs_in_by_import_path(kind: str, name: str) -> None:
     plugin = plugins.resolve(kind, f"k2matrix.tools.slowdown:{name}")
     assert plugin.factory is getattr(slowdown, name)
+
+
+def test_detection_counts_affected_regressions_and_unaffected_flags() -> None:
+    from k2matrix.tools.detection import slowed_matrix, summarize
+
+    cells = {"w1": {"component": "writer", "case": "append"},
+             "w2": {"component": "writer", "case": "throughput"},
+             "wc": {"component": "writer", "case": "arrow_conversion"},
+             "q1": {"component": "query", "case": "latency"}}
+    doc = {"comparisons": [{"id": "w1", "verdict": "regression", "change": 0.1},
+                           {"id": "w2", "verdict": "inconclusive", "change": 0.08},
+                           {"id": "wc", "verdict": "unchanged", "change": 0.0},
+                           {"id": "q1", "verdict": "improvement", "change": -0.2}],
+           "run_dir": "results/x"}
+    out = summarize(doc, cells, "writer", 0.1, 10)
+    assert out["affected"] == {"cells": 2, "regression": 1, "share": 0.5}
+    assert out["unaffected"] == {"cells": 2, "flagged": 1}
+    spec = slowed_matrix("smoke")
+    assert spec.startswith("set:components.producer.impl=k2matrix.tools.slowdown:SlowProducer")
+    assert "profiles.smoke.engines=[" in spec

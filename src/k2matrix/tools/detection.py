@@ -1,0 +1,112 @@
+"""How well k2matrix's comparison sees a known slowdown here: an A/B whose two sides run the
+slowed built-ins (:mod:`k2matrix.tools.slowdown`) and whose candidate slows one component
+by a known fraction; then, of the cells that component's calls are timed in, the share
+called a regression, and of the others, how many were called a change at all::
+
+    python -m k2matrix.tools.detection --component writer --fraction 0.10 --trials 10 \\
+        [--profile smoke] [-k EXPR] [-n W] [--threshold 5%] [--run-id ID]
+
+It runs ``k2matrix ab`` (its run directory and ``comparison.json`` stay under results/) and
+prints a table, or JSON with ``--format json``: ``{"component", "fraction", "trials",
+"affected": {"cells", "regression", "share"}, "unaffected": {"cells", "flagged"},
+"cells": [{"id", "affected", "verdict", "change"}], "run_dir"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from k2matrix.options import fraction, trials, workers
+
+MODULE = "k2matrix.tools.slowdown"
+# cases whose timed rounds do not go through the component's implementation
+UNAFFECTED = {"producer": {"serializer_cache", "paced_latency"},
+              "writer": {"arrow_conversion"}, "query": set()}
+
+
+def slowed_matrix(profile: str) -> str:
+    """The ``set:`` SPEC that puts the slowed built-ins in every component."""
+    engines = f'["{MODULE}:SlowIcebergScan","{MODULE}:SlowParquet"]'
+    return (f"set:components.producer.impl={MODULE}:SlowProducer,"
+            f"components.writer.impl={MODULE}:SlowWriter,profiles.{profile}.engines={engines}")
+
+
+def affected(cell: dict[str, Any], component: str) -> bool:
+    return bool(cell.get("component") == component
+                and cell.get("case") not in UNAFFECTED[component])
+
+
+def summarize(doc: dict[str, Any], cells: dict[str, dict[str, Any]], component: str,
+              fraction_: float, trial_count: int) -> dict[str, Any]:
+    rows = []
+    for c in doc["comparisons"]:
+        rows.append({"id": c["id"], "affected": affected(cells.get(c["id"], {}), component),
+                     "verdict": c["verdict"], "change": c["change"]})
+    hit = [r for r in rows if r["affected"]]
+    rest = [r for r in rows if not r["affected"]]
+    regressions = sum(r["verdict"] == "regression" for r in hit)
+    return {"component": component, "fraction": fraction_, "trials": trial_count,
+            "affected": {"cells": len(hit), "regression": regressions,
+                         "share": regressions / len(hit) if hit else None},
+            "unaffected": {"cells": len(rest), "flagged": sum(
+                r["verdict"] in ("regression", "improvement") for r in rest)},
+            "cells": rows, "run_dir": doc.get("run_dir")}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m k2matrix.tools.detection")
+    parser.add_argument("--component", choices=tuple(UNAFFECTED), required=True)
+    parser.add_argument("--fraction", type=fraction, required=True,
+                        help="the injected slowdown, as 0.10 or 10%%")
+    parser.add_argument("--trials", type=trials, default=10)
+    parser.add_argument("--profile", default="smoke")
+    parser.add_argument("-k", dest="keyword", default=None)
+    parser.add_argument("-n", dest="workers", type=workers, default=None)
+    parser.add_argument("--threshold", default="5%")
+    parser.add_argument("--run-id", default=None)
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    args = parser.parse_args(argv)
+    slow = slowed_matrix(args.profile)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "comparison.json"
+        cmd = [sys.executable, "-m", "k2matrix.cli", "ab", "--baseline", slow,
+               "--candidate", f"{slow}+env:K2_SLOWDOWN={args.component}={args.fraction}",
+               "--trials", str(args.trials), "--profile", args.profile,
+               "--threshold", args.threshold, "--format", "json", "--out", str(out)]
+        for flag, value in (("-k", args.keyword), ("-n", args.workers),
+                            ("--run-id", args.run_id)):
+            if value is not None:
+                cmd += [flag, value]
+        code = subprocess.call(cmd, stdout=subprocess.DEVNULL)
+        if code not in (0, 1):
+            print(f"detection: k2matrix ab failed (exit {code})", file=sys.stderr)
+            return code
+        doc = json.loads(out.read_text())
+    bench = json.loads((Path(doc["run_dir"]) / "candidate" / "benchmarks.json").read_text())
+    cells = {b["extra_info"]["k2"]["cell"]["id"]: b["extra_info"]["k2"]["cell"]
+             for b in bench["benchmarks"]}
+    result = summarize(doc, cells, args.component, args.fraction, args.trials)
+    if args.format == "json":
+        print(json.dumps(result, indent=2))
+        return 0
+    for r in result["cells"]:
+        print(f"{r['id']:70s} {'affected' if r['affected'] else '        '} "
+              f"{r['verdict']:12s} {r['change']:+.1%}")
+    a, u = result["affected"], result["unaffected"]
+    share = f"{a['share']:.0%}" if a["share"] is not None else "-"
+    print(f"\n{args.component} slowed by {args.fraction:.0%}, {args.trials} trials a side: "
+          f"{a['regression']} of {a['cells']} affected cells called a regression ({share}); "
+          f"{u['flagged']} of {u['cells']} unaffected cells called a change\n"
+          f"run: {result['run_dir']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
