@@ -17,7 +17,8 @@ from k2matrix.stats import median
 
 def entry_trials(bench: Mapping[str, Any]) -> list[float]:
     """The trial medians of one benchmark entry (seconds)."""
-    k2 = (bench.get("extra_info") or {}).get("k2")
+    extra = bench.get("extra_info")
+    k2 = extra.get("k2") if isinstance(extra, dict) else None
     trials = k2.get("trials") if isinstance(k2, dict) else None
     if isinstance(trials, list) and trials:
         out = []
@@ -25,15 +26,20 @@ def entry_trials(bench: Mapping[str, Any]) -> list[float]:
             if not isinstance(t, dict):
                 continue
             value = t.get("median")
-            if value is None and t.get("rounds"):
-                value = median(float(v) for v in t["rounds"])
+            rounds = t.get("rounds")
+            if value is None and isinstance(rounds, list):
+                numbers = [float(v) for v in rounds if isinstance(v, int | float)]
+                value = median(numbers) if numbers else None
             if isinstance(value, int | float) and value > 0:
                 out.append(float(value))
         return out
-    stats = bench.get("stats") or {}
+    stats = bench.get("stats")
+    if not isinstance(stats, dict):
+        return []
     value = stats.get("median")
-    if not isinstance(value, int | float) and stats.get("data"):
-        value = median(float(v) for v in stats["data"])
+    data = stats.get("data")
+    if not isinstance(value, int | float) and isinstance(data, list) and data:
+        value = median(float(v) for v in data if isinstance(v, int | float))
     return [float(value)] if isinstance(value, int | float) and value > 0 else []
 
 

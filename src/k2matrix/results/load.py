@@ -66,7 +66,8 @@ class Run:
         use_fullname = len(set(names)) < len(names)
         out = []
         for bench in self.benchmarks:
-            k2 = (bench.get("extra_info") or {}).get("k2")
+            extra = bench.get("extra_info")
+            k2 = extra.get("k2") if isinstance(extra, dict) else None
             cell = k2.get("cell") if isinstance(k2, dict) else None
             if isinstance(cell, dict) and "id" in cell:
                 out.append(str(cell["id"]))
