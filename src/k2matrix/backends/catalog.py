@@ -6,6 +6,8 @@ from the environment variable the matrix names; it never appears in errors or re
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,31 @@ from k2matrix.errors import BackendError
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
+
+
+# The PostgreSQL catalog of the ``catalogs`` axis when [backends.catalog] is not PostgreSQL
+# (K2_POSTGRES_URI overrides it).
+POSTGRES_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+def axis_catalog(kind: str, base: CatalogConfig) -> CatalogConfig:
+    """The catalog of a cell's ``catalogs`` axis value (``sqlite``, ``postgresql``,
+    ``glue``): ``[backends.catalog]`` when it is of that kind, else the default of the kind
+    (SQLite in the warehouse folder; PostgreSQL at ``K2_POSTGRES_URI`` or
+    :data:`POSTGRES_DEFAULT`; Glue on the storage endpoint)."""
+    if kind == "sqlite":
+        if base.kind == "sql" and base.uri.startswith("sqlite"):
+            return base
+        return replace(base, kind="sql", uri=CatalogConfig.uri, password_env="")
+    if kind == "postgresql":
+        if base.kind == "sql" and base.uri.startswith("postgresql"):
+            return base
+        return replace(base, kind="sql", password_env="",
+                       uri=os.environ.get("K2_POSTGRES_URI") or POSTGRES_DEFAULT)
+    if kind == "glue":
+        return base if base.kind == "glue" else replace(base, kind="glue", uri="",
+                                                         password_env="")
+    raise BackendError(f"catalogs = {kind!r}: unknown catalog; use sqlite, postgresql or glue")
 
 
 def _with_password(uri: str, password: str | None) -> str:

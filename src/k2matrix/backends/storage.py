@@ -176,6 +176,11 @@ class ObjectStore:
         self._call(f"deleting s3://{self.config.bucket}/{key}", self.fs.delete_file,
                    f"{self.config.bucket}/{key}")
 
+    def exists(self, key: str) -> bool:
+        info = self._call("checking an object", self.fs.get_file_info,
+                          f"{self.config.bucket}/{key}")
+        return bool(info.type == pafs.FileType.File)
+
     def delete_prefix(self, prefix: str) -> None:
         path = f"{self.config.bucket}/{prefix.strip('/')}"
         info = self._call("listing", self.fs.get_file_info, path)
