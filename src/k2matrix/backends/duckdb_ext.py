@@ -104,3 +104,17 @@ def create_s3_secret(con: duckdb.DuckDBPyConnection, config: StorageConfig) -> N
     con.execute(f"CREATE OR REPLACE TEMPORARY SECRET k2_s3 (TYPE s3, {', '.join(opts)})")
     con.execute("SET http_timeout = 10000")  # milliseconds: a dead endpoint fails in 10 s
     con.execute("SET http_retries = 1")
+
+
+def versions(extensions: tuple[str, ...] = S3_EXTENSIONS) -> dict[str, str]:
+    """DuckDB's version and each extension's, loaded from its package (the preflight)."""
+    import duckdb
+
+    con = connect(threads=1, extensions=extensions)
+    try:
+        rows = con.execute("SELECT extension_name, extension_version FROM duckdb_extensions() "
+                           "WHERE loaded").fetchall()
+    finally:
+        con.close()
+    found = {str(name): str(version or "") for name, version in rows}
+    return {"duckdb": duckdb.__version__, **{n: found.get(n, "?") for n in extensions}}

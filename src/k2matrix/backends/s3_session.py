@@ -3,7 +3,8 @@
 :class:`S3Session` hands out the storage of ``[backends.storage]``: the configured endpoint
 (``K2_S3_ENDPOINT`` overrides it), or, when none is given, an embedded moto server started on
 first use and stopped with the session (one per pytest worker, so the counts a cell reads
-are its own). The bucket is created if it is missing.
+are its own). The bucket is created on a k2matrix moto server; on any other endpoint a
+missing bucket is an error naming it.
 
 Request counts come from the server (:mod:`k2matrix.backends.moto_server` ``/_k2/stats``): a
 k2matrix moto server, embedded or started by ``python -m k2matrix.backends.moto_server``,
@@ -49,10 +50,18 @@ class S3Session:
         query engines of this process."""
         if self._ready is None:
             config = self.config if self.config.kind == "s3" else StorageConfig(kind="s3")
+            store = None
             if not config.endpoint:
                 self.server = MotoServer.start(log=self.log)
                 config = config.with_endpoint(self.server.endpoint)
-            s3.ObjectStore(config).ensure_bucket()
+                s3.ObjectStore(config).ensure_bucket()
+            else:
+                store = s3.ObjectStore(config)
+                if not store.bucket_exists() and control(config.endpoint) is not None:
+                    store.ensure_bucket()  # a k2matrix moto server (e.g. CI's) starts empty
+                elif not store.bucket_exists():
+                    raise BackendError(f"{s3.where(config)} does not exist: create it, or "
+                                       "fix backends.storage.bucket (K2_S3_BUCKET)")
             self._ready = config
         s3.activate(self._ready)
         return self._ready
