@@ -197,16 +197,19 @@ class MotoServer:
 
     @classmethod
     def start(cls, host: str = "127.0.0.1", port: int | None = None,
-              timeout: float = START_TIMEOUT_S, log: Path | None = None) -> MotoServer:
+              timeout: float = START_TIMEOUT_S, log: Path | None = None,
+              env: dict[str, str] | None = None) -> MotoServer:
         """Start the server on ``host:port`` (a free port by default); return once it
-        answers ``/_k2/stats``."""
+        answers ``/_k2/stats``. ``env`` adds moto settings (e.g.
+        ``INITIAL_NO_AUTH_ACTION_COUNT=0`` makes it check credentials like AWS)."""
         port = port or _free_port(host)
         cmd = [sys.executable, "-m", "k2matrix.backends.moto_server", "serve",
                "--host", host, "--port", str(port)]
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - child owns it
         try:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    env={**os.environ, **(env or {})})
         finally:
             if log:
                 out.close()  # type: ignore[union-attr]

@@ -118,11 +118,13 @@ def explain(exc: BaseException, config: StorageConfig) -> str:
     if "nosuchbucket" in low or "bucket does not exist" in low or "not found" in low:
         fix = ("the bucket does not exist: create it, or fix backends.storage.bucket "
                "(K2_S3_BUCKET)")
-    elif "invalidaccesskeyid" in low or "signaturedoesnotmatch" in low or ("403" in low and (
-            "access key" in low or "signature" in low)):
+    elif any(w in low for w in ("invalidaccesskeyid", "invalid_access_key_id",
+                                "signature_does_not_match", "signaturedoesnotmatch")) or (
+            "403" in low and ("access key" in low or "signature" in low)):
         fix = ("the credentials were refused: check the variables named in "
                "backends.storage.*_env")
-    elif "accessdenied" in low or "access denied" in low or "forbidden" in low:
+    elif "accessdenied" in low or "access_denied" in low or "access denied" in low or (
+            "forbidden" in low):
         fix = "access denied: the credentials lack permission on this bucket"
     elif ("connect" in low or "timeout" in low or "timed out" in low or "resolve" in low
           or "curl" in low or "network" in low):
