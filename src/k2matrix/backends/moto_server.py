@@ -267,6 +267,12 @@ def _start(args: argparse.Namespace) -> int:
     server = MotoServer.start(args.host, args.port, args.timeout,
                               Path(args.log) if args.log else None)
     pid_file.write_text(f"{server.pid} {server.endpoint}\n")
+    if args.bucket:  # the server starts empty: give it the warehouse bucket
+        from k2matrix.backends.storage import ObjectStore
+        from k2matrix.backends.storage_config import StorageConfig
+
+        ObjectStore(StorageConfig(kind="s3", endpoint=server.endpoint,
+                                  bucket=args.bucket)).ensure_bucket()
     print(server.endpoint, flush=True)
     return 0
 
@@ -295,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start in the background; print its endpoint URL")
     start.add_argument("--log", default=None, help="append the server's output here")
+    start.add_argument("--bucket", default="warehouse",
+                       help="create this bucket once it runs (default warehouse; '' for none)")
     stop = sub.add_parser("stop", help="stop the server named in the pid file")
     run = sub.add_parser("serve", help="serve in the foreground (what start runs)")
     for p in (start, run):
