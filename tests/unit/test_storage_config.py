@@ -129,3 +129,36 @@ def test_local_cell_ids_unchanged_and_s3_cells_named() -> None:
     assert "writer-commits-postgresql-s3-lat20" in full
     s3 = parse_matrix(REAL).cells("s3")
     assert {c.params.get("storage") for c in s3 if c.key == "query.latency"} == {"local", "s3"}
+
+
+def test_storage_cost_table_pairs_s3_cells_with_their_local_twin() -> None:
+    from k2matrix.summary.load import Run
+    from k2matrix.summary.storage import local_twin, storage_costs
+
+    assert local_twin("query-latency-filtered-polars-unpartitioned-n100000-s3") == (
+        "query-latency-filtered-polars-unpartitioned-n100000")
+    assert local_twin("writer-commits-glue-s3-lat20") == "writer-commits-glue"
+
+    def bench(cid: str, median: float, s3: dict[str, object] | None = None) -> dict[str, object]:
+        extra: dict[str, object] = {"k2": {"cell": {"id": cid}}}
+        if s3 is not None:
+            extra["s3"] = s3
+        return {"name": cid, "stats": {"median": median}, "extra_info": extra}
+
+    run = Run(source="synthetic", benchmarks=[
+        bench("writer-append-v2-b100-unpartitioned", 0.04),
+        bench("writer-append-v2-b100-unpartitioned-s3", 0.16, {
+            "source": "server", "ops": 2, "op": "commit", "exclusive": True,
+            "requests": {"PUT": 24, "HEAD": 8, "GET": 2, "LIST": 2}, "requests_total": 36,
+            "bytes_in": 2000, "bytes_out": 100}),
+        bench("query-x-s3", 0.01, {"source": "unavailable", "ops": 1, "op": "query"}),
+        bench("damaged-s3", 0.01, {"ops": "many", "requests": [1, 2]}),
+    ])
+    rows = {r["id"]: r for r in storage_costs(run).to_dicts()}
+    row = rows["writer-append-v2-b100-unpartitioned-s3"]
+    assert row["local_median_ms"] == pytest.approx(40.0)
+    assert row["s3_vs_local"] == pytest.approx(4.0)
+    assert (row["put_per_op"], row["head_per_op"], row["requests_per_op"]) == (12, 4, 18)
+    assert row["bytes_in_per_op"] == 1000
+    assert rows["query-x-s3"]["get_per_op"] is None  # not counted: shown as unknown, not 0
+    assert "damaged-s3" in rows

@@ -5,6 +5,7 @@ server counted them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import polars as pl
@@ -45,7 +46,7 @@ def _median_ms(bench: dict[str, Any]) -> float | None:
 def local_twin(cell_id: str) -> str:
     """The id of the same cell on the local disk (``…-s3`` and ``-s3-lat20`` dropped)."""
     parts = cell_id.split("-")
-    return "-".join(p for p in parts if p != "s3" and not p.startswith("lat"))
+    return "-".join(p for p in parts if p != "s3" and not re.fullmatch(r"lat\d+", p))
 
 
 def storage_costs(run: Run) -> pl.DataFrame:
