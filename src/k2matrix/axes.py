@@ -20,6 +20,8 @@ QUERY_SHAPES = (
 ENGINES = ("duckdb_iceberg_scan", "duckdb_parquet", "polars")  # the built-in engines
 LAYOUTS = ("unpartitioned", "day_symbol", "day_bucket", "sorted")
 CACHE_STATES = ("cold", "warm")
+STORAGES = ("local", "s3")  # where the warehouse is: the local disk or [backends.storage] S3
+CATALOGS = ("sqlite", "postgresql", "glue")  # the catalog of a writer's commit cells
 QUERY_PATTERNS = ("sequential", "mixed")
 
 # The components whose implementation the matrix names (``[components.<c>] impl``), the
@@ -34,6 +36,23 @@ GLOBAL_AXES = (
     "components", "schemas", "batch_sizes", "query_shapes", "engines", "layouts", "dataset_sizes",
 )
 
+# Axes ``[axes]`` may leave out, with their default values. A cell whose parameter has the
+# default adds nothing to its id (``writer-append-v2-b100-unpartitioned`` is the local-disk
+# cell, ``…-s3`` the S3 one), so ids of cells that do not use object storage stay the same.
+OPTIONAL_AXES: dict[str, tuple[str | int, ...]] = {
+    "storages": ("local",),
+    "catalogs": ("sqlite",),
+    "s3_latency_ms": (0,),  # a delay added to every request of the embedded S3 server
+}
+_ID_DEFAULTS: dict[str, str | int] = {"storage": "local", "catalog": "sqlite",
+                                      "s3_latency_ms": 0}
+
+
+def in_cell_id(param: str, value: object) -> bool:
+    """Whether a parameter appears in a cell id (not an optional axis at its default)."""
+    return param not in _ID_DEFAULTS or value != _ID_DEFAULTS[param]
+
+
 # Axes whose values are names from a fixed vocabulary (not ``engines``: see above).
 CHOICES: dict[str, tuple[str, ...]] = {
     "components": COMPONENTS,
@@ -42,6 +61,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "layouts": LAYOUTS,
     "cache": CACHE_STATES,
     "pattern": QUERY_PATTERNS,
+    "storages": STORAGES,
+    "catalogs": CATALOGS,
 }
 
 # Plural axis names (as written in matrix.toml) and the singular parameter name a cell uses.
@@ -53,6 +74,8 @@ AXIS_PARAM: dict[str, str] = {
     "engines": "engine",
     "layouts": "layout",
     "dataset_sizes": "dataset_size",
+    "storages": "storage",
+    "catalogs": "catalog",
 }
 
 

@@ -152,7 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_summary_parser(sub)  # sets func=run_summary
     add_compare_parser(sub)
     add_ab_parsers(sub)
+
+    doctor = sub.add_parser("doctor", help="preflight: check every configured backend")
+    doctor.add_argument("--matrix", default="matrix.toml", help="default: matrix.toml")
+    doctor.set_defaults(func=_cmd_doctor)
     return parser
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from k2matrix.tools.doctor import doctor
+
+    return doctor(Path(args.matrix))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

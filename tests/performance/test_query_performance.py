@@ -8,6 +8,12 @@ Datasets are built once per (size, layout, seed) under ``k2_workdir`` (see
 ``k2matrix.query.datasets``); building is never timed. Each benchmark stores rows returned, files
 planned/pruned/read and DuckDB's scan counters where the engine reports them, and latency
 percentiles (``latency_p50_ms``, ``latency_p99_ms``…) of the individual queries.
+
+A cell with ``storage = "s3"`` queries the same rows written to ``[backends.storage]`` (or
+the embedded moto server): DuckDB through httpfs with a secret built from the environment,
+Polars with storage options, pyiceberg through its S3 FileIO. Such cells store
+``extra_info["s3"]``: the S3 requests by kind and bytes moved of one more, untimed query,
+counted by the server. ``s3_latency_ms`` holds every S3 request that long (query.caching).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from k2matrix.backends.s3_session import S3Session
 from k2matrix.cell import Cell
 from k2matrix.matrix import Matrix
 from k2matrix.query.engine import open_engine
@@ -39,8 +46,18 @@ STRESS_VARIANTS = 10
 DIRECT_ENGINE = "duckdb_parquet"  # iceberg_scan's reference: its plan/run_planned, same files
 
 
-def _workload(cell: Cell, matrix: Matrix, workdir: Path) -> QueryWorkload:
-    return QueryWorkload.for_cell(cell, matrix.seed, workdir)
+def _workload(cell: Cell, matrix: Matrix, workdir: Path, s3: S3Session | None = None
+              ) -> QueryWorkload:
+    storage = s3.storage() if s3 is not None and cell.params.get("storage") == "s3" else None
+    return QueryWorkload.for_cell(cell, matrix.seed, workdir, storage=storage)
+
+
+def _s3_cost(wl: QueryWorkload, s3: S3Session | None, engine: QueryEngine, shape: str,
+             params: dict[str, Any], benchmark: Any) -> None:
+    """What one query costs on object storage: one more, untimed run, counted."""
+    if s3 is not None and wl.cell.params.get("storage") == "s3":
+        _, cost = s3.counted(lambda: engine.run(shape, params), 1, "query")
+        benchmark.extra_info["s3"] = cost
 
 
 def _timed(engine: QueryEngine, shape: str, params: dict[str, Any], latencies: list[float]
@@ -68,7 +85,8 @@ def _profile(engine: QueryEngine, first: QueryResult, shape: str, params: dict[s
     return profile
 
 
-def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any) -> None:
+def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any,
+                   s3: S3Session | None = None) -> None:
     """One shape on one engine: verify, time single queries, record scan and latency stats."""
     shape = str(wl.cell.params["query_shape"])
     params = wl.params(shape)
@@ -109,6 +127,7 @@ def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any) -> None:
                 direct.close()
         assert last[0].rows_returned == first.rows_returned
         profile = _profile(engine, first, shape, params)
+        _s3_cost(wl, s3, engine, shape, params, benchmark)
     if direct_ms:  # the goal: iceberg_scan within 1.2x of read_parquet on the same files
         benchmark.extra_info["parquet_direct_p50_ms"] = (
             latency_summary(direct_ms)["latency_p50_ms"])
@@ -130,8 +149,9 @@ class TestQueryLatency:
     """simple scan, filtered (symbol + hour), aggregation, time range."""
 
     def test_latency(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix, k2_workdir: Path,
-                     k2_rounds: Any) -> None:
-        _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir), benchmark, k2_rounds)
+                     k2_rounds: Any, k2_s3: S3Session) -> None:
+        _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir, k2_s3), benchmark, k2_rounds,
+                       k2_s3)
 
 
 @pytest.mark.k2(component="query", case="complexity")
@@ -139,8 +159,9 @@ class TestQueryComplexity:
     """as-of join with quotes, window function, subquery."""
 
     def test_complexity(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
-                        k2_workdir: Path, k2_rounds: Any) -> None:
-        _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir), benchmark, k2_rounds)
+                        k2_workdir: Path, k2_rounds: Any, k2_s3: S3Session) -> None:
+        _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir, k2_s3), benchmark, k2_rounds,
+                       k2_s3)
 
 
 def _verify_all(wl: QueryWorkload, engine: QueryEngine,
@@ -215,8 +236,17 @@ class TestQueryCaching:
     The OS page cache is warm in both: this measures the engine's caches, not the disk."""
 
     def test_caching(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
-                     k2_workdir: Path, k2_rounds: Any) -> None:
-        wl = _workload(k2_cell, k2_matrix, k2_workdir)
+                     k2_workdir: Path, k2_rounds: Any, k2_s3: S3Session) -> None:
+        delay = int(k2_cell.params.get("s3_latency_ms", 0))
+        if delay and k2_cell.params.get("storage") != "s3":
+            pytest.skip("s3_latency_ms applies to S3 cells; this cell reads the local disk")
+        wl = _workload(k2_cell, k2_matrix, k2_workdir, k2_s3)
+        with k2_s3.latency(delay):
+            self._measure(wl, k2_cell, benchmark, k2_rounds, k2_s3)
+
+    @staticmethod
+    def _measure(wl: QueryWorkload, k2_cell: Cell, benchmark: Any, k2_rounds: Any,
+                 k2_s3: S3Session) -> None:
         params = wl.params(CACHE_SHAPE)
         latencies: list[float] = []
         open_ms: list[float] = []
@@ -238,6 +268,7 @@ class TestQueryCaching:
                     assert result.rows_returned == first.rows_returned
 
             benchmark.pedantic(run, rounds=k2_rounds(5 if cold else 10), iterations=1)
+            _s3_cost(wl, k2_s3, engine, CACHE_SHAPE, params, benchmark)
         benchmark.extra_info.update(
             items=1, unit="queries/s", cache=k2_cell.params["cache"], query_shape=CACHE_SHAPE,
             engine=wl.engine_name, impl=wl.engine_name, layout=wl.dataset.key.layout,

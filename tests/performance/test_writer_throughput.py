@@ -12,6 +12,12 @@ cell (pyarrow writing the same rows to one Parquet file), and ``impl``.
 
 Tables are named after the cell, the process and the round, so xdist workers sharing one
 catalog never collide; they are purged after the cell.
+
+Object storage: a cell with ``storage = "s3"`` writes its tables to ``[backends.storage]`` (or
+the embedded moto server), a cell with a ``catalog`` (the ``catalogs`` axis: sqlite,
+postgresql, glue) commits through that catalog. Such cells store ``extra_info["s3"]``: the S3
+requests by kind, bytes moved and Glue calls, counted by the server over ``ops`` commits (for
+writer.append: one more, untimed append; for the sustained cells: the timed round itself).
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import Backends
+from k2matrix.backends.s3_session import S3Session
 from k2matrix.cell import Cell
 from k2matrix.errors import WorkloadError
 from k2matrix.matrix import Matrix
@@ -33,6 +39,7 @@ from k2matrix.writer.bench import (
     Tables,
     ceiling_seconds,
     extreme_decimals,
+    first_and_last_tenth,
     parquet_round,
     pool,
     timed_rounds,
@@ -54,10 +61,15 @@ DICT_SUSTAINED_ROWS = 100_000  # rows of the dict-input variant of writer.buffer
 STRESS_INPUT_BATCH = 1_000
 
 
-@pytest.fixture(scope="module")
-def catalog(k2_backends: Backends) -> Catalog:
-    opened: Catalog = open_catalog(k2_backends.catalog)
+@pytest.fixture
+def catalog(k2_cell: Cell, cell_catalogs: Any) -> Catalog:
+    """The cell's catalog: ``[backends.catalog]``, or the one its storage/catalog axes name."""
+    opened: Catalog = cell_catalogs(k2_cell)
     return opened
+
+
+def _on_s3(cell: Cell) -> bool:
+    return cell.params.get("storage") == "s3" or cell.params.get("catalog") == "glue"
 
 
 @pytest.fixture
@@ -83,7 +95,7 @@ class TestWriterLatency:
     """One append of a batch (Arrow, the cell's schema and layout) into a fresh table."""
 
     def test_append(self, k2_cell: Cell, benchmark: Any, writers: WriterBench, tables: Tables,
-                    k2_rounds: Callable[[int], int]) -> None:
+                    k2_rounds: Callable[[int], int], k2_s3: S3Session) -> None:
         rows = int(k2_cell.params["batch_size"])
         layout = str(k2_cell.params["layout"])
         data = generate_table(WorkloadSpec.from_cell(k2_cell, rows=rows))
@@ -107,6 +119,10 @@ class TestWriterLatency:
             **paired_ceiling_info(rows, seconds, reference), **writers.info())
         benchmark.extra_info["bytes"] //= info["commits"]
         benchmark.extra_info["files_added"] /= info["commits"]
+        if _on_s3(k2_cell):  # what one commit costs on object storage: one more append
+            extra = setup()
+            _, cost = k2_s3.counted(lambda: writer.write_arrow(data, extra), 1, "commit")
+            benchmark.extra_info["s3"] = cost
 
 
 # ---------------------------------------------------------------------------- throughput
@@ -246,7 +262,8 @@ class TestBufferedSustained:
     all. Per-commit latency against commit number goes in ``series``."""
 
     def test_buffered(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
-                      tables: Tables, k2_rounds: Callable[[int], int]) -> None:
+                      tables: Tables, k2_rounds: Callable[[int], int],
+                      k2_s3: S3Session) -> None:
         total = int(k2_cell.settings["sustained_rows"])
         batch = int(k2_cell.settings["sustained_input_batch"])
         flush = int(k2_cell.settings["writer_flush_rows"])
@@ -270,8 +287,16 @@ class TestBufferedSustained:
                 buffered.write_arrow(slices[i % len(slices)], name)
             buffered.flush()
 
-        seconds, reference = timed_rounds(benchmark, k2_rounds(1), setup, body,
-                                          ceiling_seconds(slices, flush, expected.rows))
+        rounds = k2_rounds(1)
+        reference_round = ceiling_seconds(slices, flush, expected.rows)
+        if _on_s3(k2_cell):
+            (seconds, reference), cost = k2_s3.counted(
+                lambda: timed_rounds(benchmark, rounds, setup, body, reference_round),
+                rounds * -(-expected.rows // flush), "commit")
+            benchmark.extra_info["s3"] = cost
+        else:
+            seconds, reference = timed_rounds(benchmark, rounds, setup, body,
+                                              reference_round)
         verified = writers.verify_all(timed, expected)
         info = writers.sustained_info(writer, starts[-1], timed[-1])
 
@@ -300,6 +325,68 @@ class TestBufferedSustained:
         verify_table(writers.table(name), table_checksum(records_to_table(records, schema)))
         return {"dict_input_rows": rows,
                 "dict_input_throughput": round(throughput(rows, seconds), 1)}
+
+
+# ---------------------------------------------------------------------------- commit history
+
+
+@pytest.mark.k2(component="writer", case="commits")
+class TestCommitHistory:
+    """``commit_history`` small appends into one table through the cell's catalog (the
+    ``catalogs`` axis) on the cell's storage, each commit timed: commit latency and how it
+    grows with the table's history, side by side across catalogs, storages and S3 delays."""
+
+    def test_commits(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
+                     tables: Tables, k2_s3: S3Session) -> None:
+        commits = int(k2_cell.settings["commit_history"])
+        rows = 100
+        delay = int(k2_cell.params.get("s3_latency_ms", 0))
+        if delay and not _on_s3(k2_cell):
+            pytest.skip("s3_latency_ms applies to S3 cells; this cell writes to the local disk")
+        if k2_cell.params.get("catalog") == "glue" and k2_cell.params.get("storage") == "local":
+            pytest.skip("Glue keeps its tables on S3: the glue-s3 cell measures it")
+        data = generate_table(WorkloadSpec.from_cell(k2_cell, rows=rows))
+        writer = writers.make()
+        warm = tables.new("warm")
+        writers.ensure_table(writer, warm)
+        writer.write_arrow(data, warm)
+        name = tables.new("history")
+        writers.ensure_table(writer, name)
+        latencies: list[float] = []
+
+        def body() -> None:
+            for _ in range(commits):
+                start = time.perf_counter()
+                writer.write_arrow(data, name)
+                latencies.append((time.perf_counter() - start) * 1e3)
+
+        def run() -> None:
+            benchmark.pedantic(body, rounds=1, iterations=1)
+
+        if _on_s3(k2_cell):
+            with k2_s3.latency(delay):  # counted inside: the cost records the delay
+                _, cost = k2_s3.counted(run, commits, "commit")
+            benchmark.extra_info["s3"] = cost
+        else:
+            run()
+        verify_table(writers.table(name), table_checksum(pa_concat([data] * commits)))
+        first, last = first_and_last_tenth(latencies)
+        benchmark.extra_info.update(
+            items=commits * rows, unit="rows/s", rows=commits * rows, commits=commits,
+            catalog=k2_cell.params.get("catalog", "matrix"),
+            storage=k2_cell.params.get("storage", "local"), s3_latency_ms=delay,
+            commit_latency_ms=round(median(latencies), 3),
+            commit_first_tenth_ms=round(first, 3), commit_last_tenth_ms=round(last, 3),
+            commit_growth=round(last / first, 3) if first else 0.0,
+            series={"commit_latency_ms": [round(v, 3) for v in latencies]},
+            verified=f"{commits} commits: count+checksum and snapshot total-records equal",
+            **latency_summary(latencies), **writers.info())
+
+
+def pa_concat(parts: list[Any]) -> Any:
+    import pyarrow as pa
+
+    return pa.concat_tables(parts)
 
 
 # ---------------------------------------------------------------------------- stress

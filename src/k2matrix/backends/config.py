@@ -14,12 +14,19 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from k2matrix.backends.storage_config import (
+    StorageConfig,
+    parse_storage,
+    storage_from_environment,
+)
 from k2matrix.checks import Checker, join
 
-_SECRET_KEYS = re.compile(r"(password|passwd|secret|token|api_key|apikey|credential|auth)$")
+_SECRET_KEYS = re.compile(
+    r"(password|passwd|secret|token|api_key|apikey|credential|auth|access_key|access_key_id)$")
 _URL_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]+:[^/@]+@")
 
 ACKS = ("0", "1", "all", "-1")
+CATALOG_KINDS = ("sql", "rest", "glue")
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
@@ -71,6 +78,7 @@ class Backends:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     schema_registry: SchemaRegistryConfig = field(default_factory=SchemaRegistryConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     def with_environment(self, environ: dict[str, str] | None = None) -> Backends:
         """Apply the ``K2_*`` environment overrides."""
@@ -84,7 +92,8 @@ class Backends:
             catalog = replace(catalog, uri=env["K2_CATALOG_URI"])
         if env.get("K2_WAREHOUSE"):
             catalog = replace(catalog, warehouse=env["K2_WAREHOUSE"])
-        return Backends(kafka=kafka, schema_registry=registry, catalog=catalog)
+        return Backends(kafka=kafka, schema_registry=registry, catalog=catalog,
+                        storage=storage_from_environment(self.storage, env))
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able descriptor for results files: no secret, passwords in URLs redacted."""
@@ -101,6 +110,7 @@ class Backends:
                 "uri": redact(self.catalog.resolved_uri),
                 "warehouse": self.catalog.warehouse_path,
             },
+            "storage": self.storage.describe(),
         }
 
 
@@ -131,7 +141,7 @@ def _no_inline_secrets(ck: Checker, table: dict[str, Any], path: str) -> None:
 def parse_backends(ck: Checker, table: dict[str, Any], path: str) -> Backends:
     """Validate ``[backends]`` into :class:`Backends`, adding problems to ``ck``."""
     _no_inline_secrets(ck, table, path)
-    ck.keys(table, path, ["kafka", "schema_registry", "catalog"])
+    ck.keys(table, path, ["kafka", "schema_registry", "catalog", "storage"])
 
     k = ck.table(table, "kafka", path) or {}
     kpath = join(path, "kafka")
@@ -181,18 +191,32 @@ def parse_backends(ck: Checker, table: dict[str, Any], path: str) -> Backends:
     c = ck.table(table, "catalog", path) or {}
     cpath = join(path, "catalog")
     ck.keys(c, cpath, ["kind", "uri", "warehouse", "password_env", "namespace"])
-    kind = ck.str_(c.get("kind", "sql"), join(cpath, "kind"), ("sql", "rest")) or "sql"
+    kind = ck.str_(c.get("kind", "sql"), join(cpath, "kind"), CATALOG_KINDS) or "sql"
     uri = ck.str_(c.get("uri", CatalogConfig.uri), join(cpath, "uri")) or CatalogConfig.uri
     if kind == "sql" and not uri.startswith(("sqlite:", "postgresql")):
         ck.add(join(cpath, "uri"), uri,
                "a sql catalog needs a sqlite:///PATH or postgresql+psycopg2://… URI")
     if kind == "rest" and not uri.startswith(("http://", "https://")):
         ck.add(join(cpath, "uri"), uri, "a rest catalog needs an http(s):// URI")
+    if kind == "glue" and "uri" in c and c["uri"] and not uri.startswith(("http://", "https://")):
+        ck.add(join(cpath, "uri"), uri, 'a glue catalog takes the Glue endpoint as an http(s):// '
+               'URI, or no uri (the storage endpoint: the embedded server or AWS)')
     warehouse = ck.str_(c.get("warehouse", CatalogConfig.warehouse), join(cpath, "warehouse"))
     pw_env = ck.env_name(c.get("password_env", ""), join(cpath, "password_env")) or ""
     namespace = ck.str_(c.get("namespace", "k2"), join(cpath, "namespace")) or "k2"
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", namespace):
         ck.add(join(cpath, "namespace"), namespace, "must be an identifier (letters, digits, _)")
-    catalog = CatalogConfig(kind=kind, uri=uri, warehouse=warehouse or CatalogConfig.warehouse,
-                            password_env=pw_env, namespace=namespace)
-    return Backends(kafka=kafka, schema_registry=registry, catalog=catalog)
+    storage = parse_storage(ck, ck.table(table, "storage", path) or {}, join(path, "storage"))
+    if kind == "glue" and storage.kind != "s3" and not os.environ.get("K2_S3_ENDPOINT"):
+        ck.add(join(cpath, "kind"), kind, 'a glue catalog keeps its tables on S3: set '
+               '[backends.storage] kind = "s3" (an empty endpoint is the embedded server)')
+    if kind == "glue" and "uri" not in c:
+        uri = ""
+    return Backends(kafka=kafka, schema_registry=registry, catalog=catalog_config(
+        kind, uri, warehouse, pw_env, namespace), storage=storage)
+
+
+def catalog_config(kind: str, uri: str, warehouse: str | None, password_env: str,
+                   namespace: str) -> CatalogConfig:
+    return CatalogConfig(kind=kind, uri=uri, warehouse=warehouse or CatalogConfig.warehouse,
+                         password_env=password_env, namespace=namespace)

@@ -14,12 +14,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError
 
 if TYPE_CHECKING:
     import duckdb
 
 EXTENSIONS = ("avro", "iceberg")  # avro first: iceberg reads Avro manifests through it
+S3_EXTENSIONS = ("avro", "httpfs", "iceberg")  # httpfs: s3:// files through the S3 API
 
 
 def sql_string(text: str) -> str:
@@ -82,3 +84,37 @@ def connect(threads: int | None = None, extensions: tuple[str, ...] = EXTENSIONS
         con.close()
         raise
     return con
+
+
+def create_s3_secret(con: duckdb.DuckDBPyConnection, config: StorageConfig) -> None:
+    """A temporary DuckDB S3 secret from ``config`` (credentials from the environment
+    variables it names), so httpfs reads ``s3://`` paths from its endpoint. Values are
+    SQL-quoted literals (CREATE SECRET takes no bound parameters) and never logged."""
+    creds = config.credentials()
+    opts = [f"REGION {sql_string(config.region)}",
+            f"URL_STYLE {sql_string('path' if config.path_style else 'vhost')}"]
+    if config.endpoint:
+        host = config.endpoint.split("://", 1)[-1]
+        opts += [f"ENDPOINT {sql_string(host)}",
+                 f"USE_SSL {'true' if config.endpoint.startswith('https://') else 'false'}"]
+    for key, name in (("access_key_id", "KEY_ID"), ("secret_access_key", "SECRET"),
+                      ("session_token", "SESSION_TOKEN")):
+        if key in creds:
+            opts.append(f"{name} {sql_string(creds[key])}")
+    con.execute(f"CREATE OR REPLACE TEMPORARY SECRET k2_s3 (TYPE s3, {', '.join(opts)})")
+    con.execute("SET http_timeout = 10000")  # milliseconds: a dead endpoint fails in 10 s
+    con.execute("SET http_retries = 1")
+
+
+def versions(extensions: tuple[str, ...] = S3_EXTENSIONS) -> dict[str, str]:
+    """DuckDB's version and each extension's, loaded from its package (the preflight)."""
+    import duckdb
+
+    con = connect(threads=1, extensions=extensions)
+    try:
+        rows = con.execute("SELECT extension_name, extension_version FROM duckdb_extensions() "
+                           "WHERE loaded").fetchall()
+    finally:
+        con.close()
+    found = {str(name): str(version or "") for name, version in rows}
+    return {"duckdb": duckdb.__version__, **{n: found.get(n, "?") for n in extensions}}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 import uuid
 from types import TracebackType
 from typing import Any
@@ -201,3 +202,36 @@ def open_kafka(config: KafkaConfig, connect_timeout: float = CONNECT_TIMEOUT_S) 
 def librdkafka_version() -> str:
     """The version of the librdkafka the client runs on (recorded with every run)."""
     return str(confluent_kafka.libversion()[0])
+
+
+def round_trip(cluster: KafkaCluster, timeout: float = CONNECT_TIMEOUT_S) -> float:
+    """Produce one message to a scratch topic, consume it back and delete the topic (the
+    preflight check); the seconds it took. BackendError naming the servers on failure."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    name = cluster.topic_name("doctor")
+    payload = uuid.uuid4().bytes
+    started = time.perf_counter()
+    try:
+        cluster.create_topic(name, partitions=1, timeout=timeout)
+        producer = Producer(cluster.producer_config())
+        producer.produce(name, payload, partition=0)
+        if producer.flush(timeout) != 0:
+            raise BackendError(f"Kafka {cluster.bootstrap_servers}: the scratch message to "
+                               f"{name} was not delivered within {timeout:g} s")
+        consumer = Consumer(cluster.consumer_config())
+        try:
+            consumer.assign([TopicPartition(name, 0, 0)])
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                msg = consumer.poll(0.2)
+                if msg is not None and msg.error() is None and msg.value() == payload:
+                    return time.perf_counter() - started
+            raise BackendError(f"Kafka {cluster.bootstrap_servers}: the scratch message was "
+                               f"delivered to {name} but not consumed within {timeout:g} s")
+        finally:
+            consumer.close()
+    finally:
+        if cluster.mode != "mock":
+            cluster.delete_topics([name], timeout)
+            cluster.topics.remove(name)

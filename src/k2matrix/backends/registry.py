@@ -61,3 +61,18 @@ def writer_schema(client: SchemaRegistryClient, schema_id: int) -> dict[str, Any
         raise BackendError(f"schema id {schema_id} is not in the registry: {exc}") from None
     parsed: dict[str, Any] = json.loads(schema.schema_str or "null")
     return parsed
+
+
+def registry_round_trip(client: SchemaRegistryClient, subject: str) -> None:
+    """Register the V2 schema under a scratch ``subject``, read it back, delete the subject
+    (the preflight check). BackendError on failure."""
+    schema_id = register_avro(client, subject, "v2")
+    try:
+        writer_schema(client, schema_id)
+    finally:
+        try:
+            client.delete_subject(subject, permanent=False)
+            client.delete_subject(subject, permanent=True)
+        except Exception as exc:
+            raise BackendError(f"Schema Registry: cannot delete the scratch subject "
+                               f"{subject!r}: {exc}") from None

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from k2matrix.axes import COMPONENTS, GLOBAL_AXES
+from k2matrix.axes import COMPONENTS, GLOBAL_AXES, OPTIONAL_AXES
 from k2matrix.backends.config import parse_backends
 from k2matrix.checks import Checker, did_you_mean, join
 from k2matrix.errors import MISSING, MatrixError, Problem
@@ -89,8 +89,13 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
                    "a non-negative integer") or 0
 
     axes_raw = ck.table(raw, "axes", "", required=True) or {}
-    ck.keys(axes_raw, "axes", GLOBAL_AXES)
-    axes: dict[str, list[Any]] = {}
+    ck.keys(axes_raw, "axes", (*GLOBAL_AXES, *OPTIONAL_AXES))
+    axes: dict[str, list[Any]] = {a: list(v) for a, v in OPTIONAL_AXES.items()}
+    for axis in OPTIONAL_AXES:
+        if axis in axes_raw:
+            checked = check_axis_values(ck, axis, axes_raw[axis], join("axes", axis))
+            if checked is not None:
+                axes[axis] = checked
     for axis in GLOBAL_AXES:
         if axis not in axes_raw:
             if isinstance(raw.get("axes"), dict):  # a missing table is reported once
@@ -204,8 +209,8 @@ def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
                 if axis == "components":
                     ck.add(join(join(path, "sweep"), i), axis,
                            "a case belongs to one component; do not sweep components")
-                elif axis not in GLOBAL_AXES and axis not in values:
-                    known = [a for a in GLOBAL_AXES if a != "components"]
+                elif axis not in GLOBAL_AXES and axis not in OPTIONAL_AXES and axis not in values:
+                    known = [a for a in (*GLOBAL_AXES, *OPTIONAL_AXES) if a != "components"]
                     ck.add(join(join(path, "sweep"), i), axis,
                            f"unknown axis{did_you_mean(axis, known)}; use one of "
                            f"{', '.join(known)} or declare its values in values.{axis}")
@@ -232,7 +237,7 @@ def _check_profiles(ck: Checker, table: dict[str, Any], cases: Mapping[str, Case
     if not table:
         ck.add("profiles", MISSING, "missing: define at least [profiles.smoke]")
     allowed = ["description", "include_slow", "cases", "case_values", "workload", "data",
-               *GLOBAL_AXES]
+               *GLOBAL_AXES, *OPTIONAL_AXES]
     for pname, prof in table.items():
         path = join("profiles", pname)
         if not isinstance(prof, dict):
@@ -256,7 +261,7 @@ def _check_profiles(ck: Checker, table: dict[str, Any], cases: Mapping[str, Case
                                f"{', '.join(cases)}")
                 patterns = tuple(str(p) for p in plist)
         axes: dict[str, list[Any]] = {}
-        for axis in GLOBAL_AXES:
+        for axis in (*GLOBAL_AXES, *OPTIONAL_AXES):
             if axis in prof:
                 checked = check_axis_values(ck, axis, prof[axis], join(path, axis))
                 if checked is not None:
@@ -335,7 +340,8 @@ def _check_targets(ck: Checker, table: dict[str, Any], cases: Mapping[str, CaseD
             ck.add(join(path, "where"), where_raw, "must be a table of axis = [values]")
             where_raw = {}
         for axis, vals in where_raw.items():
-            known_axes = set(GLOBAL_AXES) | {a for c in cases.values() for a in c.values}
+            known_axes = ({*GLOBAL_AXES, *OPTIONAL_AXES}
+                          | {a for c in cases.values() for a in c.values})
             if axis not in known_axes:
                 ck.add(join(join(path, "where"), axis), MISSING,
                        f"unknown axis{did_you_mean(axis, known_axes)}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
-from k2matrix.axes import DEFAULT_IMPLS
+from k2matrix.axes import DEFAULT_IMPLS, in_cell_id
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed, format_param, param_name
 from k2matrix.checks import did_you_mean
@@ -39,6 +39,7 @@ WORKLOAD_DEFAULTS: dict[str, int] = {
     "stress_rows": 500_000,
     "stress_queries": 1_000,
     "throughput_queries": 50,
+    "commit_history": 300,  # commits into one table in writer.commits (growth over history)
 }
 
 
@@ -160,7 +161,7 @@ class Matrix:
             for combo in product(*value_lists):
                 params = {param_name(a): v for a, v in zip(case.sweep, combo, strict=True)}
                 parts = [case.component, case.name]
-                parts += [format_param(k, v) for k, v in params.items()]
+                parts += [format_param(k, v) for k, v in params.items() if in_cell_id(k, v)]
                 cell_id = "-".join(parts)
                 out.append(Cell(
                     id=cell_id, component=case.component, case=case.name, params=params,

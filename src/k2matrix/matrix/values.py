@@ -29,6 +29,15 @@ def check_axis_values(ck: Checker, axis: str, value: Any, path: str) -> list[Any
                 ck.add(join(path, i), item, _POSITIVE_INTS[axis])
                 ok = False
         return items if ok else None
+    if axis == "s3_latency_ms":
+        items = ck.list_(value, path, "milliseconds (integers from 0 to 1000)")
+        if items is None:
+            return None
+        bad = [i for i, item in enumerate(items) if isinstance(item, bool)
+               or not isinstance(item, int) or not 0 <= item <= 1000]
+        for i in bad:
+            ck.add(join(path, i), items[i], "a delay must be whole milliseconds from 0 to 1000")
+        return None if bad else items
     if axis == "engines":
         items = ck.list_(value, path, "engine names or import paths 'package.module:Name'")
         if items is None:

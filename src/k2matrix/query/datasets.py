@@ -10,6 +10,11 @@ concurrent xdist workers building different datasets never contend on one SQLite
 survives between runs when the workdir does, so 10M-row tables are built once per machine.
 Engines read the tables through their metadata files, with no catalog at query time.
 
+On S3 (``ensure_dataset(..., storage=…)``, the ``storages`` axis) the catalog stays in that
+folder and the warehouse is ``s3://bucket/prefix/datasets/<name>/``; the folder's name adds a
+tag of the endpoint, bucket and prefix, and a dataset whose metadata objects are gone (an
+embedded server is in memory and new each session) is rebuilt.
+
 Concurrency: the first worker to need a dataset takes an exclusive ``fcntl.flock`` on
 ``<name>.lock`` and builds it; the others block on the lock and then find ``dataset.json``.
 A half-built folder (a crash) has no ``dataset.json`` and is removed and rebuilt.
@@ -38,6 +43,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from k2matrix.backends.storage import ObjectStore
+from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.cell import derive_seed
 from k2matrix.errors import BackendError
 from k2matrix.workload.generate import WorkloadSpec, generate_table
@@ -131,7 +138,17 @@ def _local_path(location: str) -> Path:
     return Path(location.removeprefix("file://"))
 
 
-def _read_ready(folder: Path, key: DatasetKey) -> Dataset | None:
+def _exists(location: str, storage: StorageConfig | None) -> bool:
+    if storage is None or not location.startswith("s3://"):
+        return _local_path(location).is_file()
+    try:
+        return ObjectStore(storage).exists(location.removeprefix("s3://").split("/", 1)[1])
+    except BackendError:
+        return False
+
+
+def _read_ready(folder: Path, key: DatasetKey, storage: StorageConfig | None = None
+                ) -> Dataset | None:
     marker = folder / "dataset.json"
     try:
         raw = json.loads(marker.read_text())
@@ -142,7 +159,7 @@ def _read_ready(folder: Path, key: DatasetKey) -> Dataset | None:
     tables = {n: TableInfo(**t) for n, t in raw["tables"].items()}
     if set(tables) != set(TABLES):
         return None
-    if not all(_local_path(t.metadata_location).is_file() for t in tables.values()):
+    if not all(_exists(t.metadata_location, storage) for t in tables.values()):
         return None
     return Dataset(key=key, folder=folder, tables=tables,
                    build_seconds=float(raw.get("build_seconds", 0.0)))
@@ -186,7 +203,7 @@ def _build_table(catalog: Any, name: str, schema: str, layout: str, rows: pa.Tab
                      bytes=sum(f.file.file_size_in_bytes for f in files))
 
 
-def _build(folder: Path, key: DatasetKey) -> Dataset:
+def _build(folder: Path, key: DatasetKey, storage: StorageConfig | None = None) -> Dataset:
     from k2matrix.backends.catalog import open_catalog
     from k2matrix.backends.config import CatalogConfig
 
@@ -196,7 +213,10 @@ def _build(folder: Path, key: DatasetKey) -> Dataset:
     started = time.perf_counter()
     config = CatalogConfig(kind="sql", uri=f"sqlite:///{folder}/catalog.db",
                            warehouse=str(folder / "warehouse"), namespace=NAMESPACE)
-    catalog = open_catalog(config, name=f"k2q-{key.name}")
+    if storage is not None:
+        ObjectStore(storage).delete_prefix(f"{storage.prefix}/datasets/{folder.name}")
+    catalog = open_catalog(config, name=f"k2q-{key.name}", storage=storage,
+                           warehouse_key=f"datasets/{folder.name}")
     tables = {}
     for name, schema in TABLES.items():
         rows = generate_table(key.spec(name))
@@ -212,22 +232,33 @@ def _build(folder: Path, key: DatasetKey) -> Dataset:
     return Dataset(key=key, folder=folder, tables=tables, build_seconds=seconds, built_now=True)
 
 
-def ensure_dataset(workdir: str | Path, key: DatasetKey) -> Dataset:
-    """The dataset of ``key`` under ``workdir``, built first if it is not there yet.
+def storage_tag(storage: StorageConfig) -> str:
+    """A short tag of where an S3 dataset lives (endpoint, bucket, prefix)."""
+    where = f"{storage.endpoint}|{storage.bucket}|{storage.prefix}"
+    return "s3-" + hashlib.sha256(where.encode()).hexdigest()[:8]
+
+
+def ensure_dataset(workdir: str | Path, key: DatasetKey, storage: StorageConfig | None = None
+                   ) -> Dataset:
+    """The dataset of ``key`` under ``workdir`` (its files on ``storage`` when that is S3),
+    built first if it is not there yet.
 
     Safe to call from concurrent processes: exactly one builds, the others wait and reuse.
     """
+    if storage is not None and storage.kind != "s3":
+        storage = None
     root = Path(workdir) / "datasets"
-    folder = root / key.name
-    ready = _read_ready(folder, key)
+    name = key.name if storage is None else f"{key.name}-{storage_tag(storage)}"
+    folder = root / name
+    ready = _read_ready(folder, key, storage)
     if ready is not None:
         return ready
-    with _locked(root / f"{key.name}.lock"):
-        ready = _read_ready(folder, key)  # built by another worker while we waited
+    with _locked(root / f"{name}.lock"):
+        ready = _read_ready(folder, key, storage)  # built by another worker while we waited
         if ready is not None:
             return ready
         try:
-            return _build(folder, key)
+            return _build(folder, key, storage)
         except BackendError:
             raise
         except OSError as exc:

@@ -12,9 +12,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from k2matrix.backends.duckdb_ext import connect, sql_string
+from k2matrix.backends.duckdb_ext import (
+    EXTENSIONS,
+    S3_EXTENSIONS,
+    connect,
+    create_s3_secret,
+    sql_string,
+)
 from k2matrix.errors import K2Error, QueryError
-from k2matrix.query.engine import bind_shape, is_shape, load_table, query_id
+from k2matrix.query.engine import bind_shape, is_shape, load_table, query_id, s3_storage
 from k2matrix.query.protocol import Params, QueryResult
 from k2matrix.query.shapes import Shape, row_filters
 
@@ -49,7 +55,10 @@ class _DuckDBEngine:
     def __init__(self, tables: Mapping[str, str], threads: int | None = None) -> None:
         self.tables = dict(tables)
         self.iceberg = {name: load_table(name, loc) for name, loc in self.tables.items()}
-        self.con = connect(threads=threads)
+        s3 = next((c for c in map(s3_storage, self.tables.values()) if c is not None), None)
+        self.con = connect(threads=threads, extensions=S3_EXTENSIONS if s3 else EXTENSIONS)
+        if s3 is not None:
+            create_s3_secret(self.con, s3)
 
     def _prepare(self, query: str, params: Params
                  ) -> tuple[str, str, Params, dict[str, Any]]:

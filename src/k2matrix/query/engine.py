@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from k2matrix import plugins
+from k2matrix.backends import storage
+from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError, QueryError
 from k2matrix.query.protocol import Params, QueryEngine
 from k2matrix.query.shapes import SHAPES, Shape, bind
@@ -63,12 +65,32 @@ def load_table(name: str, metadata_location: str) -> StaticTable:
         raise BackendError(f"Iceberg table {name!r}: metadata file {path} does not exist "
                            "(dropped table or removed dataset? rebuild the dataset)")
     try:
-        return StaticTable.from_metadata(metadata_location)
+        return StaticTable.from_metadata(metadata_location, properties=io_properties(
+            metadata_location))
     except Exception as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BackendError(f"Iceberg table {name!r}: metadata file {metadata_location} is not "
                            f"valid Iceberg table metadata ({type(exc).__name__}: {detail})"
                            ) from None
+
+
+def s3_storage(location: str) -> StorageConfig | None:
+    """The storage an ``s3://`` location is read with (this process's active storage);
+    :class:`BackendError` if none is active."""
+    if not location.startswith(("s3://", "s3a://")):
+        return None
+    config = storage.active()
+    if config is None:
+        raise BackendError(f"{location}: an S3 location, but no S3 storage is configured in "
+                           "this process: set [backends.storage] kind = \"s3\" (or "
+                           "K2_S3_ENDPOINT)")
+    return config
+
+
+def io_properties(location: str) -> dict[str, str]:
+    """pyiceberg FileIO properties for reading ``location``."""
+    config = s3_storage(location)
+    return storage.pyiceberg_properties(config) if config else {}
 
 
 def bind_shape(query: str, params: Params, tables: Mapping[str, str]

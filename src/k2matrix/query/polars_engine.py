@@ -14,8 +14,9 @@ from typing import Any
 
 import polars as pl
 
+from k2matrix.backends.storage import polars_storage_options
 from k2matrix.errors import K2Error, QueryError
-from k2matrix.query.engine import bind_shape, is_shape, load_table, query_id
+from k2matrix.query.engine import bind_shape, is_shape, load_table, query_id, s3_storage
 from k2matrix.query.protocol import Params, QueryResult
 from k2matrix.query.shapes import WINDOW_ROWS
 
@@ -101,9 +102,12 @@ class PolarsEngine:
         self.tables = dict(tables)
         self.iceberg = {name: load_table(name, loc) for name, loc in self.tables.items()}
         self.files_total = {n: len(list(t.scan().plan_files())) for n, t in self.iceberg.items()}
+        self.options = {n: polars_storage_options(c) for n, loc in self.tables.items()
+                        if (c := s3_storage(loc)) is not None}
 
     def _frames(self, names: tuple[str, ...] | list[str]) -> dict[str, pl.LazyFrame]:
-        return {n: pl.scan_iceberg(self.iceberg[n]) for n in names}
+        return {n: pl.scan_iceberg(self.iceberg[n], storage_options=self.options.get(n))
+                for n in names}
 
     def run(self, query: str, params: Params = None) -> QueryResult:
         qid = query_id(query)

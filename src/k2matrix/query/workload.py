@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.cell import Cell
 from k2matrix.query.compare import check_result
 from k2matrix.query.datasets import Dataset, DatasetKey, dataset_seed, ensure_dataset
@@ -49,11 +50,12 @@ class QueryWorkload:
 
     @classmethod
     def for_cell(cls, cell: Cell, base_seed: int, workdir: str | Path,
-                 layout: str | None = None) -> QueryWorkload:
+                 layout: str | None = None, storage: StorageConfig | None = None
+                 ) -> QueryWorkload:
         size = int(cell.get("dataset_size", 100_000))
         layout = layout or str(cell.get("layout", DEFAULT_LAYOUT))
         key = DatasetKey.create(size, layout, dataset_seed(base_seed, size), cell.settings)
-        dataset = ensure_dataset(workdir, key)
+        dataset = ensure_dataset(workdir, key, storage)
         return cls(cell=cell, dataset=dataset, window=DataWindow.from_spec(key.spec("trades")),
                    engine_name=str(cell.get("engine", DEFAULT_ENGINE)))
 

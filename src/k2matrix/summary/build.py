@@ -19,6 +19,7 @@ from k2matrix.summary.drift import drift
 from k2matrix.summary.noise import noise_floors
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
 from k2matrix.summary.status import apply_targets
+from k2matrix.summary.storage import storage_costs
 from k2matrix.summary.verdict import BLOCKING, Verdict, decide
 
 SUMMARY_VERSION = 1
@@ -40,6 +41,7 @@ class Summary:
     baseline: Run | None = None
     comparison: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    storage: pl.DataFrame = field(default_factory=pl.DataFrame)  # summary/storage.py
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -77,6 +79,7 @@ class Summary:
             "schema_ratios": _records(self.ratios, self.ratios.columns),
             "drift": _records(self.drift, self.drift.columns),
             "notes": self.notes,
+            "storage_costs": _records(self.storage, self.storage.columns),
         }
         if self.comparison is not None and self.baseline is not None:
             doc = self.comparison
@@ -136,7 +139,7 @@ def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
     return Summary(
         run=run, cells=cells, verdict=verdict,
         scaling=fit_scaling(frame, cells.axes), ratios=schema_ratios(frame, cells.axes),
-        drift=drift(cells.series), notes=notes,
+        drift=drift(cells.series), notes=notes, storage=storage_costs(run),
     )
 
 

@@ -105,6 +105,8 @@ def sections(summary: Summary) -> list[Section]:
              fmt_number(r["last_mean"]), _fixed(r["ratio"], 2),
              fmt_number(r["slope_per_sample"]))
             for r in summary.drift.to_dicts()]))
+    if summary.storage.height:
+        out.append(storage_section(summary))
     if summary.comparison is not None:
         doc = summary.comparison
         out.append(Section(
@@ -117,6 +119,24 @@ def sections(summary: Summary) -> list[Section]:
                  f"regression's interval lies above 0 and its change exceeds the "
                  f"{doc['threshold']:.0%} threshold and the noise floor"))
     return out
+
+
+def storage_section(summary: Summary) -> Section:
+    """What object storage costs per commit and per query (cells with ``extra_info.s3``)."""
+    return Section(
+        "Object storage cost (per commit / per query, S3 cells)",
+        ("cell", "op", "median", "local", "S3/local", "delay", "GET", "PUT", "HEAD", "LIST",
+         "DELETE", "bytes in", "bytes out", "Glue"),
+        [(r["id"], r["op"], fmt_number(r["median_ms"]) + " ms",
+          "-" if r["local_median_ms"] is None else fmt_number(r["local_median_ms"]) + " ms",
+          _fixed(r["s3_vs_local"], 2), f"{r['latency_ms']:g} ms",
+          *(fmt_number(r[f"{k}_per_op"]) for k in ("get", "put", "head", "list", "delete")),
+          fmt_number(r["bytes_in_per_op"]), fmt_number(r["bytes_out_per_op"]),
+          fmt_number(r["glue_calls_per_op"]))
+         for r in summary.storage.to_dicts()],
+        note="requests and bytes per operation as the S3 server counted them (one extra, "
+             "untimed commit or query; sustained cells: their timed round); local: the same "
+             "cell on the local disk in this run")
 
 
 def _first_line(text: Any, width: int = 120) -> str:

@@ -1,0 +1,190 @@
+"""Object storage as every component reaches it: the pyiceberg FileIO properties, the Polars
+storage options, and a small object client (bucket, put/get/delete) for set-up and the
+preflight. DuckDB's secret is built in :mod:`k2matrix.backends.duckdb_ext` (duckdb stays
+there).
+
+The storage in use by this process (:func:`activate`, :func:`active`) is what the query
+engines read S3 tables with: their factories take ``{table: metadata file}`` only, so the
+endpoint and credentials come from here, never from a results file.
+
+Every error names the endpoint and bucket and never a secret (:func:`scrub`); connections
+time out (:data:`CONNECT_TIMEOUT_S`, :data:`REQUEST_TIMEOUT_S`) and retry once, so an
+unreachable endpoint fails within 10 s.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pyarrow import fs as pafs
+
+from k2matrix.backends.storage_config import StorageConfig
+from k2matrix.errors import BackendError
+
+CONNECT_TIMEOUT_S = 2.0
+REQUEST_TIMEOUT_S = 8.0
+
+_ACTIVE: list[StorageConfig] = []
+
+
+class QuickRetries(pafs.AwsStandardS3RetryStrategy):  # type: ignore[misc]
+    """Two attempts (pyiceberg builds it by import path: ``s3.retry-strategy-impl``)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_attempts=2)
+
+
+def activate(config: StorageConfig | None) -> None:
+    """Make ``config`` the storage S3 locations of this process are read with."""
+    _ACTIVE[:] = [config] if config is not None and config.kind == "s3" else []
+
+
+def active() -> StorageConfig | None:
+    return _ACTIVE[0] if _ACTIVE else None
+
+
+def scrub(text: str, config: StorageConfig) -> str:
+    """``text`` with every secret of ``config`` replaced by ``***``."""
+    for secret in config.secrets():
+        text = text.replace(secret, "***")
+    return text
+
+
+def where(config: StorageConfig) -> str:
+    return f"S3 endpoint {config.endpoint or 'embedded'} bucket {config.bucket!r}"
+
+
+def _compatible_checksums(config: StorageConfig) -> None:
+    """The AWS C++ SDK (Arrow's S3) sends aws-chunked bodies with trailing checksums by
+    default, which S3-compatible servers (moto, older MinIO) store verbatim; checksums only
+    where the API requires them keeps the objects intact. Set before the first client."""
+    if config.endpoint:
+        os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "WHEN_REQUIRED")
+        os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "WHEN_REQUIRED")
+
+
+def pyiceberg_properties(config: StorageConfig) -> dict[str, str]:
+    """FileIO properties for pyiceberg (catalogs and StaticTable)."""
+    if config.kind != "s3":
+        return {}
+    _compatible_checksums(config)
+    creds = config.credentials()
+    props = {"s3.region": config.region,
+             "s3.connect-timeout": str(CONNECT_TIMEOUT_S),
+             "s3.request-timeout": str(REQUEST_TIMEOUT_S),
+             "s3.retry-strategy-impl": f"{__name__}.QuickRetries",
+             "s3.force-virtual-addressing": str(not config.path_style).lower(),
+             "py-io-impl": "pyiceberg.io.pyarrow.PyArrowFileIO"}
+    if config.endpoint:
+        props["s3.endpoint"] = config.endpoint
+    for key in ("access_key_id", "secret_access_key", "session_token"):
+        if key in creds:
+            props[f"s3.{key.replace('_', '-')}"] = creds[key]
+    return props
+
+
+def polars_storage_options(config: StorageConfig) -> dict[str, str]:
+    """``storage_options`` for Polars (object_store keys)."""
+    creds = config.credentials()
+    opts = {"aws_region": config.region,
+            "aws_virtual_hosted_style_request": str(not config.path_style).lower()}
+    if config.endpoint:
+        opts["aws_endpoint_url"] = config.endpoint
+        opts["aws_allow_http"] = str(config.endpoint.startswith("http://")).lower()
+    for key in ("access_key_id", "secret_access_key", "session_token"):
+        if key in creds:
+            opts[f"aws_{key}"] = creds[key]
+    return opts
+
+
+def filesystem(config: StorageConfig) -> pafs.S3FileSystem:
+    _compatible_checksums(config)
+    creds = config.credentials()
+    scheme = "http" if config.endpoint.startswith("http://") else "https"
+    return pafs.S3FileSystem(
+        access_key=creds.get("access_key_id"), secret_key=creds.get("secret_access_key"),
+        session_token=creds.get("session_token"), region=config.region,
+        endpoint_override=config.endpoint.split("://", 1)[-1] or None, scheme=scheme,
+        force_virtual_addressing=not config.path_style, connect_timeout=CONNECT_TIMEOUT_S,
+        request_timeout=REQUEST_TIMEOUT_S, retry_strategy=QuickRetries(),
+        allow_bucket_creation=True)
+
+
+def explain(exc: BaseException, config: StorageConfig) -> str:
+    """A one-line cause with the fix, naming the endpoint and bucket, never a secret."""
+    detail = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, config)
+    low = detail.lower()
+    if "nosuchbucket" in low or "bucket does not exist" in low or "not found" in low:
+        fix = ("the bucket does not exist: create it, or fix backends.storage.bucket "
+               "(K2_S3_BUCKET)")
+    elif any(w in low for w in ("invalidaccesskeyid", "invalid_access_key_id",
+                                "signature_does_not_match", "signaturedoesnotmatch")) or (
+            "403" in low and ("access key" in low or "signature" in low)):
+        fix = ("the credentials were refused: check the variables named in "
+               "backends.storage.*_env")
+    elif "accessdenied" in low or "access_denied" in low or "access denied" in low or (
+            "forbidden" in low):
+        fix = "access denied: the credentials lack permission on this bucket"
+    elif ("connect" in low or "timeout" in low or "timed out" in low or "resolve" in low
+          or "curl" in low or "network" in low):
+        fix = ("the endpoint cannot be reached: check backends.storage.endpoint "
+               "(K2_S3_ENDPOINT) and that the server is running")
+    else:
+        fix = "check backends.storage"
+    return f"{where(config)}: {detail} ({fix})"
+
+
+class ObjectStore:
+    """Buckets and objects on the configured S3 endpoint."""
+
+    def __init__(self, config: StorageConfig) -> None:
+        if config.kind != "s3":
+            raise BackendError("object store: backends.storage.kind is 'local'")
+        self.config = config
+        self.fs = filesystem(config)
+
+    def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"{what}: {explain(exc, self.config)}") from None
+
+    def bucket_exists(self) -> bool:
+        info = self._call("checking the bucket", self.fs.get_file_info, self.config.bucket)
+        return bool(info.type == pafs.FileType.Directory)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it is missing (the embedded server starts empty)."""
+        if not self.bucket_exists():
+            self._call("creating the bucket", self.fs.create_dir, self.config.bucket)
+
+    def put(self, key: str, data: bytes) -> None:
+        def write() -> None:
+            with self.fs.open_output_stream(f"{self.config.bucket}/{key}") as out:
+                out.write(data)
+        self._call(f"writing s3://{self.config.bucket}/{key}", write)
+
+    def get(self, key: str) -> bytes:
+        def read() -> bytes:
+            with self.fs.open_input_stream(f"{self.config.bucket}/{key}") as src:
+                return bytes(src.read())
+        data: bytes = self._call(f"reading s3://{self.config.bucket}/{key}", read)
+        return data
+
+    def delete(self, key: str) -> None:
+        self._call(f"deleting s3://{self.config.bucket}/{key}", self.fs.delete_file,
+                   f"{self.config.bucket}/{key}")
+
+    def exists(self, key: str) -> bool:
+        info = self._call("checking an object", self.fs.get_file_info,
+                          f"{self.config.bucket}/{key}")
+        return bool(info.type == pafs.FileType.File)
+
+    def delete_prefix(self, prefix: str) -> None:
+        path = f"{self.config.bucket}/{prefix.strip('/')}"
+        info = self._call("listing", self.fs.get_file_info, path)
+        if info.type == pafs.FileType.Directory:
+            self._call(f"deleting s3://{path}/", self.fs.delete_dir, path)

@@ -1,0 +1,162 @@
+"""The fault table of object storage, against a real S3 server (moto, out of process):
+unreachable endpoint, wrong credentials, missing bucket, no permission. Each is a
+BackendError within 10 s that names the endpoint and the bucket and never the secret. Also
+the embedded server's request counts and delay, and the preflight (doctor) on S3."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from k2matrix.backends.config import Backends
+from k2matrix.backends.moto_server import MotoServer, request_kind
+from k2matrix.backends.s3_session import S3Session
+from k2matrix.backends.storage import ObjectStore
+from k2matrix.backends.storage_config import StorageConfig
+from k2matrix.errors import BackendError
+from k2matrix.tools import doctor
+
+SECRET = "k2-Wrong-Secret-9f8e7d6c5b4a"
+FAULT_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[MotoServer]:
+    """A moto server that checks credentials like AWS (after the first 4 set-up calls): a
+    user with no policy (no permission), and a bucket."""
+    with MotoServer.start(env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"}) as server:
+        kw = {"endpoint_url": server.endpoint, "region_name": "us-east-1",
+              "aws_access_key_id": "setup", "aws_secret_access_key": "setup"}
+        iam = boto3.client("iam", **kw)
+        iam.create_user(UserName="nobody")
+        key = iam.create_access_key(UserName="nobody")["AccessKey"]
+        boto3.client("s3", **kw).create_bucket(Bucket="warehouse")
+        server.nobody = (key["AccessKeyId"], key["SecretAccessKey"])  # type: ignore[attr-defined]
+        yield server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _fault(config: StorageConfig, secret: str | None = None) -> str:
+    started = time.monotonic()
+    with pytest.raises(BackendError) as info:
+        store = ObjectStore(config)
+        if not store.bucket_exists():
+            raise BackendError(f"S3 endpoint {config.endpoint} bucket {config.bucket!r} does "
+                               "not exist")
+        store.put(f"{config.prefix}/probe", b"x")
+    assert time.monotonic() - started < FAULT_S
+    message = str(info.value)
+    assert config.endpoint in message and config.bucket in message
+    if secret:
+        assert secret not in message
+    return message
+
+
+def test_unreachable_endpoint() -> None:
+    endpoint = f"http://127.0.0.1:{_free_port()}"
+    message = _fault(StorageConfig(kind="s3", endpoint=endpoint))
+    assert "cannot be reached" in message or "connect" in message.lower()
+
+
+def test_wrong_credentials(s3: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("T_KEY", "AKIAK2WRONGKEY000000")
+    monkeypatch.setenv("T_SECRET", SECRET)
+    cfg = StorageConfig(kind="s3", endpoint=s3.endpoint, access_key_id_env="T_KEY",
+                        secret_access_key_env="T_SECRET")
+    message = _fault(cfg, SECRET)
+    assert "credentials were refused" in message or "403" in message
+
+
+def test_no_permission(s3: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    key, secret = s3.nobody  # type: ignore[attr-defined]
+    monkeypatch.setenv("T_KEY", key)
+    monkeypatch.setenv("T_SECRET", secret)
+    cfg = StorageConfig(kind="s3", endpoint=s3.endpoint, access_key_id_env="T_KEY",
+                        secret_access_key_env="T_SECRET")
+    message = _fault(cfg, secret)
+    assert "access denied" in message.lower() or "forbidden" in message.lower()
+
+
+def test_missing_bucket_on_a_foreign_endpoint_is_an_error(s3: MotoServer,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    key, secret = s3.nobody  # type: ignore[attr-defined]
+    monkeypatch.setenv("T_KEY", key)
+    monkeypatch.setenv("T_SECRET", secret)
+    cfg = StorageConfig(kind="s3", endpoint=s3.endpoint, bucket="no-such-bucket",
+                        access_key_id_env="T_KEY", secret_access_key_env="T_SECRET")
+    message = _fault(cfg, secret)
+    assert "no-such-bucket" in message
+
+
+def test_request_kinds() -> None:
+    assert request_kind("GET", "/warehouse/k2/a.parquet", "") == "GET"
+    assert request_kind("GET", "/warehouse", "list-type=2&prefix=k2") == "LIST"
+    assert request_kind("GET", "/warehouse/", "") == "LIST"
+    assert request_kind("HEAD", "/warehouse/k", "") == "HEAD"
+    assert request_kind("PUT", "/warehouse/k", "partNumber=1&uploadId=x") == "PUT"
+    assert request_kind("POST", "/warehouse/k", "uploads") == "PUT"
+    assert request_kind("POST", "/warehouse", "delete") == "DELETE"
+    assert request_kind("DELETE", "/warehouse/k", "") == "DELETE"
+
+
+def test_embedded_session_counts_requests_and_adds_delay(tmp_path: Path) -> None:
+    session = S3Session(StorageConfig(kind="s3"), log=tmp_path / "moto.log")
+    try:
+        store = ObjectStore(session.storage())
+        store.put("k2/one", b"x" * 1000)  # warm the client
+        _, cost = session.counted(lambda: store.get("k2/one"), 1, "query")
+        assert cost["source"] == "server" and cost["exclusive"] is True
+        assert cost["requests"]["GET"] >= 1 and cost["requests"]["PUT"] == 0
+        assert cost["bytes_out"] >= 1000
+        _, put = session.counted(lambda: store.put("k2/two", b"y" * 500), 1, "commit")
+        assert put["requests"]["PUT"] >= 1 and put["bytes_in"] >= 500
+        with session.latency(150):
+            started = time.perf_counter()
+            _, slow = session.counted(lambda: store.get("k2/one"), 1, "query")
+            held = time.perf_counter() - started
+        assert slow["latency_ms"] == 150
+        assert held >= 0.15 * slow["requests_total"]  # each request held 150 ms at least
+        assert session.stats()["latency_ms"] == 0  # reset after the block
+    finally:
+        session.close()
+
+
+def test_doctor_names_the_unreachable_storage(capsys: pytest.CaptureFixture[str]) -> None:
+    endpoint = f"http://127.0.0.1:{_free_port()}"
+    backends = Backends(storage=StorageConfig(kind="s3", endpoint=endpoint))
+    started = time.monotonic()
+    checks = doctor.run_checks(backends)
+    assert time.monotonic() - started < 30
+    by = {c.service: c for c in checks}
+    assert by["kafka"].ok and by["schema_registry"].ok and by["duckdb"].ok
+    assert not by["storage"].ok and endpoint in by["storage"].detail
+    assert "httpfs" in by["duckdb"].detail
+
+
+def test_doctor_on_the_embedded_s3_passes_and_leaves_nothing(tmp_path: Path) -> None:
+    with MotoServer.start() as server:
+        storage = StorageConfig(kind="s3", endpoint=server.endpoint)
+        ObjectStore(storage).ensure_bucket()
+        backends = Backends(storage=storage)
+        from dataclasses import replace
+        backends = replace(backends, catalog=replace(
+            backends.catalog, uri=f"sqlite:///{tmp_path}/catalog.db",
+            warehouse=str(tmp_path / "wh")))
+        checks = doctor.run_checks(backends)
+        assert all(c.ok for c in checks), [c.line() for c in checks]
+        assert {c.service for c in checks} == {"kafka", "schema_registry", "storage",
+                                               "catalog", "duckdb"}
+        left = ObjectStore(storage).fs.get_file_info(
+            __import__("pyarrow.fs").fs.FileSelector("warehouse", recursive=True))
+        assert [i.path for i in left if i.type.name == "File"] == []
