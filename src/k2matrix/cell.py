@@ -11,7 +11,8 @@ from k2matrix.axes import param_name
 
 __all__ = ["Cell", "derive_seed", "format_param", "param_name"]
 
-_ID_PREFIX: dict[str, str] = {"batch_size": "b", "dataset_size": "n", "selectivity": "s"}
+_ID_PREFIX: dict[str, str] = {"batch_size": "b", "dataset_size": "n", "selectivity": "s",
+                              "workers": "w", "commit_interval_ms": "ci", "commit_rows": "cr"}
 
 
 def format_param(name: str, value: Any) -> str:
