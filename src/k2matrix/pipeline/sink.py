@@ -88,7 +88,12 @@ class Sink:
         writer.ensure_table(table_name, schema)
         self.position = snapshot_offsets(writer.table(table_name), topic)
         self.resumed_from = dict(self.position)
-        self._consumer = Consumer(cluster.consumer_config(group))
+        conf = cluster.consumer_config(group)
+        if self.position:
+            # resuming: a position the broker no longer holds (retention) is an error, never
+            # a silent jump to the earliest or latest offset
+            conf["auto.offset.reset"] = "error"
+        self._consumer = Consumer(conf)
         self._partitions = self._discover()
         self._consumer.assign([TopicPartition(topic, p, self.position.get(p, OFFSET_BEGINNING))
                                for p in self._partitions])
