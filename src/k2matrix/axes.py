@@ -12,7 +12,7 @@ the matrix loads. :data:`ENGINES` are the names k2matrix itself registers.
 
 from __future__ import annotations
 
-COMPONENTS = ("producer", "writer", "query")
+COMPONENTS = ("producer", "writer", "query", "pipeline")
 SCHEMAS = ("v1", "v2")
 QUERY_SHAPES = (
     "simple_scan", "filtered", "aggregation", "time_range", "join", "window", "subquery",
@@ -64,6 +64,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "storages": STORAGES,
     "catalogs": CATALOGS,
 }
+
+# Case-local axes of the pipeline component (positive integers): load processes, and the
+# buffered writer's two commit triggers.
+PIPELINE_AXES = ("workers", "commit_interval_ms", "commit_rows")
 
 # Plural axis names (as written in matrix.toml) and the singular parameter name a cell uses.
 AXIS_PARAM: dict[str, str] = {

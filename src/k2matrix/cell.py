@@ -12,7 +12,8 @@ from k2matrix.axes import param_name
 __all__ = ["Cell", "derive_seed", "format_param", "param_name"]
 
 _ID_PREFIX: dict[str, str] = {"batch_size": "b", "dataset_size": "n", "selectivity": "s",
-                              "s3_latency_ms": "lat"}
+                              "s3_latency_ms": "lat", "workers": "w",
+                              "commit_interval_ms": "ci", "commit_rows": "cr"}
 
 
 def format_param(name: str, value: Any) -> str:

@@ -4,8 +4,9 @@ throughput and efficiency. Every suite, the bench helpers and the summary use th
 
 - A percentile is the *nearest rank*: the smallest sample with at least ``q`` of the samples
   at or below it (rank ``ceil(q * n)``, 1-based). It is always an observed value (no
-  interpolation), the rule HdrHistogram and most latency tools report. A histogram reads the
-  same rank and reports the upper edge of the bucket that holds it.
+  interpolation), the rule HdrHistogram and most latency tools report. A latency histogram
+  (:mod:`k2matrix.producer.latency`, an HdrHistogram) reads the same rank and reports the
+  highest value equivalent to the bucket that holds it (3 significant digits).
 - The time of a cell is the median of its rounds as pytest-benchmark computes it (the mean
   of the middle two for an even count), so that figures and pytest-benchmark's JSON agree.
 - Throughput is items per second of that time.

@@ -94,7 +94,7 @@ def test_smoke_is_a_much_smaller_subset_of_full(matrix: Matrix) -> None:
     smoke, full = matrix.cells("smoke"), matrix.cells("full")
     assert {c.key for c in smoke} <= {c.key for c in full}
     assert len(smoke) * 3 <= len(full)
-    assert {c.component for c in smoke} == {"producer", "writer", "query"}
+    assert {c.component for c in smoke} == {"producer", "writer", "query", "pipeline"}
 
 
 def test_stress_holds_exactly_its_cases(matrix: Matrix) -> None:

@@ -64,6 +64,10 @@ def check_impls(ck: Checker, components: dict[str, Any]) -> dict[str, str]:
             continue
         path = join(join("components", component), "impl")
         if component not in IMPL_KINDS:
+            if component != "query":
+                ck.add(path, table["impl"], f"the {component} component has no impl: it "
+                       "composes the producer and writer the matrix names")
+                continue
             ck.add(path, table["impl"], "the query component has no impl: name its engines "
                    "in the engines axis (an installed engine's name or "
                    f"{plugins.FORM})")

@@ -40,6 +40,9 @@ WORKLOAD_DEFAULTS: dict[str, int] = {
     "stress_queries": 1_000,
     "throughput_queries": 50,
     "commit_history": 300,  # commits into one table in writer.commits (growth over history)
+    "pipeline_rate": 100_000,  # offered rows/s end to end, all workers together
+    "pipeline_seconds": 60,  # how long the producers offer it
+    "pipeline_restart_percent": 50,  # the restart case kills the consumer this far in
 }
 
 

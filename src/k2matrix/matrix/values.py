@@ -15,6 +15,9 @@ __all__ = ["check_axis_values"]
 _POSITIVE_INTS: dict[str, str] = {
     "batch_sizes": "batch sizes must be positive integers",
     "dataset_sizes": "dataset sizes must be positive integers",
+    "workers": "workers must be positive integers (load processes)",
+    "commit_interval_ms": "commit intervals must be positive integers (milliseconds)",
+    "commit_rows": "commit row counts must be positive integers",
 }
 
 

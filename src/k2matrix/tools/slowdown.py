@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from k2matrix.errors import K2Error
@@ -106,8 +106,10 @@ class SlowWriter(IcebergWriter):
         return slowed("writer",
                       lambda: super(SlowWriter, self).write_trades(records, table_name))
 
-    def write_arrow(self, table: Any, table_name: str) -> int:
-        return slowed("writer", lambda: super(SlowWriter, self).write_arrow(table, table_name))
+    def write_arrow(self, table: Any, table_name: str, *,
+                    snapshot_properties: Mapping[str, str] | None = None) -> int:
+        return slowed("writer", lambda: super(SlowWriter, self).write_arrow(
+            table, table_name, snapshot_properties=snapshot_properties))
 
 
 class SlowIcebergScan(DuckDBIcebergScanEngine):

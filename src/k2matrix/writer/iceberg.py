@@ -223,17 +223,22 @@ class IcebergWriter:
         target = self._target(table_name)
         return self._append(target, table_name, records_to_table(records, target.schema))
 
-    def write_arrow(self, table: pa.Table, table_name: str) -> int:
-        """Append an Arrow table of the trade schema in one commit; the rows written."""
+    def write_arrow(self, table: pa.Table, table_name: str, *,
+                    snapshot_properties: Mapping[str, str] | None = None) -> int:
+        """Append an Arrow table of the trade schema in one commit; the rows written.
+        ``snapshot_properties`` go into the new snapshot's summary, atomically with the rows
+        (the pipeline keeps its consumed offsets there)."""
         target = self._target(table_name)
-        return self._append(target, table_name, conform(table, target.schema))
+        return self._append(target, table_name, conform(table, target.schema),
+                            snapshot_properties)
 
     def close(self) -> None:
         self._targets.clear()
 
     # ------------------------------------------------------------------ commits
 
-    def _append(self, target: _Target, table_name: str, data: pa.Table) -> int:
+    def _append(self, target: _Target, table_name: str, data: pa.Table,
+                snapshot_properties: Mapping[str, str] | None = None) -> int:
         if data.num_rows == 0:
             return 0
         if data.num_columns and data.column(0).num_chunks > 1:
@@ -256,7 +261,7 @@ class IcebergWriter:
             start, cpu_start = time.perf_counter(), time.process_time()
             expiring = 0
             try:
-                tx.append(data)
+                tx.append(data, snapshot_properties=dict(snapshot_properties or {}))
                 expiring = self._stage_expiry(tx, target, table_name) if attempt == 1 else 0
                 staged = time.perf_counter()
                 tx.commit_transaction()

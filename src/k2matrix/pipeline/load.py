@@ -1,0 +1,135 @@
+"""Load from many processes: producer shares run as tasks on Dask distributed workers.
+
+Dask distributed is the engine (see docs/architecture.md for why not Ray): by default a
+:class:`distributed.LocalCluster` with one single-threaded worker process per requested
+worker (one per core); with ``scheduler`` any running scheduler's address (a real cluster).
+Each share is pinned to its own worker, generates its own rows (``WorkloadSpec`` seed
+``seed + index``, so message ids never collide), warms its producer up on a side topic, waits
+for the common ``start_at`` wall-clock time (coordinated start), then offers ``rate`` rows/s
+paced in 10 ms ticks. A share returns a plain dict: counts, timing, its encoded delivery
+latency histogram. A share whose worker died or raised is *missing*: reported, not counted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from k2matrix.errors import BackendError
+
+TICK_S = 0.01
+
+
+@dataclass(frozen=True)
+class Share:
+    index: int
+    bootstrap_servers: str
+    registry_url: str
+    topic: str
+    schema: str
+    seed: int
+    rows: int
+    rate: float
+    start_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def produce_share(share: dict[str, Any]) -> dict[str, Any]:
+    """Run one share (in a worker process); the plain-dict outcome."""
+    from k2matrix.backends.config import KafkaConfig, SchemaRegistryConfig
+    from k2matrix.backends.kafka import KafkaCluster
+    from k2matrix.backends.registry import open_registry
+    from k2matrix.producer.k2producer import K2Producer
+    from k2matrix.workload.generate import WorkloadSpec, generate_table
+
+    s = Share(**share)
+    table = generate_table(WorkloadSpec(schema=s.schema, rows=s.rows, seed=s.seed))
+    cluster = KafkaCluster(KafkaConfig(mode="bootstrap", bootstrap_servers=s.bootstrap_servers))
+    producer = K2Producer(cluster, open_registry(SchemaRegistryConfig(url=s.registry_url)),
+                          s.schema, s.topic, serializer="compiled")
+    try:
+        producer.warm_up(table.slice(0, 1).to_pylist()[0], topic=s.topic + ".warmup")
+        time.sleep(max(0.0, s.start_at - time.time()))
+        started = time.time()
+        sent = 0
+        while sent < s.rows:
+            due = min(s.rows, int((time.time() - started) * s.rate) + 1)
+            if due > sent:
+                n = min(due - sent, 8192)
+                sent += producer.produce_table(table.slice(sent, n), chunk_rows=n)
+            else:
+                producer.poll(TICK_S)
+        produced_s = time.time() - started
+        report = producer.flush(timeout=60.0, check=False)
+        finished = time.time()
+    finally:
+        producer.close()
+    return {"index": s.index, "produced": report.produced, "acknowledged": report.delivered,
+            "failed": report.failed, "errors": list(report.errors + report.client_errors),
+            "started": started, "finished": finished, "produce_seconds": produced_s,
+            "offered_rate": s.rate, "achieved_rate": sent / produced_s if produced_s else 0.0,
+            "delivery_latency": producer.tracker.latency.encode()}
+
+
+class LoadCluster:
+    """A Dask client on a LocalCluster of ``workers`` processes, or on ``scheduler``."""
+
+    def __init__(self, workers: int, scheduler: str | None = None,
+                 connect_timeout_s: float = 10.0) -> None:
+        from distributed import Client, LocalCluster
+
+        if workers < 1:
+            raise ValueError(f"workers={workers!r}: must be at least 1")
+        self.workers = workers
+        self.scheduler = scheduler
+        self._local: Any = None
+        try:
+            if scheduler:
+                self.client = Client(  # type: ignore[no-untyped-call]
+                    scheduler, timeout=connect_timeout_s)
+            else:
+                self._local = LocalCluster(  # type: ignore[no-untyped-call]
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    dashboard_address=":0", silence_logs=40)
+                self.client = Client(  # type: ignore[no-untyped-call]
+                    self._local, timeout=connect_timeout_s)
+        except (OSError, TimeoutError) as exc:
+            where = scheduler or "a LocalCluster"
+            raise BackendError(f"Dask scheduler {where} is unreachable ({exc}); give the "
+                               "address of a running scheduler (tcp://host:8786), or none "
+                               "for a LocalCluster") from None
+        self.client.wait_for_workers(workers, timeout=60)
+
+    def worker_addresses(self) -> list[str]:
+        return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def submit(self, shares: list[Share]) -> list[Any]:
+        """One future per share, share i on worker i (mod the workers there are)."""
+        addresses = self.worker_addresses()
+        return [self.client.submit(produce_share, s.to_dict(), pure=False,
+                                   key=f"k2-share-{s.topic}-{s.index}",
+                                   workers=[addresses[s.index % len(addresses)]],
+                                   allow_other_workers=False)
+                for s in shares]
+
+    def close(self) -> None:
+        self.client.close()  # type: ignore[no-untyped-call]
+        if self._local is not None:
+            self._local.close()
+
+    def __enter__(self) -> LoadCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def outcome(future: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """(result, None) for a share that finished, (None, why) for a missing one."""
+    try:
+        return future.result(), None
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,196 @@
+"""The pipeline's sink: a consumer of the topic feeding the buffered Iceberg writer.
+
+It reads every partition of the topic (assigned explicitly, in consumer group ``group``),
+decodes the Confluent-wire Avro values with fastavro (the writer schema is the cell's; the
+5-byte header is checked for the magic byte), buffers the rows and commits them every
+``commit_interval_ms`` since the oldest buffered row or every ``commit_rows`` rows, whichever
+comes first. Each commit carries the Kafka position after its rows in the snapshot summary
+(:mod:`k2matrix.pipeline.offsets`), and a starting sink resumes from there: exactly once.
+
+Per commit it records the commit latency, and the produce timestamps of its rows (the Kafka
+``CreateTime``, set by the client at the produce call) for freshness; per message the
+produce-to-consume latency; every ``lag_every_s`` the consumer lag (high watermark minus
+position, summed over partitions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from fastavro import parse_schema, schemaless_reader
+
+from k2matrix.backends.kafka import KafkaCluster
+from k2matrix.errors import BackendError
+from k2matrix.pipeline.offsets import encode, merge_positions, snapshot_offsets
+from k2matrix.producer.latency import LatencyHistogram
+from k2matrix.schemas import avro_schema
+from k2matrix.writer.convert import records_to_table
+from k2matrix.writer.iceberg import IcebergWriter
+
+MAGIC = 0
+
+
+@dataclass
+class CommitInfo:
+    """One Iceberg commit of the sink: snapshot sequence number, rows, commit latency, and
+    the produce timestamps (ms) of its rows as (unique values, counts)."""
+
+    sequence: int
+    rows: int
+    latency_ms: float
+    at: float
+    ts_values: np.ndarray
+    ts_counts: np.ndarray
+
+
+@dataclass
+class SinkStats:
+    consumed: int = 0
+    committed: int = 0
+    commits: list[CommitInfo] = field(default_factory=list)
+    lag: list[tuple[float, int]] = field(default_factory=list)
+    consume_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    commit_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+
+def _record_ms(hist: LatencyHistogram, values_ms: np.ndarray) -> None:
+    if values_ms.size:
+        uniq, counts = np.unique(np.maximum(values_ms, 0), return_counts=True)
+        for v, c in zip(uniq.tolist(), counts.tolist(), strict=True):
+            hist.record(v / 1e3, int(c))
+
+
+class Sink:
+    def __init__(self, cluster: KafkaCluster, topic: str, writer: IcebergWriter,
+                 table_name: str, schema: str, *, commit_interval_ms: int = 1000,
+                 commit_rows: int = 100_000, group: str | None = None,
+                 lag_every_s: float = 0.5, stats: SinkStats | None = None) -> None:
+        if commit_interval_ms < 1 or commit_rows < 1:
+            raise ValueError(f"commit_interval_ms={commit_interval_ms!r}, commit_rows="
+                             f"{commit_rows!r}: both must be positive")
+        self.cluster, self.topic, self.writer = cluster, topic, writer
+        self.table_name, self.schema = table_name, schema
+        self.commit_interval_s = commit_interval_ms / 1e3
+        self.commit_rows = commit_rows
+        self.lag_every_s = lag_every_s
+        self.stats = stats or SinkStats()
+        self._parsed = parse_schema(avro_schema(schema))
+        self._records: list[dict[str, Any]] = []
+        self._ts: list[int] = []
+        self._since = 0.0
+        self._last_lag = 0.0
+        writer.ensure_table(table_name, schema)
+        self.position = snapshot_offsets(writer.table(table_name), topic)
+        self.resumed_from = dict(self.position)
+        conf = cluster.consumer_config(group)
+        if self.position:
+            # resuming: a position the broker no longer holds (retention) is an error, never
+            # a silent jump to the earliest or latest offset
+            conf["auto.offset.reset"] = "error"
+        self._consumer = Consumer(conf)
+        self._partitions = self._discover()
+        self._consumer.assign([TopicPartition(topic, p, self.position.get(p, OFFSET_BEGINNING))
+                               for p in self._partitions])
+
+    def _discover(self, timeout: float = 10.0) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            meta = self._consumer.list_topics(self.topic, timeout=2.0).topics.get(self.topic)
+            if meta is not None and meta.error is None and meta.partitions:
+                return sorted(meta.partitions)
+            time.sleep(0.1)
+        raise BackendError(f"topic {self.topic} on {self.cluster.bootstrap_servers} has no "
+                           f"partitions after {timeout:g} s: produce to it first")
+
+    @property
+    def pending(self) -> int:
+        return len(self._records)
+
+    def step(self, timeout: float = 0.05, max_messages: int = 5000) -> int:
+        """Consume what is there (up to ``max_messages``), commit if due; messages read."""
+        try:
+            msgs = self._consumer.consume(max_messages, timeout)
+        except KafkaException as exc:
+            raise BackendError(f"consume from {self.topic}: {exc}") from None
+        now_ms = time.time() * 1e3
+        seen: dict[int, int] = {}
+        read = 0
+        for m in msgs:
+            if m.error() is not None:
+                raise BackendError(f"consume from {self.topic}: {m.error()}")
+            value = m.value()
+            if not value or value[0] != MAGIC:
+                raise BackendError(f"{self.topic}[{m.partition()}]@{m.offset()}: not a "
+                                   "Confluent-wire Avro value")
+            if not self._records:
+                self._since = time.monotonic()
+            record: Any = schemaless_reader(io.BytesIO(value[5:]), self._parsed)
+            self._records.append(record)
+            self._ts.append(m.timestamp()[1])
+            seen[int(m.partition() or 0)] = int(m.offset() or 0) + 1
+            read += 1
+        if read:
+            self.stats.consumed += read
+            self.position = merge_positions(self.position, seen)
+            _record_ms(self.stats.consume_latency, now_ms - np.asarray(self._ts[-read:]))
+        if self._records and (len(self._records) >= self.commit_rows
+                              or time.monotonic() - self._since >= self.commit_interval_s):
+            self.commit()
+        if time.monotonic() - self._last_lag >= self.lag_every_s:
+            self.sample_lag()
+        return read
+
+    def commit(self) -> int:
+        """Commit the buffered rows with the position after them; the rows committed."""
+        if not self._records:
+            return 0
+        data = records_to_table(self._records, self.schema)
+        start = time.perf_counter()
+        self.writer.write_arrow(data, self.table_name,
+                                snapshot_properties=encode(self.topic, self.position))
+        latency_ms = (time.perf_counter() - start) * 1e3
+        snapshot = self.writer.table(self.table_name).current_snapshot()
+        ts = np.asarray(self._ts, dtype=np.int64)
+        values, counts = np.unique(ts, return_counts=True)
+        rows = len(self._records)
+        self.stats.commits.append(CommitInfo(
+            int(snapshot.sequence_number or 0) if snapshot is not None else 0, rows, latency_ms,
+            time.time(), values, counts))
+        self.stats.committed += rows
+        self.stats.commit_latency.record(latency_ms / 1e3)
+        self._records, self._ts = [], []
+        with contextlib.suppress(KafkaException):  # for lag monitors; the table decides
+            self._consumer.commit(offsets=[TopicPartition(self.topic, p, o)
+                                           for p, o in self.position.items()],
+                                  asynchronous=True)
+        return rows
+
+    def sample_lag(self) -> int:
+        lag = 0
+        for p in self._partitions:
+            try:
+                _, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, p), timeout=1.0, cached=False)
+            except KafkaException:
+                continue
+            lag += max(0, high - self.position.get(p, 0))
+        self._last_lag = time.monotonic()
+        self.stats.lag.append((time.time(), lag))
+        return lag
+
+    def crash(self) -> int:
+        """Stop as a killed consumer would: nothing buffered is committed; rows dropped."""
+        dropped = len(self._records)
+        self._records, self._ts = [], []
+        self._consumer.close()
+        return dropped
+
+    def close(self) -> None:
+        self.commit()
+        self._consumer.close()

@@ -1,0 +1,139 @@
+"""The sustainable-rate search: the highest offered rate a system holds, and its latency.
+
+Like OpenMessaging Benchmark's rate controller, it ramps the offered rate and backs off when
+the system falls behind, then proves the rate it found by holding it:
+
+1. **ramp**: offer ``start_rate`` for ``step_s`` seconds, multiply by ``growth`` while each
+   step is *held*, until a step fails or ``max_rate`` is reached;
+2. **narrow**: bisect between the last held rate and the first failed one until they are
+   within ``tolerance`` of each other;
+3. **hold**: offer the best rate for ``hold_s`` seconds; if that fails, back off by
+   ``tolerance`` and hold again (at most ``max_backoffs`` times).
+
+A step is held when the system delivered at least ``1 - tolerance`` of the offered rate, its
+backlog at the end stayed at or under ``max_backlog`` items, and its p99 latency at or under
+``max_p99_ms``. The system is anything with ``run(rate, seconds) -> Step``: the producer, the
+whole pipeline, or a synthetic system with a known capacity (the unit tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one offered rate gave: the rate delivered, backlog at the end, p99 latency."""
+
+    rate: float
+    seconds: float
+    achieved: float
+    backlog: float
+    p99_ms: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LoadSystem(Protocol):
+    def run(self, rate: float, seconds: float) -> Step:
+        """Offer ``rate`` items/s for ``seconds`` seconds and report what happened."""
+        ...
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    start_rate: float = 1_000.0
+    max_rate: float = 10_000_000.0
+    step_s: float = 5.0
+    hold_s: float = 30.0
+    growth: float = 2.0
+    tolerance: float = 0.05
+    max_backlog: float = 100_000.0
+    max_p99_ms: float = 2_000.0
+    max_backoffs: int = 5
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("start_rate", self.start_rate > 0, "a positive rate"),
+            ("max_rate", self.max_rate >= self.start_rate, "at least start_rate"),
+            ("step_s", self.step_s > 0, "positive seconds"),
+            ("hold_s", self.hold_s > 0, "positive seconds"),
+            ("growth", self.growth > 1, "greater than 1"),
+            ("tolerance", 0 < self.tolerance < 1, "a fraction between 0 and 1"),
+            ("max_backlog", self.max_backlog >= 0, "a non-negative number of items"),
+            ("max_p99_ms", self.max_p99_ms > 0, "positive milliseconds"),
+            ("max_backoffs", self.max_backoffs >= 0, "a non-negative integer"),
+        ]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be {allowed}")
+
+    def held(self, step: Step) -> bool:
+        return (step.achieved >= step.rate * (1 - self.tolerance)
+                and step.backlog <= self.max_backlog and step.p99_ms <= self.max_p99_ms)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """``rate``: the highest rate held for ``hold_s`` (0 if none was), with the figures of
+    that hold step; ``steps``: every step in order, with whether it was held."""
+
+    rate: float
+    p99_ms: float
+    achieved: float
+    steps: tuple[tuple[str, Step, bool], ...]
+
+    @property
+    def found(self) -> bool:
+        return self.rate > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rate": self.rate, "p99_ms": self.p99_ms, "achieved": self.achieved,
+                "steps": [{"phase": phase, "held": held, **asdict(step)}
+                          for phase, step, held in self.steps]}
+
+
+def search(system: LoadSystem, config: SearchConfig) -> SearchResult:
+    """The highest rate ``system`` holds under ``config``'s bounds (see the module doc)."""
+    steps: list[tuple[str, Step, bool]] = []
+
+    def offer(phase: str, rate: float, seconds: float) -> tuple[bool, Step]:
+        step = system.run(rate, seconds)
+        ok = config.held(step)
+        steps.append((phase, step, ok))
+        return ok, step
+
+    good, bad = 0.0, 0.0
+    rate = config.start_rate
+    while True:
+        ok, _ = offer("ramp", rate, config.step_s)
+        if not ok:
+            bad = rate
+            break
+        good = rate
+        if rate >= config.max_rate:
+            break
+        rate = min(config.max_rate, rate * config.growth)
+    if good == 0.0:  # even the start rate failed: search below it
+        good = bad
+        while good > config.start_rate / 1e3:
+            good /= config.growth
+            ok, _ = offer("ramp", good, config.step_s)
+            if ok:
+                break
+        else:
+            return SearchResult(0.0, 0.0, 0.0, tuple(steps))
+        bad = good * config.growth
+    while bad and (bad - good) > config.tolerance * bad:
+        mid = (good + bad) / 2
+        ok, _ = offer("narrow", mid, config.step_s)
+        if ok:
+            good = mid
+        else:
+            bad = mid
+    for _ in range(config.max_backoffs + 1):
+        ok, step = offer("hold", good, config.hold_s)
+        if ok:
+            return SearchResult(good, step.p99_ms, step.achieved, tuple(steps))
+        good *= 1 - config.tolerance
+    return SearchResult(0.0, 0.0, 0.0, tuple(steps))

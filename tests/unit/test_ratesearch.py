@@ -1,0 +1,95 @@
+"""The sustainable-rate search on deterministic synthetic systems whose sustainable rate is
+known in closed form (no clocks)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from k2matrix.ratesearch import SearchConfig, Step, search
+
+
+class Queue:
+    """A server of capacity ``capacity`` items/s: above it the backlog grows by the excess
+    each second; its p99 grows like an M/M/1 queue's, ``base_ms / (1 - utilization)``.
+    ``noise`` (seeded) scales the capacity of each step by up to that fraction."""
+
+    def __init__(self, capacity: float, base_ms: float = 5.0, noise: float = 0.0,
+                 seed: int = 0) -> None:
+        self.capacity = capacity
+        self.base_ms = base_ms
+        self.noise = noise
+        self.rng = random.Random(seed)
+        self.calls = 0
+
+    def run(self, rate: float, seconds: float) -> Step:
+        self.calls += 1
+        cap = self.capacity * (1 + self.rng.uniform(-self.noise, self.noise))
+        achieved = min(rate, cap)
+        backlog = max(0.0, rate - cap) * seconds
+        rho = min(rate / cap, 0.999999)
+        return Step(rate, seconds, achieved, backlog, self.base_ms / (1 - rho))
+
+
+def _limit(capacity: float, base_ms: float, max_p99_ms: float) -> float:
+    # the rate at which the p99 bound binds (below capacity, so the backlog bound never does)
+    return capacity * (1 - base_ms / max_p99_ms)
+
+
+@pytest.mark.parametrize("capacity", [3_000.0, 137_000.0, 1_000_000.0])
+def test_finds_the_known_sustainable_rate_within_the_tolerance(capacity: float) -> None:
+    config = SearchConfig(start_rate=1_000, tolerance=0.05, max_p99_ms=100.0)
+    result = search(Queue(capacity), config)
+    limit = _limit(capacity, 5.0, 100.0)
+    assert result.found
+    assert limit * (1 - 2 * config.tolerance) <= result.rate <= limit
+    assert result.p99_ms <= 100.0
+    phases = [phase for phase, _, _ in result.steps]
+    assert phases[0] == "ramp" and phases[-1] == "hold" and "narrow" in phases
+
+
+def test_backlog_bound_stops_the_ramp_at_capacity() -> None:
+    # a p99 bound that never binds: only the backlog (and the delivered rate) can
+    config = SearchConfig(start_rate=1_000, max_p99_ms=1e12, max_backlog=0.0, tolerance=0.02)
+    result = search(Queue(50_000.0), config)
+    assert 50_000 * 0.96 <= result.rate <= 50_000
+
+
+def test_start_rate_above_capacity_searches_downwards() -> None:
+    config = SearchConfig(start_rate=200_000, max_p99_ms=1e12, max_backlog=0.0)
+    result = search(Queue(20_000.0), config)
+    assert 20_000 * 0.9 <= result.rate <= 20_000
+    assert result.steps[0][2] is False
+
+
+def test_capped_by_max_rate() -> None:
+    result = search(Queue(1e9), SearchConfig(start_rate=1_000, max_rate=64_000))
+    assert result.rate == 64_000
+
+
+def test_repeated_searches_on_a_noisy_system_agree_within_ten_percent() -> None:
+    config = SearchConfig(start_rate=1_000, max_p99_ms=1e12, max_backlog=0.0, tolerance=0.03)
+    rates = [search(Queue(80_000.0, noise=0.02, seed=s), config).rate for s in range(3)]
+    assert max(rates) <= min(rates) * 1.10
+    assert all(80_000 * 0.85 <= r <= 80_000 * 1.02 for r in rates)
+
+
+def test_a_system_that_holds_nothing_reports_no_rate() -> None:
+    class Dead:
+        def run(self, rate: float, seconds: float) -> Step:
+            return Step(rate, seconds, 0.0, rate * seconds, 1e9)
+
+    result = search(Dead(), SearchConfig(start_rate=1_000, max_backoffs=1))
+    assert not result.found and result.rate == 0.0
+    assert result.to_dict()["steps"]
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"start_rate": 0}, "start_rate"), ({"growth": 1.0}, "growth"),
+    ({"tolerance": 1.5}, "tolerance"), ({"max_rate": 10.0}, "max_rate"),
+    ({"hold_s": 0}, "hold_s"), ({"max_p99_ms": -1}, "max_p99_ms"),
+])
+def test_bad_config_names_the_key(kwargs: dict[str, float], name: str) -> None:
+    with pytest.raises(ValueError, match=f"{name}="):
+        SearchConfig(**kwargs)  # type: ignore[arg-type]
