@@ -123,6 +123,12 @@ def explain(exc: BaseException, config: StorageConfig) -> str:
             "403" in low and ("access key" in low or "signature" in low)):
         fix = ("the credentials were refused: check the variables named in "
                "backends.storage.*_env")
+    elif "headbucket" in low and "no response body" in low and (
+            "access_denied" in low or "accessdenied" in low or "403" in low):
+        # a HEAD answer has no body, so a refused key and a missing permission look alike
+        fix = ("access denied (HTTP 403 to HeadBucket, which gives no reason): the credentials "
+               "were refused or lack permission on this bucket; check the variables named in "
+               "backends.storage.*_env and the bucket's policy")
     elif "accessdenied" in low or "access_denied" in low or "access denied" in low or (
             "forbidden" in low):
         fix = "access denied: the credentials lack permission on this bucket"
