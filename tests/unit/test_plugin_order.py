@@ -3,7 +3,7 @@ the rest longest first, dealt to the workers in turn; a trial's order is a seede
 
 from __future__ import annotations
 
-from k2matrix.plugin.order import balanced, shuffled
+from k2matrix.plugin.order import balanced, shuffled, spread
 
 
 def test_exclusive_first_then_longest_first_dealt_to_each_worker() -> None:
@@ -27,3 +27,11 @@ def test_a_trial_order_is_a_seeded_shuffle_independent_of_the_input_order() -> N
     assert one == shuffled(list(reversed(items)), str, seed=5)
     assert sorted(one) == sorted(items) and one != sorted(items)
     assert shuffled(items, str, seed=6) != one
+
+
+def test_spread_puts_exclusive_cells_first_and_shuffles_the_rest() -> None:
+    items = [f"t{i}" for i in range(12)] + ["x2", "x1"]
+    order = spread(items, str, lambda i: i.startswith("x"), seed=3)
+    assert order[:2] == ["x1", "x2"]
+    assert sorted(order[2:]) == sorted(items[:12]) and order[2:] != sorted(items[:12])
+    assert order == spread(list(reversed(items)), str, lambda i: i.startswith("x"), seed=3)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from k2matrix.backends.config import Backends
-from k2matrix.cell import Cell
+from k2matrix.cell import Cell, derive_seed
 from k2matrix.errors import ResultsError
 from k2matrix.matrix import Matrix
 from k2matrix.plugin import benchmarks as bench
@@ -181,9 +181,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if state.order_seed is not None:  # the same seed gives every xdist worker one order
         items[:] = order.shuffled(items, lambda it: it.nodeid, state.order_seed)
     elif state.worker.startswith("gw") and state.workers > 1:
-        items[:] = order.balanced(items, lambda it: it.nodeid, _exclusive,
-                                  order.previous_durations(state.run_dir.parent),
-                                  state.workers)
+        items[:] = order.spread(items, lambda it: it.nodeid, _exclusive,
+                                derive_seed(0, state.run_id))
 
 
 def _exclusive(item: pytest.Item) -> bool:
