@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +15,9 @@ from k2matrix.backends.catalog import axis_catalog, open_catalog
 from k2matrix.backends.config import Backends
 from k2matrix.backends.s3_session import S3Session
 from k2matrix.cell import Cell
+from k2matrix.matrix import Matrix
+from k2matrix.writer.bench import Tables
+from k2matrix.writer.suite import WriterBench
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -61,3 +64,28 @@ class CellCatalogs:
 @pytest.fixture(scope="module")
 def cell_catalogs(k2_backends: Backends, k2_s3: S3Session) -> CellCatalogs:
     return CellCatalogs(k2_backends, k2_s3)
+
+
+# ---------------------------------------------------------------------------- writer suites
+
+
+@pytest.fixture
+def catalog(k2_cell: Cell, cell_catalogs: Any) -> Catalog:
+    """The cell's catalog: ``[backends.catalog]``, or the one its storage/catalog axes name."""
+    opened: Catalog = cell_catalogs(k2_cell)
+    return opened
+
+
+@pytest.fixture
+def tables(k2_cell: Cell, catalog: Catalog, k2_backends: Backends) -> Iterator[Tables]:
+    t = Tables(k2_cell, catalog, k2_backends.catalog.namespace)
+    yield t
+    t.purge()
+
+
+@pytest.fixture
+def writers(k2_cell: Cell, catalog: Catalog, k2_backends: Backends, k2_matrix: Matrix
+            ) -> WriterBench:
+    """The matrix's writer implementation and the cell's tables."""
+    return WriterBench(k2_matrix.impls["writer"], catalog, k2_backends.catalog.namespace,
+                       k2_cell.schema or "v2")
