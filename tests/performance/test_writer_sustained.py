@@ -33,7 +33,6 @@ from k2matrix.writer.verify import parquet_seconds, verify_table
 if TYPE_CHECKING:
     pass
 
-THROUGHPUT_APPENDS = 10  # appends per round in writer.throughput
 POOL_ROWS = 20_000  # distinct generated rows that sustained cells cycle through
 DICT_SUSTAINED_ROWS = 100_000  # rows of the dict-input variant of writer.buffered
 STRESS_INPUT_BATCH = 1_000

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from writer_cells import on_s3
@@ -45,13 +45,7 @@ from k2matrix.writer.convert import records_to_table, records_to_table_naive
 from k2matrix.writer.iceberg import conform
 from k2matrix.writer.suite import WriterBench
 
-if TYPE_CHECKING:
-    pass
-
 THROUGHPUT_APPENDS = 10  # appends per round in writer.throughput
-POOL_ROWS = 20_000  # distinct generated rows that sustained cells cycle through
-DICT_SUSTAINED_ROWS = 100_000  # rows of the dict-input variant of writer.buffered
-STRESS_INPUT_BATCH = 1_000
 
 
 # ---------------------------------------------------------------------------- append latency
