@@ -1,37 +1,46 @@
-"""The order cells run in under xdist (k2matrix.plugin.order): exclusive cells first, then
-the rest longest first, dealt to the workers in turn; a trial's order is a seeded shuffle."""
+"""The order cells run in (k2matrix.plugin.order): modules in a seeded order and the cells of
+each module in a seeded order, so a module's fixtures are set up once; under xdist the
+exclusive cells first."""
 
 from __future__ import annotations
 
-from k2matrix.plugin.order import balanced, shuffled, spread
+from hypothesis import given
+from hypothesis import strategies as st
+
+from k2matrix.plugin.order import shuffled, spread
 
 
-def test_exclusive_first_then_longest_first_dealt_to_each_worker() -> None:
-    durations = {"a": 1.0, "b": 9.0, "c": 5.0, "d": 3.0, "x1": 2.0, "x2": 2.0}
-    items = ["a", "b", "c", "d", "x1", "x2", "new"]
-    order = balanced(items, str, lambda i: i.startswith("x"), durations, workers=2)
-    # longest first: b (9 s), new (untimed: counts as the longest), c, d, a; dealt in turn
-    assert order == ["x1", "b", "c", "a", "x2", "new", "d"]
-    first, second = order[:4], order[4:]
-    assert first[0].startswith("x") and second[0].startswith("x")
+def _module(item: str) -> str:
+    return item.split("::", 1)[0]
 
 
-def test_one_worker_and_no_durations_keep_every_item() -> None:
-    items = ["c", "a", "b"]
-    assert balanced(items, str, lambda i: False, {}, workers=1) == ["a", "b", "c"]
+ITEMS = [f"m{m}.py::t{i}" for m in range(4) for i in range(6)]
 
 
-def test_a_trial_order_is_a_seeded_shuffle_independent_of_the_input_order() -> None:
-    items = [f"t{i}" for i in range(20)]
-    one = shuffled(items, str, seed=5)
-    assert one == shuffled(list(reversed(items)), str, seed=5)
-    assert sorted(one) == sorted(items) and one != sorted(items)
-    assert shuffled(items, str, seed=6) != one
+def test_a_shuffle_keeps_each_module_together() -> None:
+    order = shuffled(ITEMS, str, _module, seed=5)
+    assert sorted(order) == sorted(ITEMS)
+    modules = [_module(i) for i in order]
+    runs = [m for n, m in enumerate(modules) if n == 0 or modules[n - 1] != m]
+    assert sorted(runs) == sorted(set(modules))  # each module is one run of items
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_a_shuffle_is_seeded_and_independent_of_the_input_order(seed: int) -> None:
+    one = shuffled(ITEMS, str, _module, seed)
+    assert one == shuffled(list(reversed(ITEMS)), str, _module, seed)
+
+
+def test_different_seeds_give_different_orders_within_and_across_modules() -> None:
+    orders = [shuffled(ITEMS, str, _module, seed) for seed in range(20)]
+    assert len({tuple(o) for o in orders}) == 20
+    assert len({tuple(dict.fromkeys(_module(i) for i in o)) for o in orders}) > 1
+    assert any(o[:6] != sorted(o[:6]) for o in orders)  # items inside a module move too
 
 
 def test_spread_puts_exclusive_cells_first_and_shuffles_the_rest() -> None:
-    items = [f"t{i}" for i in range(12)] + ["x2", "x1"]
-    order = spread(items, str, lambda i: i.startswith("x"), seed=3)
-    assert order[:2] == ["x1", "x2"]
-    assert sorted(order[2:]) == sorted(items[:12]) and order[2:] != sorted(items[:12])
-    assert order == spread(list(reversed(items)), str, lambda i: i.startswith("x"), seed=3)
+    items = [*ITEMS, "m9.py::x2", "m9.py::x1"]
+    order = spread(items, str, _module, lambda i: "::x" in i, seed=3)
+    assert order[:2] == ["m9.py::x1", "m9.py::x2"]
+    assert sorted(order[2:]) == sorted(ITEMS) and order[2:] != sorted(ITEMS)
+    assert order == spread(list(reversed(items)), str, _module, lambda i: "::x" in i, seed=3)

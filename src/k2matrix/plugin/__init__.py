@@ -178,17 +178,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if done:
         config.hook.pytest_deselected(items=done)
         items[:] = keep
+    items[:] = _ordered(state, items)
+
+
+def _ordered(state: RunState, items: list[pytest.Item]) -> list[pytest.Item]:
+    """The run's order (k2matrix.plugin.order): other tests as collected, then the cells."""
+    cells = [it for it in items if _cell(it) is not None]
+    if not cells:
+        return items
+    others = [it for it in items if _cell(it) is None]
     if state.order_seed is not None:  # the same seed gives every xdist worker one order
-        items[:] = order.shuffled(items, lambda it: it.nodeid, state.order_seed)
+        cells = order.shuffled(cells, _nodeid, _module, state.order_seed)
     elif state.worker.startswith("gw") and state.workers > 1:
-        items[:] = order.spread(items, lambda it: it.nodeid, _exclusive,
-                                derive_seed(0, state.run_id))
+        cells = order.spread(cells, _nodeid, _module, _exclusive, derive_seed(0, state.run_id))
+    return [*others, *cells]
+
+
+def _nodeid(item: pytest.Item) -> str:
+    return item.nodeid
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _cell(item: pytest.Item) -> Cell | None:
+    callspec = getattr(item, "callspec", None)
+    cell = callspec.params.get("k2_cell") if callspec is not None else None
+    return cell if isinstance(cell, Cell) else None
 
 
 def _exclusive(item: pytest.Item) -> bool:
-    callspec = getattr(item, "callspec", None)
-    cell = callspec.params.get("k2_cell") if callspec is not None else None
-    return isinstance(cell, Cell) and cell.exclusive
+    cell = _cell(item)
+    return cell is not None and cell.exclusive
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
