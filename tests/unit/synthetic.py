@@ -186,3 +186,30 @@ def write_run_dir(run_dir: Path, lines: Sequence[Mapping[str, Any]],
     (run_dir / f"journal-{worker}.jsonl").write_text(
         "".join(json.dumps(dict(line)) + "\n" for line in lines))
     return run_dir
+
+
+def drifting_document(n_cells: int, trials: int, rounds: int = 9, cell_slowdown: float = 1.0,
+                      reference_slowdown: float = 1.0, seed: int = 0) -> dict[str, Any]:
+    """Cells with a paired in-run reference on a machine whose speed halves at random from
+    one second to the next (as measured here: another tenant on the core's sibling): each
+    round's speed factor is 1 or 2, shared by the round and the reference round before it;
+    3% of independent noise on each. Each trial records its ``efficiency`` (the median over
+    rounds of reference / cell), as the suites do."""
+    rng = np.random.default_rng(seed)
+    benches = []
+    for i in range(n_cells):
+        cell_s, ref_s = 0.01 * (1 + i / 10), 0.004 * (1 + i / 10)
+        per_trial, efficiency = [], []
+        for _ in range(trials):
+            speed = rng.choice([1.0, 2.0], size=rounds)
+            times = cell_s * cell_slowdown * speed * rng.lognormal(0.0, 0.03, rounds)
+            refs = ref_s * reference_slowdown * speed * rng.lognormal(0.0, 0.03, rounds)
+            per_trial.append(times)
+            efficiency.append(float(np.median(refs / times)))
+        cell = cell_dict("writer", "throughput", batch_size=100 * (i + 1))
+        bench = with_trials(benchmark(cell, per_trial[0], {"items": 100, "unit": "rows/s"}),
+                            per_trial)
+        for entry, eff in zip(bench["extra_info"]["k2"]["trials"], efficiency, strict=True):
+            entry["efficiency"] = eff
+        benches.append(bench)
+    return document(benches)

@@ -61,8 +61,8 @@ def test_detection_counts_affected_regressions_and_unaffected_flags() -> None:
                            {"id": "w2", "verdict": "inconclusive", "change": 0.08},
                            {"id": "wc", "verdict": "unchanged", "change": 0.0},
                            {"id": "q1", "verdict": "improvement", "change": -0.2}],
-           "run_dir": "results/x"}
-    out = summarize(doc, cells, "writer", 0.1, 10)
+           }
+    out = summarize(doc, cells, "writer")
     assert out["affected"] == {"cells": 2, "regression": 1, "share": 0.5}
     assert out["unaffected"] == {"cells": 2, "flagged": 1}
     spec = slowed_matrix("smoke")

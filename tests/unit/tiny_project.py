@@ -65,7 +65,7 @@ def _convert(k2_cell, benchmark, rows, rounds):
 
 @pytest.mark.k2(component="writer", case="arrow_conversion")
 def test_convert(k2_cell, benchmark):
-    _convert(k2_cell, benchmark, k2_cell.params["batch_size"], 5)
+    _convert(k2_cell, benchmark, k2_cell.params["batch_size"], 15)
 
 
 @pytest.mark.k2(component="writer", case="decimal_precision")

@@ -103,7 +103,8 @@ def _compare(job: Any, args: argparse.Namespace, noise_option: str | None) -> di
     base, cand = (load_run(job.run_dir / s.name) for s in job.sides)
     models, notes = noise_for(noise_option, job.run_dir.parent, cand.k2)
     doc = compare_runs(base, cand, threshold=args.threshold, confidence=args.confidence,
-                       paired=True, noise=models, force=True, notes=notes)
+                       paired=True, noise=models, force=True, notes=notes,
+                       metric=args.metric)
     doc["run_dir"] = str(job.run_dir)
     doc["specs"] = {s.name: s.spec for s in job.sides}
     write_json_atomic(job.run_dir / "comparison.json", doc)
@@ -130,15 +131,19 @@ def run_noise(args: argparse.Namespace) -> int:
     job, _ = _job(args, "noise", ("set:", "set:"))
     run_job(job)
     doc = _compare(job, args, "none")  # the A/A itself: judged on its own trials
-    base, cand = (run_trials(load_run(job.run_dir / s.name)) for s in job.sides)
-    models = {cid: m for cid in cand if cid in base
-              if (m := noise.measure(base[cid], cand[cid], "measured")) is not None}
+    runs = [load_run(job.run_dir / s.name) for s in job.sides]
+    models = {}
+    for metric, suffix in (("time", ""), ("relative", noise.RELATIVE_KEY)):
+        base, cand = (run_trials(run, metric) for run in runs)
+        models.update({cid + suffix: m for cid in cand if cid in base
+                       if (m := noise.measure(base[cid], cand[cid], "measured")) is not None})
     k2 = load_run(job.run_dir / "candidate").k2
     path = noise.write_noise(job.run_dir, models, args.confidence, k2)
     floors = {cid: m.floor(m.trials, args.confidence) for cid, m in models.items()}
     for row in doc["comparisons"]:
-        row["noise_floor"] = floors.get(row["id"], row["noise_floor"])
-        row["noise_floor_source"] = "measured" if row["id"] in floors else None
+        key = row["id"] + (noise.RELATIVE_KEY if row.get("metric") == "relative" else "")
+        row["noise_floor"] = floors.get(key, row["noise_floor"])
+        row["noise_floor_source"] = "measured" if key in floors else None
     doc["notes"].append(f"noise floors written to {path} (and {job.run_dir.parent}/"
                         f"{noise.NOISE_LATEST})")
     emit(doc, args.format, args.out)

@@ -1,5 +1,6 @@
 """``k2matrix compare CANDIDATE --baseline BASELINE [--threshold 5%] [--confidence 0.99]
-[--format table|json|markdown] [--noise DIR|none] [--force] [--out PATH]``.
+[--format table|json|markdown] [--metric time|relative] [--noise DIR|none] [--force]
+[--out PATH]``.
 
 Exit codes: 0 no regression, 1 a cell is a regression, 2 bad input (no traceback).
 """
@@ -35,6 +36,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="confidence of the intervals (default 0.99)")
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="output format (default: table)")
+    parser.add_argument("--metric", choices=("time", "relative"), default="time",
+                        help="what a trial contributes: the median round time (default), or "
+                             "the cell's time relative to its in-run reference, round by "
+                             "round, where the cell has one (drift of the machine cancels; "
+                             "a change the reference shares cancels too)")
     parser.add_argument("--out", metavar="PATH", help="also write the output to PATH")
 
 
@@ -100,6 +106,6 @@ def run_compare(args: argparse.Namespace) -> int:
     models, notes = noise_for(args.noise, results, candidate.k2)
     doc = compare_runs(baseline, candidate, threshold=args.threshold,
                        confidence=args.confidence, noise=models, force=args.force,
-                       notes=notes)
+                       notes=notes, metric=args.metric)
     emit(doc, args.format, args.out)
     return exit_code(doc)

@@ -8,9 +8,11 @@ run's directory as ``noise.json`` and ``results/noise-latest`` points at the new
 
     {"format_version": 1, "kind": "k2matrix-noise", "run_id", "created", "confidence",
      "trials", "profile", "matrix_fingerprint", "machine_kind", "workers",
-     "cells": {id: {"sigma", "trials", "noise_floor"}}}
+     "cells": {id: {"sigma", "trials", "noise_floor",
+                    "relative": {"sigma", "trials", "noise_floor"}}}}
 
-(``noise_floor`` at the run's own trial count and confidence).
+(``noise_floor`` at the run's own trial count and confidence; ``relative`` for the cells
+with an in-run reference, the noise of ``--metric relative``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ NOISE_LATEST = "noise-latest"
 NOISE_KIND = "k2matrix-noise"
 NOISE_VERSION = 1
 MATCHED_KEYS = ("matrix_fingerprint", "profile", "machine_kind")
+RELATIVE_KEY = "@relative"  # the key suffix of a cell's relative-metric noise model
 
 
 def measure(base: Sequence[float], cand: Sequence[float], source: str = "measured"
@@ -51,9 +54,7 @@ def write_noise(run_dir: Path, models: Mapping[str, NoiseModel], confidence: flo
     doc = {"format_version": NOISE_VERSION, "kind": NOISE_KIND, "run_id": run_dir.name,
            "created": time.time(), "confidence": confidence, "trials": trials,
            **{k: header.get(k) for k in (*MATCHED_KEYS, "workers")},
-           "cells": {cid: {"sigma": m.sigma, "trials": m.trials,
-                           "noise_floor": m.floor(m.trials, confidence)}
-                     for cid, m in sorted(models.items())}}
+           "cells": _cells(models, confidence)}
     path = run_dir / NOISE_FILE
     write_json_atomic(path, doc)
     link = run_dir.parent / NOISE_LATEST
@@ -65,6 +66,19 @@ def write_noise(run_dir: Path, models: Mapping[str, NoiseModel], confidence: flo
     except OSError:
         pass
     return path
+
+
+def _cells(models: Mapping[str, NoiseModel], confidence: float) -> dict[str, Any]:
+    def one(m: NoiseModel) -> dict[str, Any]:
+        return {"sigma": m.sigma, "trials": m.trials,
+                "noise_floor": m.floor(m.trials, confidence)}
+
+    cells: dict[str, Any] = {cid: one(m) for cid, m in sorted(models.items())
+                             if not cid.endswith(RELATIVE_KEY)}
+    for key, m in sorted(models.items()):
+        if key.endswith(RELATIVE_KEY):
+            cells.setdefault(key.removesuffix(RELATIVE_KEY), {})["relative"] = one(m)
+    return cells
 
 
 def read_noise(path: Path) -> dict[str, Any]:
@@ -87,14 +101,18 @@ def read_noise(path: Path) -> dict[str, Any]:
 
 
 def models(doc: Mapping[str, Any]) -> dict[str, NoiseModel]:
-    """The cells' noise models of a noise document."""
+    """The cells' noise models of a noise document (``id`` for time, ``id@relative`` for
+    the relative metric)."""
     source = f"noise run {doc.get('run_id')}"
     out = {}
     for cid, cell in doc["cells"].items():
-        if isinstance(cell, dict) and isinstance(cell.get("sigma"), int | float) and int(
-                cell.get("trials", 0)) >= 2:
-            out[str(cid)] = NoiseModel(sigma=float(cell["sigma"]), trials=int(cell["trials"]),
-                                       source=source)
+        if not isinstance(cell, dict):
+            continue
+        for key, entry in ((str(cid), cell), (f"{cid}{RELATIVE_KEY}", cell.get("relative"))):
+            if isinstance(entry, dict) and isinstance(entry.get("sigma"), int | float) and int(
+                    entry.get("trials", 0)) >= 2:
+                out[key] = NoiseModel(sigma=float(entry["sigma"]), trials=int(entry["trials"]),
+                                      source=source)
     return out
 
 

@@ -37,7 +37,8 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
     for r in doc["comparisons"]:
         interval = (f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
                     if r["ci_low"] is not None else "-")
-        out.append((r["id"], r["verdict"], _pct(r["change"]), interval,
+        name = r["id"] + (" (relative)" if r.get("metric") == "relative" else "")
+        out.append((name, r["verdict"], _pct(r["change"]), interval,
                     _floor(r["noise_floor"]), f"{r['trials_baseline']}/{r['trials_candidate']}",
                     _time(r["baseline_median_s"]), _time(r["candidate_median_s"])))
     return out
@@ -47,7 +48,9 @@ def _footer(doc: Mapping[str, Any]) -> list[str]:
     counts = ", ".join(f"{n} {v}" for v, n in doc["counts"].items() if n)
     lines = [f"verdict: {doc['verdict']} ({counts or 'no cell compared'}); threshold "
              f"{doc['threshold']:.1%}, confidence {doc['confidence']:.0%}, "
-             f"{'paired trials' if doc['paired'] else 'unpaired trials'}"]
+             f"{'paired trials' if doc['paired'] else 'unpaired trials'}"
+             + (", time relative to the in-run reference" if doc.get("metric") == "relative"
+                else "")]
     for key, what in (("only_baseline", "only in the baseline"),
                       ("only_candidate", "only in the candidate")):
         if doc.get(key):

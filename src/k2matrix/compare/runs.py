@@ -7,11 +7,17 @@ The result (the JSON that ``compare --format json`` prints)::
 
     {"comparisons": [{"id", "change", "ci_low", "ci_high", "noise_floor", "verdict",
                       "baseline_median_s", "candidate_median_s", "trials_baseline",
-                      "trials_candidate", "paired", "noise_floor_source", "reason"}, ...],
+                      "trials_candidate", "paired", "noise_floor_source", "reason",
+                      "metric", ["baseline_relative", "candidate_relative"]}, ...],
      "verdict": "regression" | "improvement" | "unchanged" | "inconclusive",
-     "counts": {verdict: cells}, "threshold", "confidence", "paired",
+     "counts": {verdict: cells}, "threshold", "confidence", "paired", "metric",
      "baseline": {"source", "run_id", "trials"}, "candidate": {...},
      "only_baseline": [ids], "only_candidate": [ids], "notes": [...]}
+
+``metric`` (:mod:`.trials`): ``time`` compares trial medians of round times; ``relative``
+compares each cell's time relative to its in-run reference where both sides have one (the
+row's ``metric`` says which was used; ``*_median_s`` stay times), and times elsewhere.
+Noise models are keyed by cell id for ``time`` and ``id@relative`` for ``relative``.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from k2matrix.compare.statistics import (
     compare_trials,
     overall,
 )
-from k2matrix.compare.trials import run_trials, trial_count
+from k2matrix.compare.trials import RELATIVE, TIME, run_relative, run_trials, trial_count
 from k2matrix.results.load import Run
 from k2matrix.results.merge import check_compatible
+from k2matrix.stats import median
 
 COMPARE_FIX = ("compare runs of the same matrix, profile and kind of machine, or pass --force "
                "to compare the cells with equal ids anyway")
@@ -38,7 +45,7 @@ COMPARE_FIX = ("compare runs of the same matrix, profile and kind of machine, or
 def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_THRESHOLD,
                  confidence: float = DEFAULT_CONFIDENCE, paired: bool = False,
                  noise: Mapping[str, NoiseModel] | None = None, force: bool = False,
-                 notes: list[str] | None = None) -> dict[str, Any]:
+                 notes: list[str] | None = None, metric: str = TIME) -> dict[str, Any]:
     """The comparison document (see the module docstring); ResultsError when the runs do
     not compare and ``force`` is not given."""
     overridden = check_compatible(
@@ -49,12 +56,33 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
     base, cand = run_trials(baseline), run_trials(candidate)
     shared = [cid for cid in cand if cid in base]
     models = noise or {}
-    rows = [compare_trials(cid, base[cid], cand[cid], paired=paired, confidence=confidence,
-                           threshold=threshold, noise=models.get(cid)).to_dict()
-            for cid in shared]
+    base_rel, cand_rel = ((run_relative(baseline), run_relative(candidate))
+                          if metric == RELATIVE else ({}, {}))
+    rows = []
+    for cid in shared:
+        b_rel, c_rel = base_rel.get(cid), cand_rel.get(cid)
+        if b_rel and c_rel:
+            row = compare_trials(cid, b_rel, c_rel, paired=paired, confidence=confidence,
+                                 threshold=threshold,
+                                 noise=models.get(f"{cid}@{RELATIVE}")).to_dict()
+            row.update(metric=RELATIVE, baseline_relative=row["baseline_median_s"],
+                       candidate_relative=row["candidate_median_s"],
+                       baseline_median_s=_median_or_none(base[cid]),
+                       candidate_median_s=_median_or_none(cand[cid]))
+        else:
+            row = compare_trials(cid, base[cid], cand[cid], paired=paired,
+                                 confidence=confidence, threshold=threshold,
+                                 noise=models.get(cid)).to_dict()
+            row["metric"] = TIME
+        rows.append(row)
     verdicts = [r["verdict"] for r in rows]
     if not shared:
         out_notes.append("no cell id is in both runs")
+    if metric == RELATIVE:
+        timed = sum(r["metric"] == TIME for r in rows)
+        if timed:
+            out_notes.append(f"--metric relative: {timed} cell(s) have no in-run reference on "
+                             "both sides and are compared by time")
     one = [r["id"] for r in rows if min(r["trials_baseline"], r["trials_candidate"]) < 2]
     if one:
         out_notes.append(f"{len(one)} cell(s) have one trial on a side: without a measured "
@@ -63,12 +91,16 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
         "comparisons": rows,
         "verdict": overall(verdicts),
         "counts": {v: verdicts.count(v) for v in VERDICTS},
-        "threshold": threshold, "confidence": confidence, "paired": paired,
+        "threshold": threshold, "confidence": confidence, "paired": paired, "metric": metric,
         "baseline": _side(baseline, base), "candidate": _side(candidate, cand),
         "only_baseline": [cid for cid in base if cid not in cand],
         "only_candidate": [cid for cid in cand if cid not in base],
         "notes": out_notes,
     }
+
+
+def _median_or_none(values: list[float]) -> float | None:
+    return median(values) if values else None
 
 
 def _side(run: Run, trials: Mapping[str, list[float]]) -> dict[str, Any]:

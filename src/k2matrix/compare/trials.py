@@ -1,9 +1,19 @@
-"""A run's trials, cell by cell: the figure each trial contributes to a comparison (the
-median of its rounds, in seconds).
+"""A run's trials, cell by cell: the figure each trial contributes to a comparison.
+
+Two metrics:
+
+- ``time`` (the default): the median of the trial's rounds, in seconds;
+- ``relative``: the cell's time relative to its in-run reference, the median over rounds of
+  cell round / the reference round run just before it (``1 / efficiency`` for the producer
+  and writer cells, ``iceberg_vs_parquet`` for the iceberg_scan query cells). Slowdowns of
+  the machine that last longer than a pair of rounds cancel in it: here a cell's round time
+  moves 2x within one process from one second to the next (another tenant on the core's
+  sibling), its ratio to the reference about 10%. What slows the reference as much as the
+  cell (a change in a library both use) cancels too: ``time`` still sees that.
 
 A benchmark folded from trials (``extra_info.k2.trials``, :mod:`k2matrix.results.trials`)
-gives one median per trial; any other entry (a run of one trial, a plain pytest-benchmark
-file) is one trial, its median read from ``stats``.
+gives one figure per trial; any other entry (a run of one trial, a plain pytest-benchmark
+file) is one trial, read from ``stats`` and ``extra_info``.
 """
 
 from __future__ import annotations
@@ -13,6 +23,36 @@ from typing import Any
 
 from k2matrix.results.load import Run
 from k2matrix.stats import median
+
+TIME, RELATIVE = "time", "relative"
+METRICS = (TIME, RELATIVE)
+
+
+def relative(figures: Mapping[str, Any]) -> float | None:
+    """A trial's (or an entry's ``extra_info``) time relative to its in-run reference, or
+    None when it has none."""
+    efficiency = figures.get("efficiency")
+    if isinstance(efficiency, int | float) and efficiency > 0:
+        return 1.0 / float(efficiency)
+    ratio = figures.get("iceberg_vs_parquet")
+    if isinstance(ratio, int | float) and ratio > 0:
+        return float(ratio)
+    return None
+
+
+def entry_relative(bench: Mapping[str, Any]) -> list[float] | None:
+    """The trials' relative times of one entry; None unless every trial has one."""
+    extra = bench.get("extra_info")
+    if not isinstance(extra, dict):
+        return None
+    k2 = extra.get("k2")
+    trials = k2.get("trials") if isinstance(k2, dict) else None
+    if isinstance(trials, list) and trials:
+        values = [relative(t) if isinstance(t, dict) else None for t in trials]
+        present = [v for v in values if v is not None]
+        return present if len(present) == len(values) else None
+    one = relative(extra)
+    return None if one is None else [one]
 
 
 def entry_trials(bench: Mapping[str, Any]) -> list[float]:
@@ -43,15 +83,26 @@ def entry_trials(bench: Mapping[str, Any]) -> list[float]:
     return [float(value)] if isinstance(value, int | float) and value > 0 else []
 
 
-def run_trials(run: Run) -> dict[str, list[float]]:
-    """Cell id -> its trial medians, for every benchmark of ``run`` (a second benchmark of
-    one id is kept as ``id~2``, as the summary names it)."""
-    out: dict[str, list[float]] = {}
+def run_trials(run: Run, metric: str = TIME) -> dict[str, list[float]]:
+    """Cell id -> its trial figures in ``metric`` (``relative`` leaves out the cells without
+    an in-run reference: see :func:`run_relative`), for every benchmark of ``run`` (a
+    second benchmark of one id is kept as ``id~2``, as the summary names it)."""
+    if metric == RELATIVE:
+        return {k: v for k, v in run_relative(run).items() if v is not None}
+    return {key: entry_trials(bench) for key, bench in _keyed(run)}
+
+
+def run_relative(run: Run) -> dict[str, list[float] | None]:
+    """Cell id -> its trials' relative times, None for a cell without a reference."""
+    return {key: entry_relative(bench) for key, bench in _keyed(run)}
+
+
+def _keyed(run: Run) -> list[tuple[str, Mapping[str, Any]]]:
+    out: list[tuple[str, Mapping[str, Any]]] = []
     seen: dict[str, int] = {}
     for cell_id, bench in zip(run.cell_ids(), run.benchmarks, strict=True):
         seen[cell_id] = seen.get(cell_id, 0) + 1
-        key = cell_id if seen[cell_id] == 1 else f"{cell_id}~{seen[cell_id]}"
-        out[key] = entry_trials(bench)
+        out.append((cell_id if seen[cell_id] == 1 else f"{cell_id}~{seen[cell_id]}", bench))
     return out
 
 

@@ -26,7 +26,8 @@ from k2matrix.results.record import SKIPPED, CellRecord
 from k2matrix.stats import median, throughput
 
 TRIALS_DIR = "trials"
-TRIAL_FIGURES = ("throughput", "efficiency", "latency_p99_ms", "ceiling_throughput")
+TRIAL_FIGURES = ("throughput", "efficiency", "latency_p99_ms", "ceiling_throughput",
+                 "iceberg_vs_parquet")
 
 
 def trial_dir(run_dir: Path, trial: int) -> Path:

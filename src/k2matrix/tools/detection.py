@@ -6,10 +6,12 @@ called a regression, and of the others, how many were called a change at all::
     python -m k2matrix.tools.detection --component writer --fraction 0.10 --trials 10 \\
         [--profile smoke] [-k EXPR] [-n W] [--threshold 5%] [--run-id ID]
 
-It runs ``k2matrix ab`` (its run directory and ``comparison.json`` stay under results/) and
-prints a table, or JSON with ``--format json``: ``{"component", "fraction", "trials",
-"affected": {"cells", "regression", "share"}, "unaffected": {"cells", "flagged"},
-"cells": [{"id", "affected", "verdict", "change"}], "run_dir"}``.
+It runs ``k2matrix ab`` (its run directory and ``comparison.json`` stay under results/),
+compares the same trials by both metrics (``time`` and ``relative``, side by side from one
+run) and prints a table, or JSON with ``--format json``: ``{"component", "fraction",
+"trials", "metrics": {"time" | "relative": {"affected": {"cells", "regression", "share"},
+"unaffected": {"cells", "flagged"}, "cells": [{"id", "affected", "verdict", "change",
+"metric"}]}}, "run_dir"}``.
 """
 
 from __future__ import annotations
@@ -43,21 +45,35 @@ def affected(cell: dict[str, Any], component: str) -> bool:
                 and cell.get("case") not in UNAFFECTED[component])
 
 
-def summarize(doc: dict[str, Any], cells: dict[str, dict[str, Any]], component: str,
-              fraction_: float, trial_count: int) -> dict[str, Any]:
+def summarize(doc: dict[str, Any], cells: dict[str, dict[str, Any]], component: str
+              ) -> dict[str, Any]:
     rows = []
     for c in doc["comparisons"]:
         rows.append({"id": c["id"], "affected": affected(cells.get(c["id"], {}), component),
-                     "verdict": c["verdict"], "change": c["change"]})
+                     "verdict": c["verdict"], "change": c["change"],
+                     "metric": c.get("metric", "time")})
     hit = [r for r in rows if r["affected"]]
     rest = [r for r in rows if not r["affected"]]
     regressions = sum(r["verdict"] == "regression" for r in hit)
-    return {"component": component, "fraction": fraction_, "trials": trial_count,
-            "affected": {"cells": len(hit), "regression": regressions,
+    return {"affected": {"cells": len(hit), "regression": regressions,
                          "share": regressions / len(hit) if hit else None},
             "unaffected": {"cells": len(rest), "flagged": sum(
                 r["verdict"] in ("regression", "improvement") for r in rest)},
-            "cells": rows, "run_dir": doc.get("run_dir")}
+            "cells": rows}
+
+
+def by_metric(run_dir: Path, component: str, threshold: float) -> dict[str, Any]:
+    """The A/B's trials compared by each metric (paired, as ``ab`` does)."""
+    from k2matrix.compare.runs import compare_runs
+    from k2matrix.results.load import load_run
+
+    base, cand = load_run(run_dir / "baseline"), load_run(run_dir / "candidate")
+    bench = json.loads((run_dir / "candidate" / "benchmarks.json").read_text())
+    cells = {b["extra_info"]["k2"]["cell"]["id"]: b["extra_info"]["k2"]["cell"]
+             for b in bench["benchmarks"]}
+    return {metric: summarize(compare_runs(base, cand, threshold=threshold, paired=True,
+                                           force=True, metric=metric), cells, component)
+            for metric in ("time", "relative")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", default="smoke")
     parser.add_argument("-k", dest="keyword", default=None)
     parser.add_argument("-n", dest="workers", type=workers, default=None)
-    parser.add_argument("--threshold", default="5%")
+    parser.add_argument("--threshold", type=fraction, default=0.05)
     parser.add_argument("--run-id", default=None)
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args(argv)
@@ -79,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "k2matrix.cli", "ab", "--baseline", slow,
                "--candidate", f"{slow}+env:K2_SLOWDOWN={args.component}={args.fraction}",
                "--trials", str(args.trials), "--profile", args.profile,
-               "--threshold", args.threshold, "--format", "json", "--out", str(out)]
+               "--threshold", str(args.threshold), "--format", "json", "--out", str(out)]
         for flag, value in (("-k", args.keyword), ("-n", args.workers),
                             ("--run-id", args.run_id)):
             if value is not None:
@@ -89,22 +105,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"detection: k2matrix ab failed (exit {code})", file=sys.stderr)
             return code
         doc = json.loads(out.read_text())
-    bench = json.loads((Path(doc["run_dir"]) / "candidate" / "benchmarks.json").read_text())
-    cells = {b["extra_info"]["k2"]["cell"]["id"]: b["extra_info"]["k2"]["cell"]
-             for b in bench["benchmarks"]}
-    result = summarize(doc, cells, args.component, args.fraction, args.trials)
+    run_dir = Path(doc["run_dir"])
+    result = {"component": args.component, "fraction": args.fraction, "trials": args.trials,
+              "metrics": by_metric(run_dir, args.component, args.threshold),
+              "run_dir": str(run_dir)}
     if args.format == "json":
         print(json.dumps(result, indent=2))
         return 0
-    for r in result["cells"]:
-        print(f"{r['id']:70s} {'affected' if r['affected'] else '        '} "
-              f"{r['verdict']:12s} {r['change']:+.1%}")
-    a, u = result["affected"], result["unaffected"]
-    share = f"{a['share']:.0%}" if a["share"] is not None else "-"
-    print(f"\n{args.component} slowed by {args.fraction:.0%}, {args.trials} trials a side: "
-          f"{a['regression']} of {a['cells']} affected cells called a regression ({share}); "
-          f"{u['flagged']} of {u['cells']} unaffected cells called a change\n"
-          f"run: {result['run_dir']}")
+    for metric, found in result["metrics"].items():
+        print(f"--metric {metric}")
+        for r in found["cells"]:
+            change = "-" if r["change"] is None else f"{r['change']:+.1%}"
+            print(f"  {r['id']:68s} {'affected' if r['affected'] else '        '} "
+                  f"{r['verdict']:12s} {change} ({r['metric']})")
+    for metric, found in result["metrics"].items():
+        a, u = found["affected"], found["unaffected"]
+        share = f"{a['share']:.0%}" if a["share"] is not None else "-"
+        print(f"{metric:>8s}: {args.component} slowed by {args.fraction:.0%}, {args.trials} "
+              f"trials a side: {a['regression']} of {a['cells']} affected cells called a "
+              f"regression ({share}); {u['flagged']} of {u['cells']} unaffected cells called "
+              "a change")
+    print(f"run: {run_dir}")
     return 0
 
 
