@@ -67,3 +67,26 @@ def test_cells_without_a_reference_are_compared_by_time_and_said_so(tmp_path: Pa
     assert {r["metric"] for r in doc["comparisons"]} == {"time"}
     assert doc["counts"]["regression"] == 3
     assert any("compared by time" in n for n in doc["notes"])
+
+
+def _paced(p99_ms: list[float], round_s: float = 2.0) -> dict[str, Any]:
+    from synthetic import benchmark, cell_dict, document, with_trials
+
+    cell = cell_dict("producer", "paced_latency", schema="v1")
+    bench = with_trials(benchmark(cell, [round_s], {"items": 1, "unit": "msg/s",
+                                                    "compare_on": "latency_p99_ms"}),
+                        [[round_s * (1 + i / 1000)] for i in range(len(p99_ms))])
+    for entry, p99 in zip(bench["extra_info"]["k2"]["trials"], p99_ms, strict=True):
+        entry["latency_p99_ms"] = p99
+    return document([bench])
+
+
+def test_a_paced_cell_is_compared_on_its_tail_latency_not_its_fixed_round_time(
+        tmp_path: Path) -> None:
+    base, cand = _runs(tmp_path, _paced([2.0, 2.1, 1.9, 2.0, 2.05]),
+                       _paced([4.0, 4.3, 3.8, 4.1, 3.9]))
+    doc = compare_runs(base, cand, paired=True)
+    (row,) = doc["comparisons"]
+    assert row["metric"] == "latency_p99_ms" and row["verdict"] == "regression"
+    assert row["change"] == pytest.approx(1.0, abs=0.1)
+    assert row["baseline_value"] == pytest.approx(2.0) and row["baseline_median_s"] > 1.9

@@ -8,7 +8,8 @@ The result (the JSON that ``compare --format json`` prints)::
     {"comparisons": [{"id", "change", "ci_low", "ci_high", "noise_floor", "verdict",
                       "baseline_median_s", "candidate_median_s", "trials_baseline",
                       "trials_candidate", "paired", "noise_floor_source", "reason",
-                      "metric", ["baseline_relative", "candidate_relative"]}, ...],
+                      "metric", ["baseline_relative", "candidate_relative"],
+                      ["baseline_value", "candidate_value"]}, ...],
      "verdict": "regression" | "improvement" | "unchanged" | "inconclusive",
      "counts": {verdict: cells}, "threshold", "confidence", "paired", "metric",
      "baseline": {"source", "run_id", "trials"}, "candidate": {...},
@@ -17,7 +18,10 @@ The result (the JSON that ``compare --format json`` prints)::
 ``metric`` (:mod:`.trials`): ``time`` compares trial medians of round times; ``relative``
 compares each cell's time relative to its in-run reference where both sides have one (the
 row's ``metric`` says which was used; ``*_median_s`` stay times), and times elsewhere.
-Noise models are keyed by cell id for ``time`` and ``id@relative`` for ``relative``.
+A cell whose ``extra_info`` names a ``compare_on`` figure (the paced-latency cells:
+``latency_p99_ms``, since the pace fixes their round time) is compared on that figure per
+trial; its row's ``metric`` names it and ``*_value`` hold it. Noise models are keyed by
+cell id for ``time`` and ``id@relative`` for ``relative``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,15 @@ from k2matrix.compare.statistics import (
     compare_trials,
     overall,
 )
-from k2matrix.compare.trials import RELATIVE, TIME, run_relative, run_trials, trial_count
+from k2matrix.compare.trials import (
+    RELATIVE,
+    TIME,
+    run_figures,
+    run_relative,
+    run_times,
+    run_trials,
+    trial_count,
+)
 from k2matrix.results.load import Run
 from k2matrix.results.merge import check_compatible
 from k2matrix.stats import median
@@ -58,6 +70,8 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
     models = noise or {}
     base_rel, cand_rel = ((run_relative(baseline), run_relative(candidate))
                           if metric == RELATIVE else ({}, {}))
+    figures = run_figures(candidate)
+    base_time, cand_time = run_times(baseline), run_times(candidate)
     rows = []
     for cid in shared:
         b_rel, c_rel = base_rel.get(cid), cand_rel.get(cid)
@@ -73,7 +87,13 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
             row = compare_trials(cid, base[cid], cand[cid], paired=paired,
                                  confidence=confidence, threshold=threshold,
                                  noise=models.get(cid)).to_dict()
-            row["metric"] = TIME
+            figure = figures.get(cid)
+            row["metric"] = figure or TIME
+            if figure:  # a paced cell: its tail latency, not its round time
+                row.update(baseline_value=row["baseline_median_s"],
+                           candidate_value=row["candidate_median_s"],
+                           baseline_median_s=_median_or_none(base_time.get(cid, [])),
+                           candidate_median_s=_median_or_none(cand_time.get(cid, [])))
         rows.append(row)
     verdicts = [r["verdict"] for r in rows]
     if not shared:

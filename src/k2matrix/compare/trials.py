@@ -18,7 +18,7 @@ file) is one trial, read from ``stats`` and ``extra_info``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from k2matrix.results.load import Run
@@ -40,19 +40,43 @@ def relative(figures: Mapping[str, Any]) -> float | None:
     return None
 
 
-def entry_relative(bench: Mapping[str, Any]) -> list[float] | None:
-    """The trials' relative times of one entry; None unless every trial has one."""
+def _per_trial(bench: Mapping[str, Any], pick: Callable[[Mapping[str, Any]], float | None]
+               ) -> list[float] | None:
+    """``pick`` of each trial of one entry (of its ``extra_info`` for a run of one trial);
+    None unless every trial has one."""
     extra = bench.get("extra_info")
     if not isinstance(extra, dict):
         return None
     k2 = extra.get("k2")
     trials = k2.get("trials") if isinstance(k2, dict) else None
     if isinstance(trials, list) and trials:
-        values = [relative(t) if isinstance(t, dict) else None for t in trials]
+        values = [pick(t) if isinstance(t, dict) else None for t in trials]
         present = [v for v in values if v is not None]
         return present if len(present) == len(values) else None
-    one = relative(extra)
+    one = pick(extra)
     return None if one is None else [one]
+
+
+def entry_relative(bench: Mapping[str, Any]) -> list[float] | None:
+    """The trials' relative times of one entry; None unless every trial has one."""
+    return _per_trial(bench, relative)
+
+
+def entry_figure(bench: Mapping[str, Any]) -> tuple[str, list[float]] | None:
+    """The figure a cell is compared on when it is not its round time (``extra_info``
+    ``compare_on``, for example ``latency_p99_ms`` for a paced cell, whose round time the
+    pace fixes), and its value in each trial; None for a cell compared on time."""
+    extra = bench.get("extra_info")
+    key = extra.get("compare_on") if isinstance(extra, dict) else None
+    if not isinstance(key, str):
+        return None
+
+    def pick(figures: Mapping[str, Any]) -> float | None:
+        value = figures.get(key)
+        return float(value) if isinstance(value, int | float) and value > 0 else None
+
+    values = _per_trial(bench, pick)
+    return None if values is None else (key, values)
 
 
 def entry_trials(bench: Mapping[str, Any]) -> list[float]:
@@ -85,11 +109,27 @@ def entry_trials(bench: Mapping[str, Any]) -> list[float]:
 
 def run_trials(run: Run, metric: str = TIME) -> dict[str, list[float]]:
     """Cell id -> its trial figures in ``metric`` (``relative`` leaves out the cells without
-    an in-run reference: see :func:`run_relative`), for every benchmark of ``run`` (a
+    an in-run reference: see :func:`run_relative`; ``time`` takes a cell's ``compare_on``
+    figure where it names one: :func:`entry_figure`), for every benchmark of ``run`` (a
     second benchmark of one id is kept as ``id~2``, as the summary names it)."""
     if metric == RELATIVE:
         return {k: v for k, v in run_relative(run).items() if v is not None}
+    out = {}
+    for key, bench in _keyed(run):
+        figure = entry_figure(bench)
+        out[key] = figure[1] if figure is not None else entry_trials(bench)
+    return out
+
+
+def run_times(run: Run) -> dict[str, list[float]]:
+    """Cell id -> its trial medians of round time (seconds), whatever it is compared on."""
     return {key: entry_trials(bench) for key, bench in _keyed(run)}
+
+
+def run_figures(run: Run) -> dict[str, str]:
+    """Cell id -> the figure it is compared on, for the cells not compared on time."""
+    return {key: figure[0] for key, bench in _keyed(run)
+            if (figure := entry_figure(bench)) is not None}
 
 
 def run_relative(run: Run) -> dict[str, list[float] | None]:
