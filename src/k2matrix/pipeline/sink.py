@@ -1,8 +1,9 @@
 """The pipeline's sink: a consumer of the topic feeding the buffered Iceberg writer.
 
 It reads every partition of the topic (assigned explicitly, in consumer group ``group``),
-decodes the Confluent-wire Avro values with fastavro (the writer schema is the cell's; the
-5-byte header is checked for the magic byte), buffers the rows and commits them every
+buffers the Confluent-wire Avro values (the 5-byte header checked for the magic byte) and
+commits them, decoded in bulk (:mod:`k2matrix.pipeline.decode`, the writer schema is the
+cell's), every
 ``commit_interval_ms`` since the oldest buffered row or every ``commit_rows`` rows, whichever
 comes first. Each commit carries the Kafka position after its rows in the snapshot summary
 (:mod:`k2matrix.pipeline.offsets`), and a starting sink resumes from there: exactly once.
@@ -16,21 +17,17 @@ position, summed over partitions).
 from __future__ import annotations
 
 import contextlib
-import io
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
-from fastavro import parse_schema, schemaless_reader
 
 from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.errors import BackendError
+from k2matrix.pipeline.decode import AvroDecoder
 from k2matrix.pipeline.offsets import encode, merge_positions, snapshot_offsets
 from k2matrix.producer.latency import LatencyHistogram
-from k2matrix.schemas import avro_schema
-from k2matrix.writer.convert import records_to_table
 from k2matrix.writer.iceberg import IcebergWriter
 
 MAGIC = 0
@@ -80,8 +77,8 @@ class Sink:
         self.commit_rows = commit_rows
         self.lag_every_s = lag_every_s
         self.stats = stats or SinkStats()
-        self._parsed = parse_schema(avro_schema(schema))
-        self._records: list[dict[str, Any]] = []
+        self._decoder = AvroDecoder(schema, f"topic {topic}")
+        self._values: list[bytes] = []
         self._ts: list[int] = []
         self._since = 0.0
         self._last_lag = 0.0
@@ -110,7 +107,7 @@ class Sink:
 
     @property
     def pending(self) -> int:
-        return len(self._records)
+        return len(self._values)
 
     def step(self, timeout: float = 0.05, max_messages: int = 5000) -> int:
         """Consume what is there (up to ``max_messages``), commit if due; messages read."""
@@ -128,10 +125,9 @@ class Sink:
             if not value or value[0] != MAGIC:
                 raise BackendError(f"{self.topic}[{m.partition()}]@{m.offset()}: not a "
                                    "Confluent-wire Avro value")
-            if not self._records:
+            if not self._values:
                 self._since = time.monotonic()
-            record: Any = schemaless_reader(io.BytesIO(value[5:]), self._parsed)
-            self._records.append(record)
+            self._values.append(value)
             self._ts.append(m.timestamp()[1])
             seen[int(m.partition() or 0)] = int(m.offset() or 0) + 1
             read += 1
@@ -139,7 +135,7 @@ class Sink:
             self.stats.consumed += read
             self.position = merge_positions(self.position, seen)
             _record_ms(self.stats.consume_latency, now_ms - np.asarray(self._ts[-read:]))
-        if self._records and (len(self._records) >= self.commit_rows
+        if self._values and (len(self._values) >= self.commit_rows
                               or time.monotonic() - self._since >= self.commit_interval_s):
             self.commit()
         if time.monotonic() - self._last_lag >= self.lag_every_s:
@@ -148,9 +144,9 @@ class Sink:
 
     def commit(self) -> int:
         """Commit the buffered rows with the position after them; the rows committed."""
-        if not self._records:
+        if not self._values:
             return 0
-        data = records_to_table(self._records, self.schema)
+        data = self._decoder.decode(self._values)
         start = time.perf_counter()
         self.writer.write_arrow(data, self.table_name,
                                 snapshot_properties=encode(self.topic, self.position))
@@ -158,13 +154,13 @@ class Sink:
         snapshot = self.writer.table(self.table_name).current_snapshot()
         ts = np.asarray(self._ts, dtype=np.int64)
         values, counts = np.unique(ts, return_counts=True)
-        rows = len(self._records)
+        rows = len(self._values)
         self.stats.commits.append(CommitInfo(
             int(snapshot.sequence_number or 0) if snapshot is not None else 0, rows, latency_ms,
             time.time(), values, counts))
         self.stats.committed += rows
         self.stats.commit_latency.record(latency_ms / 1e3)
-        self._records, self._ts = [], []
+        self._values, self._ts = [], []
         with contextlib.suppress(KafkaException):  # for lag monitors; the table decides
             self._consumer.commit(offsets=[TopicPartition(self.topic, p, o)
                                            for p, o in self.position.items()],
@@ -186,11 +182,15 @@ class Sink:
 
     def crash(self) -> int:
         """Stop as a killed consumer would: nothing buffered is committed; rows dropped."""
-        dropped = len(self._records)
-        self._records, self._ts = [], []
+        dropped = len(self._values)
+        self._values, self._ts = [], []
         self._consumer.close()
+        self._decoder.close()
         return dropped
 
     def close(self) -> None:
-        self.commit()
-        self._consumer.close()
+        try:
+            self.commit()
+        finally:
+            self._consumer.close()
+            self._decoder.close()
