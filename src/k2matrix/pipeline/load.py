@@ -12,6 +12,7 @@ latency histogram. A share whose worker died or raised is *missing*: reported, n
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -32,6 +33,7 @@ class Share:
     rows: int
     rate: float
     start_at: float
+    keep_samples: bool = False  # also return every delivery latency (to check the merge)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,6 +45,7 @@ def produce_share(share: dict[str, Any]) -> dict[str, Any]:
     from k2matrix.backends.kafka import KafkaCluster
     from k2matrix.backends.registry import open_registry
     from k2matrix.producer.k2producer import K2Producer
+    from k2matrix.schemas import arrow_to_records
     from k2matrix.workload.generate import WorkloadSpec, generate_table
 
     s = Share(**share)
@@ -51,7 +54,10 @@ def produce_share(share: dict[str, Any]) -> dict[str, Any]:
     producer = K2Producer(cluster, open_registry(SchemaRegistryConfig(url=s.registry_url)),
                           s.schema, s.topic, serializer="compiled")
     try:
-        producer.warm_up(table.slice(0, 1).to_pylist()[0], topic=s.topic + ".warmup")
+        # the row as a K2 record (to_pylist gives a map as (key, value) pairs)
+        producer.warm_up(arrow_to_records(table.slice(0, 1))[0], topic=s.topic + ".warmup")
+        if s.keep_samples:  # after the warm-up, whose counters it reset
+            producer.tracker.samples = []
         time.sleep(max(0.0, s.start_at - time.time()))
         started = time.time()
         sent = 0
@@ -67,11 +73,14 @@ def produce_share(share: dict[str, Any]) -> dict[str, Any]:
         finished = time.time()
     finally:
         producer.close()
-    return {"index": s.index, "produced": report.produced, "acknowledged": report.delivered,
+    samples = producer.tracker.samples
+    return {"index": s.index, "pid": os.getpid(), "produced": report.produced,
+            "acknowledged": report.delivered,
             "failed": report.failed, "errors": list(report.errors + report.client_errors),
             "started": started, "finished": finished, "produce_seconds": produced_s,
             "offered_rate": s.rate, "achieved_rate": sent / produced_s if produced_s else 0.0,
-            "delivery_latency": producer.tracker.latency.encode()}
+            "delivery_latency": producer.tracker.latency.encode(),
+            **({"delivery_samples": samples} if samples is not None else {})}
 
 
 class LoadCluster:

