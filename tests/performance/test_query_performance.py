@@ -36,7 +36,7 @@ from k2matrix.query.workload import (
     distinct,
     rounds_for,
 )
-from k2matrix.stats import latency_summary, paired_efficiency
+from k2matrix.stats import latency_summary, paired_efficiency, significant
 
 CELL_BUDGET_S = 0.75  # timed seconds a latency cell aims for; rounds shrink for slow queries
 THROUGHPUT_BUDGET_S = 10.0  # rounds of a throughput cell shrink to fit (at least one)
@@ -133,7 +133,7 @@ def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any,
             latency_summary(direct_ms)["latency_p50_ms"])
         ratio = paired_efficiency(direct_ms, latencies)  # median of latency / direct, by round
         if ratio is not None:
-            benchmark.extra_info["iceberg_vs_parquet"] = round(ratio, 3)
+            benchmark.extra_info["iceberg_vs_parquet"] = significant(ratio)
     for phase, values in phases.items():  # e.g. exec_p50_ms: DuckDB time without planning
         benchmark.extra_info[phase.replace("_ms", "_p50_ms")] = (
             latency_summary(values)["latency_p50_ms"])
