@@ -59,6 +59,7 @@ def test_consumer_killed_mid_run_resumes_from_the_snapshot_offsets(tmp_path: Pat
                      commit_rows=1_000)
         assert first.resumed_from == {}
         _drain(first, 1_500)
+        first.wait()  # commits run on a thread of their own: let the one in flight land
         committed = first.stats.committed
         assert committed >= 1_000 and first.pending > 0
         table = writer.table("trades")

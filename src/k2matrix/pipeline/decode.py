@@ -10,6 +10,12 @@ raw bytes and the enums as dictionaries; :func:`decode` turns them into the writ
 schema (``schemas.arrow_schema``): the unscaled two's-complement big-endian integers into
 ``decimal128`` without a Python loop, the timestamps into UTC.
 
+Every decoded block is checked: re-encoded with k2matrix's vectorized encoder
+(:class:`k2matrix.avro.arrow.ArrowEncoder`, byte-identical to fastavro) it must give back
+the very bodies it came from. A block that does not (DuckDB's reader cuts a map key at its
+first NUL character, legal in Avro) is decoded value by value with fastavro instead, and
+:attr:`AvroDecoder.fallbacks` counts it; nothing wrong reaches the table silently.
+
 The container format is the Avro specification's (magic ``Obj\\x01``, metadata map with
 ``avro.schema`` and ``avro.codec = null``, a 16-byte sync marker, then blocks of a count,
 a byte size, the concatenated data and the marker).
@@ -24,11 +30,13 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from k2matrix.avro.arrow import ArrowEncoder
 from k2matrix.backends.duckdb_ext import connect, sql_string
 from k2matrix.errors import BackendError
 from k2matrix.schemas import arrow_schema, avro_schema
@@ -125,6 +133,19 @@ def to_schema(table: pa.Table, schema: str) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=target)
 
 
+def _one_by_one(bodies: list[bytes], schema: str) -> pa.Table:
+    """fastavro, value by value: the decoder of last resort."""
+    import io
+
+    from fastavro import parse_schema, schemaless_reader
+
+    from k2matrix.writer.convert import records_to_table
+
+    parsed = parse_schema(avro_schema(schema))
+    records: list[Any] = [schemaless_reader(io.BytesIO(b), parsed) for b in bodies]
+    return records_to_table(records, schema)
+
+
 class AvroDecoder:
     """Decodes batches of one schema's Confluent-wire values; one DuckDB connection and one
     scratch file (in /dev/shm when there is one) per decoder."""
@@ -136,23 +157,33 @@ class AvroDecoder:
         self._dir = tempfile.TemporaryDirectory(prefix="k2matrix-avro-",
                                                 dir=shm if shm.is_dir() else None)
         self._blocks = 0
+        self._encoder = ArrowEncoder(schema)
+        self.fallbacks = 0  # blocks whose DuckDB reading did not round-trip
         self._con = connect(threads=1, extensions=("avro",))
 
     def decode(self, values: Sequence[bytes]) -> pa.Table:
         """The values as a table of ``arrow_schema(schema)`` (empty for no values)."""
         if not values:
             return arrow_schema(self.schema).empty_table()
+        bodies = bodies_of(values, self.where)
+        table = self._read(bodies)
+        if self._encoder.encode_table(table) == bodies:
+            return table
+        self.fallbacks += 1
+        return _one_by_one(bodies, self.schema)
+
+    def _read(self, bodies: list[bytes]) -> pa.Table:
         # a new file for each block: DuckDB may serve a rewritten file from its file cache
         self._blocks += 1
         path = Path(self._dir.name) / f"block-{self._blocks}.avro"
-        path.write_bytes(container(bodies_of(values, self.where), self.schema, self._sync))
+        path.write_bytes(container(bodies, self.schema, self._sync))
         try:
             read = self._con.sql(
                 f"SELECT * FROM read_avro({sql_string(str(path))})").to_arrow_table()
         finally:
             path.unlink()
-        if read.num_rows != len(values):
-            raise BackendError(f"{self.where}: {len(values)} values decoded into "
+        if read.num_rows != len(bodies):
+            raise BackendError(f"{self.where}: {len(bodies)} values decoded into "
                                f"{read.num_rows} rows; the writer schema is not {self.schema}")
         return to_schema(read, self.schema)
 

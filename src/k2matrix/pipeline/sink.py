@@ -8,6 +8,10 @@ cell's), every
 comes first. Each commit carries the Kafka position after its rows in the snapshot summary
 (:mod:`k2matrix.pipeline.offsets`), and a starting sink resumes from there: exactly once.
 
+A commit runs on a thread of its own, one at a time and in order, while the sink goes on
+consuming (decoding, Parquet writing and DuckDB release the GIL); the next commit waits for
+the one before, so the table's snapshots and their positions stay in consumption order.
+
 Per commit it records the commit latency, and the produce timestamps of its rows (the Kafka
 ``CreateTime``, set by the client at the produce call) for freshness; per message the
 produce-to-consume latency; every ``lag_every_s`` the consumer lag (high watermark minus
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,9 +83,13 @@ class Sink:
         self.lag_every_s = lag_every_s
         self.stats = stats or SinkStats()
         self._decoder = AvroDecoder(schema, f"topic {topic}")
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="k2-sink-commit")
+        self._inflight: Future[None] | None = None
+        self._inflight_rows = 0
         self._values: list[bytes] = []
         self._ts: list[int] = []
         self._since = 0.0
+        self._committed_position: dict[int, int] = {}
         self._last_lag = 0.0
         writer.ensure_table(table_name, schema)
         self.position = snapshot_offsets(writer.table(table_name), topic)
@@ -107,7 +116,8 @@ class Sink:
 
     @property
     def pending(self) -> int:
-        return len(self._values)
+        """Rows consumed and not yet in the table (buffered or being committed)."""
+        return len(self._values) + self._inflight_rows
 
     def step(self, timeout: float = 0.05, max_messages: int = 5000) -> int:
         """Consume what is there (up to ``max_messages``), commit if due; messages read."""
@@ -115,6 +125,8 @@ class Sink:
             msgs = self._consumer.consume(max_messages, timeout)
         except KafkaException as exc:
             raise BackendError(f"consume from {self.topic}: {exc}") from None
+        if self._inflight is not None and self._inflight.done():
+            self._settle()
         now_ms = time.time() * 1e3
         seen: dict[int, int] = {}
         read = 0
@@ -143,29 +155,49 @@ class Sink:
         return read
 
     def commit(self) -> int:
-        """Commit the buffered rows with the position after them; the rows committed."""
+        """Hand the buffered rows, with the position after them, to the commit thread (after
+        the commit before has finished); the rows handed over."""
         if not self._values:
             return 0
-        data = self._decoder.decode(self._values)
+        self._settle()
+        values, stamps, position = self._values, self._ts, dict(self.position)
+        self._values, self._ts = [], []
+        self._inflight_rows = len(values)
+        self._inflight = self._pool.submit(self._write, values, stamps, position)
+        return len(values)
+
+    def _write(self, values: list[bytes], stamps: list[int], position: dict[int, int]
+               ) -> None:
+        data = self._decoder.decode(values)
         start = time.perf_counter()
         self.writer.write_arrow(data, self.table_name,
-                                snapshot_properties=encode(self.topic, self.position))
+                                snapshot_properties=encode(self.topic, position))
         latency_ms = (time.perf_counter() - start) * 1e3
         snapshot = self.writer.table(self.table_name).current_snapshot()
-        ts = np.asarray(self._ts, dtype=np.int64)
-        values, counts = np.unique(ts, return_counts=True)
-        rows = len(self._values)
+        ts = np.asarray(stamps, dtype=np.int64)
+        uniq, counts = np.unique(ts, return_counts=True)
         self.stats.commits.append(CommitInfo(
-            int(snapshot.sequence_number or 0) if snapshot is not None else 0, rows, latency_ms,
-            time.time(), values, counts))
-        self.stats.committed += rows
+            int(snapshot.sequence_number or 0) if snapshot is not None else 0, len(values),
+            latency_ms, time.time(), uniq, counts))
         self.stats.commit_latency.record(latency_ms / 1e3)
-        self._values, self._ts = [], []
+        self._committed_position = position
+
+    def wait(self) -> None:
+        """Wait until the commit in flight (if any) is in the table."""
+        self._settle()
+
+    def _settle(self) -> None:
+        """Wait for the commit in flight; its error, if any, is raised here."""
+        if self._inflight is None:
+            return
+        inflight, self._inflight = self._inflight, None
+        rows, self._inflight_rows = self._inflight_rows, 0
+        inflight.result()
+        self.stats.committed += rows
         with contextlib.suppress(KafkaException):  # for lag monitors; the table decides
             self._consumer.commit(offsets=[TopicPartition(self.topic, p, o)
-                                           for p, o in self.position.items()],
+                                           for p, o in self._committed_position.items()],
                                   asynchronous=True)
-        return rows
 
     def sample_lag(self) -> int:
         lag = 0
@@ -181,16 +213,25 @@ class Sink:
         return lag
 
     def crash(self) -> int:
-        """Stop as a killed consumer would: nothing buffered is committed; rows dropped."""
+        """Stop as a killed consumer would: the commit in flight ends (committed with its
+        position, or not at all: both consistent), nothing buffered is committed; the rows
+        dropped."""
         dropped = len(self._values)
         self._values, self._ts = [], []
-        self._consumer.close()
-        self._decoder.close()
+        try:
+            self._settle()
+        finally:
+            self._shut()
         return dropped
 
     def close(self) -> None:
         try:
             self.commit()
+            self._settle()
         finally:
-            self._consumer.close()
-            self._decoder.close()
+            self._shut()
+
+    def _shut(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._consumer.close()
+        self._decoder.close()
