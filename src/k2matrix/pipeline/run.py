@@ -11,6 +11,7 @@ wrong (a broker or the catalog gone, a drain that times out, a share missing) ra
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ class PipelineConfig:
     scheduler: str | None = None
     start_delay_s: float = 3.0
     drain_timeout_s: float = 120.0
+    flush_timeout_s: float = 60.0  # a share's wait for its last acknowledgements
 
     @property
     def rows_per_worker(self) -> int:
@@ -101,7 +103,8 @@ def run_pipeline(config: PipelineConfig, backends: Backends, table_name: str = "
         start_at = time.time() + config.start_delay_s
         shares = [Share(i, cluster.bootstrap_servers, backends.schema_registry.url, topic,
                         config.schema, config.seed + i, config.rows_per_worker,
-                        config.rate / config.workers, start_at)
+                        config.rate / config.workers, start_at,
+                        flush_timeout_s=config.flush_timeout_s)
                   for i in range(config.workers)]
         futures = load.submit(shares)
         stats = SinkStats()
@@ -109,6 +112,7 @@ def run_pipeline(config: PipelineConfig, backends: Backends, table_name: str = "
         missing: list[str] = []
         probe = Probe(catalog, writer.identifier(table_name), config.probe_interval_ms / 1e3)
         restarts = dropped = 0
+        sink: Sink | None = None
         try:
             time.sleep(max(0.0, start_at - time.time() + 0.2))
             sink = _sink(cluster, topic, writer, table_name, config, stats)
@@ -142,7 +146,11 @@ def run_pipeline(config: PipelineConfig, backends: Backends, table_name: str = "
                 raise PipelineError(f"the query probe failed ({probe.error}): "
                                     f"{_counts(done, stats)}")
         except BackendError as exc:
+            _abandon(sink)
             raise PipelineError(f"{exc}: {_counts(done, stats)}") from None
+        except PipelineError:
+            _abandon(sink)
+            raise
         finally:
             probe.stop()
         if missing:
@@ -160,6 +168,14 @@ def run_pipeline(config: PipelineConfig, backends: Backends, table_name: str = "
         result.extra["unseen_by_probe"] = unseen
         catalog.drop_table(writer.identifier(table_name))
         return result
+
+
+def _abandon(sink: Sink | None) -> None:
+    """Close a failed run's consumer without committing (a client left open would wait on
+    the dead brokers when the process exits)."""
+    if sink is not None:
+        with contextlib.suppress(Exception):
+            sink.crash()
 
 
 def _sink(cluster: Any, topic: str, writer: IcebergWriter, table_name: str,

@@ -107,7 +107,13 @@ class Sink:
     def _discover(self, timeout: float = 10.0) -> list[int]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            meta = self._consumer.list_topics(self.topic, timeout=2.0).topics.get(self.topic)
+            try:
+                topics = self._consumer.list_topics(self.topic, timeout=2.0).topics
+            except KafkaException as exc:
+                raise BackendError(f"topic {self.topic} on {self.cluster.bootstrap_servers}: "
+                                   f"{exc.args[0].str() if exc.args else exc}; check that the "
+                                   "brokers are up") from None
+            meta = topics.get(self.topic)
             if meta is not None and meta.error is None and meta.partitions:
                 return sorted(meta.partitions)
             time.sleep(0.1)
