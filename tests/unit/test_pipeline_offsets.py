@@ -85,3 +85,29 @@ def test_consumer_killed_mid_run_resumes_from_the_snapshot_offsets(tmp_path: Pat
 def test_an_unreachable_scheduler_is_named() -> None:
     with pytest.raises(BackendError, match=r"tcp://127\.0\.0\.1:9.*unreachable"):
         LoadCluster(1, scheduler="tcp://127.0.0.1:9", connect_timeout_s=1.0)
+
+
+def test_messages_the_broker_dropped_before_they_were_read_fail_the_sink(
+        tmp_path: Path) -> None:
+    """The embedded mock cluster keeps 5 MiB a partition and drops the oldest: a sink that
+    starts after 400K trades (over 5 MiB a partition, compressed) were produced must say
+    messages were lost, not wait for them for ever."""
+    rows = 400_000
+    data = generate_table(WorkloadSpec(schema="v2", rows=rows, seed=3))
+    catalog = open_catalog(CatalogConfig(warehouse=str(tmp_path / "wh")))
+    writer = IcebergWriter(catalog, namespace="k2", schema="v2")
+    with open_kafka(KafkaConfig()) as cluster:
+        topic = cluster.topic_name("dropped")
+        producer = K2Producer(cluster, open_registry(SchemaRegistryConfig()), "v2", topic)
+        producer.produce_table(data)
+        producer.flush()
+        producer.close()
+        sink = Sink(cluster, topic, writer, "trades", "v2", commit_interval_ms=600_000,
+                    commit_rows=1_000_000)
+        try:
+            with pytest.raises(BackendError, match=r"\[\d+\]: \d+ message\(s\) were gone from "
+                                                   r"the broker before they were read"):
+                _drain(sink, rows)
+            assert sink.skipped > 0
+        finally:
+            sink.crash()
