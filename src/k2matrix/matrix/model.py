@@ -129,6 +129,7 @@ class Matrix:
     backends: Backends
     # {component: implementation spec}: [components.producer|writer] impl (k2matrix.plugins)
     impls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMPLS))
+    properties: Mapping[str, Any] = field(default_factory=dict)  # name: Property
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def profile(self, name: str) -> Profile:
