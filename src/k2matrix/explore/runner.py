@@ -69,8 +69,11 @@ class CellRunner:
         with log.open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(out):
             code = int(pytest.main(args))
-        if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
-            raise K2Error(f"pytest refused the example's cells (exit {code}); see {log}")
+        if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR,
+                    pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED):
+            tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-6:]
+            raise K2Error(f"the suites did not run the example's cells (pytest exit {code}; "
+                          f"{log}):\n  " + "\n  ".join(tail))
         return outcomes(self.folder / run_id, cells, self.metric, log)
 
 
