@@ -4,6 +4,9 @@
   cells.
 - ``k2matrix run [--profile NAME] [-n N] [--matrix PATH] [pytest args…]``: run the sweep
   through pytest (tests/performance next to the matrix) and merge its results.
+- ``k2matrix run --cell ID``: re-measure a counterexample ``k2matrix explore`` wrote.
+- ``k2matrix explore PROPERTY …``: search a property's space for a performance
+  counterexample (:mod:`k2matrix.explore`).
 - ``k2matrix merge DIR… --out DIR [--force]``: combine shards or runs into one.
 - ``k2matrix summary RUN …``: the Polars summary (see ``k2matrix summary --help``).
 

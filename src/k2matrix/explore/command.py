@@ -140,15 +140,18 @@ def run_explore(args: argparse.Namespace) -> int:
                     database=database, progress=progress)
     found, shrunk = result.first_violation, result.shrunk
     conf: Confirmation | None = None
+    if shrunk is None and result.interrupted and found is not None:
+        shrunk = found  # interrupted while shrinking: the violation as found
     chosen, cells_written, extra = shrunk, [], {}
-    if shrunk is not None:
+    if shrunk is not None and not result.interrupted:
         conf, _ = _confirm(prop, factory, shrunk, args, matrix_path, suites, run_dir,
                            "shrunk")
         if not conf.confirmed and found is not None and found is not shrunk:
-            conf_found, _ = _confirm(prop, factory, found, args, matrix_path,
-                                               suites, run_dir, "found")
+            conf_found, _ = _confirm(prop, factory, found, args, matrix_path, suites,
+                                     run_dir, "found")
             if conf_found.confirmed:
                 chosen, conf = found, conf_found
+    if shrunk is not None:
         for role, example in (("found", found), ("shrunk", shrunk)):
             if example is None:
                 continue
@@ -189,5 +192,9 @@ def run_explore(args: argparse.Namespace) -> int:
                          default=str))
     else:
         print(render_table(prop, report))
+    if result.interrupted:
+        print("k2matrix: explore interrupted: what was measured is written in "
+              f"{run_dir} (no confirmation ran)", file=sys.stderr)
+        return 130
     every_failed = bool(result.examples) and result.failures == len(result.examples)
     return 1 if report["confirmed"] or every_failed else 0

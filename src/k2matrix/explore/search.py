@@ -72,6 +72,7 @@ class SearchResult:
     shrunk: Example | None = None
     stopped: str = ""
     seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def worst(self) -> Example | None:
@@ -170,6 +171,9 @@ def search(prop: Property, measure: Measure, *, budget: int | None = None,
         result.stopped = "budget spent without a violation"
     except (Flaky, HypothesisException) as exc:  # e.g. an unsatisfiable space
         result.stopped = f"hypothesis stopped: {type(exc).__name__}: {exc}"
+    except KeyboardInterrupt:  # keep what was measured: the caller writes it down
+        result.stopped = "interrupted"
+        result.interrupted = True
     if raised:
         result.shrunk = memo[raised[-1]]  # Hypothesis replays the minimal example last
     result.seconds = clock() - start
