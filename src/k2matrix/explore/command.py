@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from k2matrix.checks import did_you_mean
 from k2matrix.errors import K2Error
-from k2matrix.options import check_writable, trials
+from k2matrix.options import check_writable, count, seconds, trials
 
 if TYPE_CHECKING:  # the search and its libraries load only when explore runs
     from k2matrix.cell import Cell
@@ -30,26 +30,6 @@ if TYPE_CHECKING:  # the search and its libraries load only when explore runs
 __all__ = ["add_explore_parser", "run_explore"]
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: use a whole number, 1 or more")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: use a number of seconds above 0")
-    return value
-
-
 def add_explore_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "explore", help="search a property's workload space for a performance counterexample",
@@ -59,9 +39,9 @@ def add_explore_parser(subparsers: Any) -> None:
                     "confirmed counterexample, 2: bad input.")
     parser.add_argument("property", metavar="PROPERTY", help="a [properties.*] name")
     limit = parser.add_mutually_exclusive_group()
-    limit.add_argument("--budget", type=_positive, default=None,
+    limit.add_argument("--budget", type=count, default=None,
                        help="examples to measure, shrinking included (default 60)")
-    limit.add_argument("--time", type=_seconds, default=None, metavar="SECONDS",
+    limit.add_argument("--time", type=seconds, default=None, metavar="SECONDS",
                        help="seconds of search, shrinking included (confirmation is extra)")
     parser.add_argument("--seed", type=int, default=0, help="the search's seed (default 0)")
     parser.add_argument("--matrix", default="matrix.toml", help="matrix file (matrix.toml)")
