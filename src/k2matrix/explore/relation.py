@@ -155,7 +155,11 @@ def confirm(prop: Property, trials: Sequence[Sequence[float]], xs: Sequence[Any]
     comparison: Comparison = compare_trials(cell_id, base, cand, paired=paired,
                                             confidence=confidence, threshold=0.0, noise=noise)
     confirmed = comparison.verdict == REGRESSION
-    reason = ("the interval over trials lies beyond what the property allows"
-              if confirmed else f"not confirmed: {comparison.reason}")
+    if confirmed:
+        reason = "the interval over trials lies beyond what the property allows"
+    elif comparison.ci_high is not None and comparison.ci_high < 0:
+        reason = "not confirmed: over the trials the whole interval lies within the limit"
+    else:
+        reason = f"not confirmed: the interval reaches the limit ({comparison.reason})"
     return Confirmation(confirmed, comparison.verdict, comparison.change, comparison.ci_low,
                         comparison.ci_high, kept, reason)
