@@ -94,7 +94,7 @@ def run_explore(args: argparse.Namespace) -> int:
     )
     from k2matrix.explore.runner import CellRunner, suites_for
     from k2matrix.explore.search import Outcome, SearchResult, search
-    from k2matrix.explore.space import CellFactory
+    from k2matrix.explore.space import CellFactory, points, simplest
     from k2matrix.matrix import load_matrix
 
     began = time.monotonic()
@@ -116,6 +116,10 @@ def run_explore(args: argparse.Namespace) -> int:
     def progress(result: SearchResult, left: float | None) -> None:
         progress_line(prop, result, left, budget)
 
+    # the first cells in this process pay first-use costs (imports, the catalog, caches):
+    # a warm-up cell, discarded, so that the first example is not timed cold
+    print(f"k2matrix explore {prop.name}: warming up ...", file=sys.stderr, flush=True)
+    runner.measure([factory.cell(points(prop, simplest(prop))[0], tag="w")], "warmup")
     result = search(prop, measure, budget=budget, seconds=args.time, seed=args.seed,
                     database=database, progress=progress)
     found, shrunk = result.first_violation, result.shrunk

@@ -55,11 +55,13 @@ class CellRunner:
     rounds: int = 3
     count: int = 0
 
-    def measure(self, cells: Sequence[Cell]) -> list[Outcome]:
+    def measure(self, cells: Sequence[Cell], run_id: str | None = None) -> list[Outcome]:
+        """Run ``cells`` once (``run_id``: the run directory's name; default eNNNN)."""
         import pytest
 
-        self.count += 1
-        run_id = f"e{self.count:04d}"
+        if run_id is None:
+            self.count += 1
+            run_id = f"e{self.count:04d}"
         self.folder.mkdir(parents=True, exist_ok=True)
         listed = write_cells(self.folder / f"{run_id}.cells.json", cells)
         args = [str(self.suites), f"--k2-matrix={self.matrix_path}", f"--k2-cells={listed}",

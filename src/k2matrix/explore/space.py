@@ -52,6 +52,12 @@ def _dimension(dim: Range | Choices) -> SearchStrategy[Any]:
     return position.map(lambda p: position_to_value(dim, p))
 
 
+def simplest(prop: Property) -> dict[str, Any]:
+    """The example shrinking aims at: every range at its low end, every first choice."""
+    return {key: (position_to_value(dim, 0) if isinstance(dim, Range) else dim.values[0])
+            for key, dim in prop.space.items()}
+
+
 def params_strategy(prop: Property) -> SearchStrategy[dict[str, Any]]:
     """Whole examples: ``{key: value}`` for every key of the space (plus the second point of
     a monotonic or scaling property's axis under :data:`SECOND`)."""
