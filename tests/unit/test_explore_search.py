@@ -128,3 +128,11 @@ def test_database_replays_a_known_counterexample_first(tmp_path: Path) -> None:
     again = search(RATE, cliff, budget=200, seed=99, database=db)
     assert again.first_violation is not None and again.first_violation.number == 1
     assert again.shrunk is not None and again.shrunk.params == first.shrunk.params
+
+
+def test_a_finite_space_is_measured_once_each_then_the_search_ends() -> None:
+    prop = MATRIX.properties["iceberg_scan_overhead"]  # 4 shapes x 4 layouts, 2 engines each
+    result = search(prop, lambda pts: [Outcome(10.0) for _ in pts], budget=100, seed=0)
+    assert len(result.examples) == 16
+    assert len({tuple(sorted(e.params.items())) for e in result.examples}) == 16
+    assert "no new example to draw" in result.stopped

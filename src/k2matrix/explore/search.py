@@ -165,6 +165,8 @@ def search(prop: Property, measure: Measure, *, budget: int | None = None,
     try:
         runner()
         result.stopped = "the space held for every example measured"
+        if budget is None or len(result.examples) < budget:
+            result.stopped += " (Hypothesis had no new example to draw: a finite space)"
     except _Violation:
         result.stopped = "violation found and shrunk"
     except _Stop:
