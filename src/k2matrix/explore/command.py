@@ -121,7 +121,8 @@ def run_explore(args: argparse.Namespace) -> int:
     # the first cells in this process pay first-use costs (imports, the catalog, caches):
     # a warm-up cell, discarded, so that the first example is not timed cold
     print(f"k2matrix explore {prop.name}: warming up ...", file=sys.stderr, flush=True)
-    runner.measure([factory.cell(points(prop, simplest(prop))[0], tag="w")], "warmup")
+    warm = {c.id: c for c in (factory.cell(p, tag="w") for p in points(prop, simplest(prop)))}
+    runner.measure(list(warm.values()), "warmup")  # both variants of a relation
     result = search(prop, measure, budget=budget, seconds=args.time, seed=args.seed,
                     database=database, progress=progress)
     found, shrunk = result.first_violation, result.shrunk
