@@ -4,6 +4,9 @@
   cells.
 - ``k2matrix run [--profile NAME] [-n N] [--matrix PATH] [pytest args…]``: run the sweep
   through pytest (tests/performance next to the matrix) and merge its results.
+- ``k2matrix run --cell ID``: re-measure a counterexample ``k2matrix explore`` wrote.
+- ``k2matrix explore PROPERTY …``: search a property's space for a performance
+  counterexample (:mod:`k2matrix.explore`).
 - ``k2matrix merge DIR… --out DIR [--force]``: combine shards or runs into one.
 - ``k2matrix summary RUN …``: the Polars summary (see ``k2matrix summary --help``).
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from typing import Any
 from k2matrix.ab.command import add_ab_parsers
 from k2matrix.compare.command import add_compare_parser
 from k2matrix.errors import K2Error
+from k2matrix.explore.command import add_explore_parser
 from k2matrix.options import trials, workers
 from k2matrix.summary.command import add_summary_parser
 
@@ -95,6 +100,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             argv += ["--dist", "worksteal"]
     if args.results:
         argv.append(f"--k2-results={args.results}")
+    if args.cell:
+        argv.append(f"--k2-cells={_replay_file(args)}")
     if args.trials > 1:
         argv.append(f"--k2-trials={args.trials}")
     argv += extra
@@ -105,6 +112,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("k2matrix: no benchmark ran (pytest exit 5): check the profile and the selection",
               file=sys.stderr)
     return code
+
+
+def _replay_file(args: argparse.Namespace) -> Path:
+    """The cells ``--cell ID`` names, found among written counterexamples, in one file."""
+    from k2matrix.explore.store import find_cell
+    from k2matrix.results.cells import write_cells
+
+    results = Path(args.results or "results")
+    cells = [find_cell(results, cell_id)[0] for cell_id in args.cell]
+    path = Path(".k2matrix") / "replay" / f"{time.strftime('%Y%m%d-%H%M%S')}.cells.json"
+    return write_cells(path, cells)
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
@@ -137,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--results", default=None, help="results folder (results/)")
     run.add_argument("--tests", default=None,
                      help="benchmark suites (default: tests/performance beside the matrix)")
+    run.add_argument("--cell", action="append", default=[], metavar="ID",
+                     help="re-measure a counterexample k2matrix explore wrote (repeatable); "
+                          "looked up in results/*/counterexamples.json")
     run.add_argument("--trials", type=trials, default=1,
                      help="measure every cell in N trials, each a fresh process, cells in a "
                           "random order (statistics over trials: k2matrix compare)")
@@ -152,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_summary_parser(sub)  # sets func=run_summary
     add_compare_parser(sub)
     add_ab_parsers(sub)
+    add_explore_parser(sub)
 
     doctor = sub.add_parser("doctor", help="preflight: check every configured backend")
     doctor.add_argument("--matrix", default="matrix.toml", help="default: matrix.toml")

@@ -109,3 +109,22 @@ def trials(text: str) -> int:
             f"{text!r}: trials must be a whole number, 1 or more (3 or more for a verdict "
             "over trials)")
     return value
+
+
+def count(text: str) -> int:
+    """A count such as ``--budget``: a whole number, 1 or more."""
+    value = int(text) if text.strip().isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a whole number, 1 or more")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration such as ``--time``: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r}: use a number of seconds above 0")
+    return value

@@ -11,8 +11,10 @@ from k2matrix.matrix.model import (
     Profile,
     Target,
 )
+from k2matrix.matrix.properties import Choices, Property, Range
 
 __all__ = [
-    "DATA_DEFAULTS", "METRICS", "WORKLOAD_DEFAULTS", "CaseDef", "Matrix", "Profile", "Target",
+    "DATA_DEFAULTS", "METRICS", "WORKLOAD_DEFAULTS", "CaseDef", "Choices", "Matrix", "Profile",
+    "Property", "Range", "Target",
     "load_matrix", "parse_matrix",
 ]

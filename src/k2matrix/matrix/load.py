@@ -30,6 +30,7 @@ from k2matrix.matrix.model import (
     Profile,
     Target,
 )
+from k2matrix.matrix.properties import check_properties
 from k2matrix.matrix.values import check_axis_values
 
 __all__ = ["load_matrix", "parse_matrix"]
@@ -80,7 +81,7 @@ def parse_matrix(text: str, source: str = "<matrix>") -> Matrix:
 def _build(raw: dict[str, Any], source: str) -> Matrix:
     ck = Checker()
     ck.keys(raw, "", ["matrix", "axes", "data", "workload", "components", "profiles",
-                      "targets", "backends"])
+                      "targets", "backends", "properties"])
 
     meta = ck.table(raw, "matrix", "", required=True) or {}
     ck.keys(meta, "matrix", ["name", "seed", "description"])
@@ -115,6 +116,9 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
     impls = check_impls(ck, components)
     profiles = _check_profiles(ck, ck.table(raw, "profiles", "", required=True) or {}, cases)
     targets = _check_targets(ck, ck.table(raw, "targets", "") or {}, cases)
+    target_table = ck.table(raw, "targets", "") or {}
+    properties = check_properties(ck, ck.table(raw, "properties", "") or {}, cases, targets,
+                                  set(target_table))
     backends = parse_backends(ck, ck.table(raw, "backends", "") or {}, "backends")
 
     if ck.problems:
@@ -123,7 +127,7 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
         axes.setdefault(axis, [])
     return Matrix(source=source, name=name, seed=seed, axes=axes, data=data, workload=workload,
                   cases=cases, profiles=profiles, targets=targets, backends=backends, impls=impls,
-                  raw=raw)
+                  properties=properties, raw=raw)
 
 
 def _check_data(ck: Checker, table: dict[str, Any], path: str) -> dict[str, Any]:

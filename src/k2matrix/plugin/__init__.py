@@ -73,6 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
         resume_passed=resume_passed,
         trial=parse_shard(config.getoption("k2_trial"), "--k2-trial"),
         order_seed=config.getoption("k2_order_seed"),
+        cells_file=Path(config.getoption("k2_cells")) if config.getoption("k2_cells") else None,
+        draws=int(config.getoption("k2_draws") or 0),
     )
     config.stash[STATE] = state
     if explicit or matrix_path.is_file():

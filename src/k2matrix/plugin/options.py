@@ -35,6 +35,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "cells in a random order; statistics over trials (default: 1)")
     group.addoption("--k2-trial", metavar="K/N", default=None,
                     help="this process is trial K of N (set by --k2-trials and k2matrix ab)")
+    group.addoption("--k2-cells", metavar="FILE", default=None,
+                    help="run the cells listed in FILE (JSON, as k2matrix explore writes "
+                         "them) instead of the profile's: replayed counterexamples, drawn "
+                         "workloads")
+    group.addoption("--k2-draws", metavar="N", default=0, type=_count("--k2-draws"),
+                    help="every grid cell also runs N data shapes drawn from its seed "
+                         "(ids end in -dK); default: 0")
     group.addoption("--k2-order-seed", metavar="S", default=None, type=int,
                     help="run the cells in an order shuffled by seed S (same S, same order "
                          "in every xdist worker)")
@@ -48,6 +55,18 @@ def _positive(option: str) -> Callable[[str], int]:
             value = 0
         if value < 1:
             raise pytest.UsageError(f"{option}={text!r}: use a whole number, 1 or more")
+        return value
+    return parse
+
+
+def _count(option: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if not 0 <= value <= 1000:
+            raise pytest.UsageError(f"{option}={text!r}: use a whole number from 0 to 1000")
         return value
     return parse
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from k2matrix.errors import MatrixError
+from k2matrix.errors import K2Error, MatrixError
 from k2matrix.matrix import Matrix, load_matrix
+from k2matrix.results.cells import read_cells
 from k2matrix.results.journal import Journal
+from k2matrix.workload.draws import with_draws
 
 
 @dataclass
@@ -28,6 +30,8 @@ class RunState:
     include_slow: bool | None = None
     trial: tuple[int, int] | None = None  # (k, n) in a trial process of --k2-trials n
     order_seed: int | None = None  # the cells run in an order shuffled by this seed
+    cells_file: Path | None = None  # --k2-cells: these cells instead of the profile's
+    draws: int = 0  # --k2-draws: drawn data shapes per grid cell
     done: int = 0  # cells this process has finished
     planned: int | None = None  # cells of the run (a trial's progress counts against it)
     matrix: Matrix | None = None
@@ -54,11 +58,24 @@ class RunState:
 
     def cells(self) -> list[Any]:
         matrix = self.load()
-        cells = matrix.cells(self.profile, include_slow=self.include_slow)
+        if self.cells_file is not None:
+            cells = listed_cells(self.cells_file)
+        else:
+            cells = matrix.cells(self.profile, include_slow=self.include_slow)
+            if self.draws:
+                cells = with_draws(matrix, cells, self.draws)
         if self.shard is not None:
             index, count = self.shard
             cells = [c for i, c in enumerate(cells) if i % count == index - 1]
         return cells
+
+
+def listed_cells(path: Path) -> list[Any]:
+    """The cells of a ``--k2-cells`` file; a bad file stops the run naming it."""
+    try:
+        return list(read_cells(path))
+    except K2Error as exc:
+        raise pytest.UsageError(f"--k2-cells={path}: {exc}") from None
 
 
 STATE = pytest.StashKey[RunState]()

@@ -15,6 +15,7 @@ from k2matrix.errors import ResultsError
 from k2matrix.results.load import Run, load_run
 from k2matrix.summary.cells import Cells, build_cells
 from k2matrix.summary.compare import run_shift
+from k2matrix.summary.draws import draw_spread
 from k2matrix.summary.drift import drift
 from k2matrix.summary.noise import noise_floors
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
@@ -42,6 +43,7 @@ class Summary:
     comparison: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     storage: pl.DataFrame = field(default_factory=pl.DataFrame)  # summary/storage.py
+    draws: pl.DataFrame = field(default_factory=pl.DataFrame)  # summary/draws.py
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -80,6 +82,7 @@ class Summary:
             "drift": _records(self.drift, self.drift.columns),
             "notes": self.notes,
             "storage_costs": _records(self.storage, self.storage.columns),
+            "draws": _records(self.draws, self.draws.columns),
         }
         if self.comparison is not None and self.baseline is not None:
             doc = self.comparison
@@ -140,6 +143,7 @@ def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
         run=run, cells=cells, verdict=verdict,
         scaling=fit_scaling(frame, cells.axes), ratios=schema_ratios(frame, cells.axes),
         drift=drift(cells.series), notes=notes, storage=storage_costs(run),
+        draws=draw_spread(frame),
     )
 
 

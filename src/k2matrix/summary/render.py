@@ -107,6 +107,15 @@ def sections(summary: Summary) -> list[Section]:
             for r in summary.drift.to_dicts()]))
     if summary.storage.height:
         out.append(storage_section(summary))
+    if summary.draws.height:
+        out.append(Section("Across drawn data shapes (--k2-draws)",
+                           ("grid cell", "draws", "grid median", "min", "max", "max/min",
+                            "moved most"), [
+            (r["id"], str(r["draws"]), fmt_seconds(r["grid_median_s"]),
+             fmt_seconds(r["min_median_s"]), fmt_seconds(r["max_median_s"]),
+             _fixed(r["spread"], 2), r["worst_draw"]) for r in summary.draws.to_dicts()],
+            note="the grid cell and its drawn data shapes (symbols, skew, null ratio, "
+                 "disorder, density) from its seed: how much the figure moved across them"))
     if summary.comparison is not None:
         doc = summary.comparison
         out.append(Section(

@@ -1,0 +1,131 @@
+"""Running drawn workloads as real cells through the suites.
+
+- :class:`CellRunner` measures an example's cells with ``pytest.main`` in this process, once
+  per example, with ``--k2-cells`` (the cells instead of a profile's) and
+  ``--benchmark-min-rounds`` (fewer rounds than a sweep). The suites verify each cell as in
+  any sweep; a cell that fails its verification is an outcome with ``status`` failed, never
+  a figure. Running in-process pays pytest's and the client libraries' imports once, not
+  per example (a fresh ``pytest`` here takes 3-5 s before its first cell).
+- :func:`run_trials` re-measures cells in fresh processes (``--k2-trials N``, each trial a
+  new process with the cells shuffled): what confirmation compares.
+
+Every example keeps its own run directory (journal, meta.json, benchmarks.json) under
+``<run>/examples/``, so nothing measured is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from k2matrix.cell import Cell
+from k2matrix.errors import K2Error
+from k2matrix.explore.relation import metric_value, trial_metrics
+from k2matrix.explore.search import Outcome
+from k2matrix.results.cells import write_cells
+from k2matrix.results.journal import read_run
+from k2matrix.results.jsonfile import read_json
+
+__all__ = ["CellRunner", "run_trials", "suites_for"]
+
+_QUIET = ["--benchmark-only", "-p", "no:cacheprovider", "-q", "--no-header",
+          "-W", "ignore::pytest.PytestAssertRewriteWarning", "--benchmark-disable-gc"]
+
+
+def suites_for(matrix_path: Path, tests: Path | None = None) -> Path:
+    """The benchmark suites: ``tests`` or tests/performance beside the matrix."""
+    suites = tests or matrix_path.resolve().parent / "tests" / "performance"
+    if not suites.exists():
+        raise K2Error(f"no benchmark suites at {suites}; pass --tests PATH (the folder of "
+                      "the suites, tests/performance in the repository)")
+    return suites
+
+
+@dataclass
+class CellRunner:
+    matrix_path: Path
+    suites: Path
+    folder: Path  # <run>/examples
+    metric: str
+    rounds: int = 3
+    count: int = 0
+
+    def measure(self, cells: Sequence[Cell], run_id: str | None = None) -> list[Outcome]:
+        """Run ``cells`` once (``run_id``: the run directory's name; default eNNNN)."""
+        import pytest
+
+        if run_id is None:
+            self.count += 1
+            run_id = f"e{self.count:04d}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        listed = write_cells(self.folder / f"{run_id}.cells.json", cells)
+        args = [str(self.suites), f"--k2-matrix={self.matrix_path}", f"--k2-cells={listed}",
+                f"--k2-results={self.folder}", f"--k2-run-id={run_id}",
+                f"--benchmark-min-rounds={self.rounds}", *_QUIET]
+        log = self.folder / f"{run_id}.log"
+        with log.open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(out):
+            code = int(pytest.main(args))
+        if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR,
+                    pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED):
+            tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-6:]
+            raise K2Error(f"the suites did not run the example's cells (pytest exit {code}; "
+                          f"{log}):\n  " + "\n  ".join(tail))
+        return outcomes(self.folder / run_id, cells, self.metric, log)
+
+
+def outcomes(run_dir: Path, cells: Sequence[Cell], metric: str, log: Path) -> list[Outcome]:
+    """Each cell's metric from a run's journal (failed: its error; absent: not run)."""
+    records = {r.cell_id: r for r in read_run(run_dir)} if run_dir.is_dir() else {}
+    out = []
+    for cell in cells:
+        rec = records.get(cell.id)
+        if rec is None:
+            out.append(Outcome(None, "missing", f"the cell did not run; see {log}", cell.id))
+        elif not rec.passed:
+            error = (rec.error or rec.status).strip().splitlines()
+            out.append(Outcome(None, rec.status, error[-1][:300] if error else rec.status,
+                               cell.id))
+        else:
+            value = metric_value(rec.benchmark, metric)
+            out.append(Outcome(value, "passed" if value is not None else "no_metric",
+                               None if value is not None else f"no {metric} recorded",
+                               cell.id))
+    return out
+
+
+def run_trials(cells: Sequence[Cell], *, matrix_path: Path, suites: Path, folder: Path,
+               run_id: str, trials: int, rounds: int | None, metric: str,
+               timeout_s: float = 1800
+               ) -> dict[str, list[float]]:
+    """The metric of each cell in each of ``trials`` fresh processes: ``{cell id: [..]}``
+    (``rounds`` None: the suite's own rounds, as in a sweep)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    listed = write_cells(folder / f"{run_id}.cells.json", cells)
+    cmd = [sys.executable, "-m", "pytest", str(suites), f"--k2-matrix={matrix_path}",
+           f"--k2-cells={listed}", f"--k2-results={folder}", f"--k2-run-id={run_id}",
+           f"--k2-trials={trials}", *_QUIET]
+    if rounds is not None:
+        cmd.append(f"--benchmark-min-rounds={rounds}")
+    log = folder / f"{run_id}.log"
+    with log.open("w", encoding="utf-8") as out:
+        try:
+            subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s,
+                           check=False, cwd=Path.cwd())
+        except subprocess.TimeoutExpired:
+            out.write(f"\nk2matrix explore: trials stopped after {timeout_s:.0f} s\n")
+    doc_path = folder / run_id / "benchmarks.json"
+    if not doc_path.is_file():
+        return {cell.id: [] for cell in cells}
+    doc: Any = read_json(doc_path, f"see {log}")
+    found: dict[str, list[float]] = {}
+    for bench in doc.get("benchmarks", []):
+        cell = ((bench.get("extra_info") or {}).get("k2") or {}).get("cell") or {}
+        if "id" in cell:
+            found[str(cell["id"])] = trial_metrics(bench, metric)
+    return {cell.id: found.get(cell.id, []) for cell in cells}

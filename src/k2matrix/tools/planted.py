@@ -1,0 +1,76 @@
+"""Writers with a planted, known performance truth, to measure ``k2matrix explore`` itself
+(plug them in by import path, ``[components.writer] impl``; matrices in examples/planted/):
+
+- :class:`CliffWriter`: the built-in IcebergWriter, 10x slower when a batch is above a
+  threshold on two axes at once: more than ``rows`` rows *and* more than ``symbols``
+  distinct symbols (``K2_CLIFF="rows=2000,symbols=300"``, the defaults). An explore of its
+  property must find the cliff and shrink to its corner.
+- :class:`NoiseWriter`: the built-in writer whose append takes a random time around a value
+  inside the bound whatever the workload: each call is padded to ``ms`` x lognormal(0,
+  ``sigma``) (``K2_NOISE="ms=70,sigma=0.4"``). Its violations are noise: none may be
+  confirmed.
+
+The slowdown and the padding are sleeps (wall time), not CPU work, so they cost the shared
+machine nothing; what they change is what the suites time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from k2matrix.errors import K2Error
+from k2matrix.writer.iceberg import IcebergWriter
+
+__all__ = ["CliffWriter", "NoiseWriter", "settings"]
+
+
+def settings(variable: str, defaults: dict[str, float]) -> dict[str, float]:
+    """``"rows=2000,symbols=300"`` from ``variable`` over ``defaults`` (K2Error otherwise)."""
+    out = dict(defaults)
+    text = os.environ.get(variable, "")
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        name, _, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if name not in defaults or number < 0:
+            raise K2Error(f"{variable}={text!r}: {item!r} must be NAME=NUMBER with NAME one of "
+                          f"{', '.join(defaults)}")
+        out[name] = number
+    return out
+
+
+class CliffWriter(IcebergWriter):
+    """IcebergWriter, 10x slower above ``rows`` rows and ``symbols`` distinct symbols."""
+
+    def write_arrow(self, table: pa.Table, table_name: str, *args: Any, **kwargs: Any
+                    ) -> Any:
+        limits = settings("K2_CLIFF", {"rows": 2000, "symbols": 300})
+        started = time.perf_counter()
+        result = super().write_arrow(table, table_name, *args, **kwargs)
+        symbols = int(pc.count_distinct(table["symbol"]).as_py())
+        if table.num_rows > limits["rows"] and symbols > limits["symbols"]:
+            time.sleep(9.0 * (time.perf_counter() - started))
+        return result
+
+
+class NoiseWriter(IcebergWriter):
+    """IcebergWriter whose appends take ``ms`` x lognormal(0, ``sigma``), whatever the rows."""
+
+    _rng = np.random.default_rng()
+
+    def write_arrow(self, table: pa.Table, table_name: str, *args: Any, **kwargs: Any
+                    ) -> Any:
+        noise = settings("K2_NOISE", {"ms": 70, "sigma": 0.4})
+        wanted = noise["ms"] / 1e3 * float(np.exp(self._rng.normal(0.0, noise["sigma"])))
+        started = time.perf_counter()
+        result = super().write_arrow(table, table_name, *args, **kwargs)
+        time.sleep(max(0.0, wanted - (time.perf_counter() - started)))
+        return result

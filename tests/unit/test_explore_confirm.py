@@ -1,0 +1,83 @@
+"""Confirmation under synthetic noise (no timing): trials of pure noise around a value inside
+the bound are never confirmed; a real violation well beyond the noise is; every kind reduces
+to the comparison statistics of compare/ (Student's t on the log trial figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from k2matrix.compare.statistics import INCONCLUSIVE, REGRESSION
+from k2matrix.explore.relation import confirm, metric_value, trial_metrics
+from k2matrix.matrix import parse_matrix
+
+ROOT = Path(__file__).resolve().parents[2]
+MATRIX = parse_matrix((ROOT / "matrix.toml").read_text(encoding="utf-8"))
+RATE = MATRIX.properties["writer_append_rate"]  # throughput >= 10000
+MONO = MATRIX.properties["writer_append_monotonic"]  # tolerance 10%
+SCALING = MATRIX.properties["writer_append_scaling"]  # exponent <= 1
+RATIO = MATRIX.properties["writer_v2_cost"]  # v2 / v1 <= 1.5
+
+
+def _noise(rng: np.random.Generator, centre: float, sigma: float, n: int) -> list[float]:
+    return [float(v) for v in centre * np.exp(rng.normal(0.0, sigma, n))]
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.3, 0.6])
+def test_noise_inside_the_bound_is_never_confirmed(sigma: float) -> None:
+    rng = np.random.default_rng(12)
+    confirmed = sum(confirm(RATE, [_noise(rng, 12_000.0, sigma, 5)]).confirmed
+                    for _ in range(300))
+    assert confirmed == 0
+
+
+def test_noise_at_the_bound_is_rarely_confirmed() -> None:
+    # a figure exactly at the bound: the test's own false-positive rate (one-sided 0.5%)
+    rng = np.random.default_rng(3)
+    confirmed = sum(confirm(RATE, [_noise(rng, 10_000.0, 0.3, 5)]).confirmed
+                    for _ in range(1000))
+    assert confirmed <= 15
+
+
+def test_a_violation_beyond_the_noise_is_confirmed() -> None:
+    rng = np.random.default_rng(5)
+    results = [confirm(RATE, [_noise(rng, 4_000.0, 0.2, 5)]) for _ in range(100)]
+    assert sum(r.confirmed for r in results) >= 95
+    assert all(r.verdict in (REGRESSION, INCONCLUSIVE) for r in results)
+    assert results[0].change is not None and results[0].change > 1.0  # 2.5x the cost
+
+
+def test_one_trial_never_confirms() -> None:
+    result = confirm(RATE, [[100.0]])
+    assert not result.confirmed and result.verdict == INCONCLUSIVE
+
+
+def test_relational_kinds() -> None:
+    rng = np.random.default_rng(8)
+    low = _noise(rng, 50_000.0, 0.1, 5)
+    # monotonic throughput: the higher batch at half the throughput is confirmed, at 0.95 not
+    assert confirm(MONO, [low, [v / 2 for v in low]], [100, 10_000]).confirmed
+    assert not confirm(MONO, [low, [v * 0.95 for v in low]], [100, 10_000]).confirmed
+    # scaling: 10x the rows at 30x the time is beyond exponent 1; at 8x it is not
+    ms = _noise(rng, 10.0, 0.1, 5)
+    assert confirm(SCALING, [ms, [v * 30 for v in ms]], [1000, 10_000]).confirmed
+    assert not confirm(SCALING, [ms, [v * 8 for v in ms]], [1000, 10_000]).confirmed
+    # ratio: v2 at 2x v1 is beyond 1.5, at 1.3x not
+    assert confirm(RATIO, [ms, [v * 2 for v in ms]], ["v1", "v2"]).confirmed
+    assert not confirm(RATIO, [ms, [v * 1.3 for v in ms]], ["v1", "v2"]).confirmed
+
+
+def test_metrics_from_a_benchmark_and_its_trials() -> None:
+    bench = {"stats": {"median": 0.02}, "extra_info": {
+        "items": 1000, "throughput": 50_000.0, "latency_p99_ms": 30.0, "efficiency": 0.5,
+        "k2": {"trials": [{"median": 0.02, "throughput": 50_000.0},
+                          {"median": 0.04, "throughput": 25_000.0}]}}}
+    assert metric_value(bench, "median_ms") == pytest.approx(20.0)
+    assert metric_value(bench, "per_item_us") == pytest.approx(20.0)
+    assert metric_value(bench, "throughput") == 50_000.0
+    assert metric_value(bench, "p99_ms") == 30.0 and metric_value(bench, "efficiency") == 0.5
+    assert trial_metrics(bench, "throughput") == [50_000.0, 25_000.0]
+    assert trial_metrics(bench, "median_ms") == pytest.approx([20.0, 40.0])
+    assert metric_value({"stats": {}, "extra_info": {}}, "p99_ms") is None
