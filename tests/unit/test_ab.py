@@ -73,7 +73,7 @@ def test_ab_env_against_set_detects_known_extra_work(tmp_path: Path) -> None:
     assert {c["id"] for c in doc["comparisons"]} == {c for c in CELLS if "conversion" in c}
     for c in doc["comparisons"]:
         assert set(c) >= {"id", "change", "ci_low", "ci_high", "noise_floor", "verdict"}
-        assert c["verdict"] == "regression" and c["change"] > 2.0
+        assert c["verdict"] == "regression" and c["change"] > 2.0, doc["comparisons"]
     run = root / "results" / "ab1"
     assert _json(run / "comparison.json")["verdict"] == "regression"
     ab = _json(run / "ab.json")
