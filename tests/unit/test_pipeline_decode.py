@@ -13,15 +13,14 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_avro_arrow import fastavro_values
 
-from k2matrix.avro.primitives import confluent_header
 from k2matrix.errors import BackendError
 from k2matrix.pipeline.decode import AvroDecoder, decimal_from_bytes
 from k2matrix.schemas import avro_schema
 from k2matrix.workload import strategies as ks
 from k2matrix.writer.convert import records_to_table
 
-HEADER = confluent_header(7)
 DECODERS: dict[str, AvroDecoder] = {}
 
 
@@ -32,13 +31,7 @@ def _decoder(schema: str) -> AvroDecoder:
 
 
 def _values(schema: str, records: list[dict[str, Any]]) -> list[bytes]:
-    parsed = fastavro.parse_schema(avro_schema(schema))
-    out = []
-    for record in records:
-        buf = io.BytesIO()
-        fastavro.schemaless_writer(buf, parsed, record)
-        out.append(HEADER + buf.getvalue())
-    return out
+    return fastavro_values(schema, records)
 
 
 def _one_by_one(schema: str, values: list[bytes]) -> pa.Table:
