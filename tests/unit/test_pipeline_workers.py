@@ -103,7 +103,7 @@ def test_a_broker_gone_mid_run_fails_the_run_with_every_count(tmp_path: Path) ->
         backends = Backends(kafka=KafkaConfig(mode="bootstrap",
                                               bootstrap_servers=broker.bootstrap_servers),
                             catalog=CatalogConfig(warehouse=str(tmp_path / "wh")))
-        config = PipelineConfig(schema="v1", rate=2000, seconds=10, workers=1,
+        config = PipelineConfig(schema="v2", rate=2000, seconds=10, workers=1,
                                 start_delay_s=2.0, flush_timeout_s=3.0, drain_timeout_s=5.0)
         killer = threading.Timer(8.0, broker.kill)
         killer.start()
@@ -113,6 +113,7 @@ def test_a_broker_gone_mid_run_fails_the_run_with_every_count(tmp_path: Path) ->
         finally:
             killer.cancel()
     message = str(failed.value)
+    assert "never acknowledged" in message or "did not drain" in message, message
     for count in ("produced=", "acknowledged=", "consumed=", "committed="):
         assert count in message, message
     assert "Traceback" not in message

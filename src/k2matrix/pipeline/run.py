@@ -48,6 +48,11 @@ class PipelineConfig:
     drain_timeout_s: float = 120.0
     flush_timeout_s: float = 60.0  # a share's wait for its last acknowledgements
 
+    def __post_init__(self) -> None:
+        if self.schema != "v2":
+            raise ValueError(f"schema={self.schema!r}: the pipeline checks exactly-once by "
+                             "message_id, which only the V2 trade has; use v2")
+
     @property
     def rows_per_worker(self) -> int:
         return max(1, int(self.rate * self.seconds / self.workers))
@@ -153,6 +158,11 @@ def run_pipeline(config: PipelineConfig, backends: Backends, table_name: str = "
             raise
         finally:
             probe.stop()
+        unacked = sum(int(s["produced"]) - int(s["acknowledged"]) for s in done)
+        if unacked:
+            raise PipelineError(f"{unacked} produced message(s) were never acknowledged by "
+                                f"the brokers (first errors: {_errors(done)}): "
+                                f"{_counts(done, stats)}")
         if missing:
             raise PipelineError(f"{len(missing)} of {len(shares)} producer shares missing "
                                 f"(not counted): {'; '.join(missing)}; {_counts(done, stats)}")
@@ -168,6 +178,11 @@ def run_pipeline(config: PipelineConfig, backends: Backends, table_name: str = "
         result.extra["unseen_by_probe"] = unseen
         catalog.drop_table(writer.identifier(table_name))
         return result
+
+
+def _errors(shares: list[dict[str, Any]]) -> str:
+    errors = [str(e) for s in shares for e in s.get("errors", [])][:3]
+    return "; ".join(errors) or "none reported"
 
 
 def _abandon(sink: Sink | None) -> None:
