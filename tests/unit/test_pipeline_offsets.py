@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from confluent_kafka import Producer
 
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig, KafkaConfig, SchemaRegistryConfig
@@ -36,6 +38,13 @@ def test_positions_never_move_backwards() -> None:
     assert offsets.merge_positions({0: 5, 1: 9}, {0: 3, 2: 4}) == {0: 5, 1: 9, 2: 4}
 
 
+def _trades_and_writer(tmp_path: Path, rows: int, seed: int) -> tuple[pa.Table, IcebergWriter]:
+    """``rows`` V2 trades of ``seed`` and a writer on a fresh SQLite catalog."""
+    catalog = open_catalog(CatalogConfig(warehouse=str(tmp_path / "wh")))
+    data = generate_table(WorkloadSpec(schema="v2", rows=rows, seed=seed))
+    return data, IcebergWriter(catalog, namespace="k2", schema="v2")
+
+
 def _drain(sink: Sink, until: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while sink.stats.committed + sink.pending < until:
@@ -45,9 +54,7 @@ def _drain(sink: Sink, until: int, timeout: float = 30.0) -> None:
 
 def test_consumer_killed_mid_run_resumes_from_the_snapshot_offsets(tmp_path: Path) -> None:
     rows = 3_000
-    data = generate_table(WorkloadSpec(schema="v2", rows=rows, seed=7))
-    catalog = open_catalog(CatalogConfig(warehouse=str(tmp_path / "wh")))
-    writer = IcebergWriter(catalog, namespace="k2", schema="v2")
+    data, writer = _trades_and_writer(tmp_path, rows, seed=7)
     with open_kafka(KafkaConfig()) as cluster:
         topic = cluster.topic_name("restart")
         producer = K2Producer(cluster, open_registry(SchemaRegistryConfig()), "v2", topic)
@@ -93,9 +100,7 @@ def test_messages_the_broker_dropped_before_they_were_read_fail_the_sink(
     starts after 400K trades (over 5 MiB a partition, compressed) were produced must say
     messages were lost, not wait for them for ever."""
     rows = 400_000
-    data = generate_table(WorkloadSpec(schema="v2", rows=rows, seed=3))
-    catalog = open_catalog(CatalogConfig(warehouse=str(tmp_path / "wh")))
-    writer = IcebergWriter(catalog, namespace="k2", schema="v2")
+    data, writer = _trades_and_writer(tmp_path, rows, seed=3)
     with open_kafka(KafkaConfig()) as cluster:
         topic = cluster.topic_name("dropped")
         producer = K2Producer(cluster, open_registry(SchemaRegistryConfig()), "v2", topic)
@@ -111,3 +116,42 @@ def test_messages_the_broker_dropped_before_they_were_read_fail_the_sink(
             assert sink.skipped > 0
         finally:
             sink.crash()
+
+
+def test_offsets_a_broker_skipped_are_holes_not_losses(tmp_path: Path) -> None:
+    """Transaction markers take an offset each and are never delivered (Tansu leaves such
+    holes across a restart too): the sink counts them as holes, inside one read and between
+    two reads, and every row reaches the table exactly once."""
+    rows = 600
+    data, writer = _trades_and_writer(tmp_path, rows, seed=11)
+    with open_kafka(KafkaConfig()) as cluster:
+        topic = cluster.topic_name("holes")
+        cluster.create_topic(topic, partitions=1)
+        encoder = K2Producer(cluster, open_registry(SchemaRegistryConfig()), "v2", topic)
+        values = encoder.serialize_table(data)
+        encoder.close()
+        txn = Producer({**cluster.producer_config(), "transactional.id": topic})
+        txn.init_transactions(10)
+
+        def transaction(part: list[bytes]) -> None:
+            txn.begin_transaction()
+            for value in part:
+                txn.produce(topic, value, partition=0)
+            txn.commit_transaction(10)
+
+        transaction(values[:200])
+        transaction(values[200:400])  # a marker at 200: a hole inside the first read
+        sink = Sink(cluster, topic, writer, "trades", "v2", commit_interval_ms=600_000,
+                    commit_rows=100_000)
+        try:
+            _drain(sink, 400)
+            assert sink.stats.holes == 1 and sink.skipped == 0
+            transaction(values[400:])  # read alone: it starts one past the sink's position
+            _drain(sink, rows)
+            assert sink.stats.holes == 2 and sink.skipped == 0
+        finally:
+            sink.close()
+        txn.flush(10)
+    assert sink.stats.committed == rows
+    verified = verify_table(writer.table("trades"), "v2", [(11, rows)])
+    assert verified.ok, verified.describe()

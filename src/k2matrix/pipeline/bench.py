@@ -37,6 +37,7 @@ def extra_info(result: PipelineResult) -> dict[str, Any]:
         "restarts": result.restarts, "dropped_at_restart": result.dropped_at_restart,
         "probe_polls": result.probe_polls,
         "max_lag": max((lag for _, lag in s.lag), default=0),
+        "offset_holes": s.holes,
         "verified": v.describe() + " (count, id set, checksum)",
         "series": {
             "lag": [float(lag) for _, lag in s.lag],
