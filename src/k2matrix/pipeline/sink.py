@@ -195,10 +195,11 @@ class Sink:
             self.stats.holes += max(inside, 0)
             if gap <= 0:
                 continue
-            low = self._low_watermark(p)
-            if low is None or low <= expected:
+            marks = self._watermarks(p, timeout=2.0)
+            if marks is None or marks[0] <= expected:
                 self.stats.holes += gap
                 continue
+            low = marks[0]
             self.skipped += low - expected
             raise BackendError(
                 f"{self.topic}[{p}]: {low - expected} message(s) were gone from the broker "
@@ -207,14 +208,15 @@ class Sink:
                 "(the embedded mock cluster keeps 5 MiB or 100,000 message sets a "
                 "partition); lower the rate, or use brokers with a longer retention")
 
-    def _low_watermark(self, partition: int) -> int | None:
-        """The partition's earliest offset on the broker; None if the broker cannot say."""
+    def _watermarks(self, partition: int, timeout: float) -> tuple[int, int] | None:
+        """The partition's (low, high) watermark offsets on the broker; None if the broker
+        cannot say within ``timeout`` seconds."""
         try:
-            low, _ = self._consumer.get_watermark_offsets(
-                TopicPartition(self.topic, partition), timeout=2.0, cached=False)
+            low, high = self._consumer.get_watermark_offsets(
+                TopicPartition(self.topic, partition), timeout=timeout, cached=False)
         except KafkaException:
             return None
-        return int(low)
+        return int(low), int(high)
 
     def commit(self) -> int:
         """Hand the buffered rows, with the position after them, to the commit thread (after
@@ -264,12 +266,9 @@ class Sink:
     def sample_lag(self) -> int:
         lag = 0
         for p in self._partitions:
-            try:
-                _, high = self._consumer.get_watermark_offsets(
-                    TopicPartition(self.topic, p), timeout=1.0, cached=False)
-            except KafkaException:
-                continue
-            lag += max(0, high - self.position.get(p, 0))
+            marks = self._watermarks(p, timeout=1.0)
+            if marks is not None:
+                lag += max(0, marks[1] - self.position.get(p, 0))
         self._last_lag = time.monotonic()
         self.stats.lag.append((time.time(), lag))
         return lag
