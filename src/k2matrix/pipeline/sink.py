@@ -38,6 +38,9 @@ from k2matrix.writer.iceberg import IcebergWriter
 
 MAGIC = 0
 FETCH_WAIT_MS = 20
+# how long a gap in a partition's offsets is read again before it counts as a hole or a loss
+# (Tansu served a batch it had left out of a fetch within the next fetches)
+GAP_GRACE_S = 0.25
 
 
 @dataclass
@@ -75,7 +78,8 @@ class Sink:
     def __init__(self, cluster: KafkaCluster, topic: str, writer: IcebergWriter,
                  table_name: str, schema: str, *, commit_interval_ms: int = 1000,
                  commit_rows: int = 100_000, group: str | None = None,
-                 lag_every_s: float = 0.5, stats: SinkStats | None = None) -> None:
+                 lag_every_s: float = 0.5, gap_grace_s: float = GAP_GRACE_S,
+                 stats: SinkStats | None = None) -> None:
         if commit_interval_ms < 1 or commit_rows < 1:
             raise ValueError(f"commit_interval_ms={commit_interval_ms!r}, commit_rows="
                              f"{commit_rows!r}: both must be positive")
@@ -84,6 +88,8 @@ class Sink:
         self.commit_interval_s = commit_interval_ms / 1e3
         self.commit_rows = commit_rows
         self.lag_every_s = lag_every_s
+        self.gap_grace_s = gap_grace_s
+        self._gaps: dict[int, tuple[int, float]] = {}  # partition -> (missing offset, since)
         self.stats = stats or SinkStats()
         self._decoder = AvroDecoder(schema, f"topic {topic}")
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="k2-sink-commit")
@@ -141,8 +147,7 @@ class Sink:
         if self._inflight is not None and self._inflight.done():
             self._settle()
         now_ms = time.time() * 1e3
-        read = len(msgs)
-        if read:
+        if msgs:
             # one pass per field, in comprehensions: at 100K messages/s a loop of appends
             # and dict updates per message was the sink's main-thread cost
             failed = [m.error() for m in msgs if m.error() is not None]
@@ -154,16 +159,22 @@ class Sink:
                            if not v or v[0] != MAGIC)
                 raise BackendError(f"{self.topic}[{bad.partition()}]@{bad.offset()}: not a "
                                    "Confluent-wire Avro value")
-            stamps = [m.timestamp()[1] for m in msgs]
             parts = [int(m.partition() or 0) for m in msgs]
             offs = [int(m.offset() or 0) for m in msgs]
-            self._check_contiguous(parts, offs)
+            if not self._contiguous(parts, offs):
+                keep = self._accept(parts, offs)
+                msgs = [msgs[i] for i in keep]
+                values = [values[i] for i in keep]
+                parts = [parts[i] for i in keep]
+                offs = [offs[i] for i in keep]
+        if msgs:
+            stamps = [m.timestamp()[1] for m in msgs]
             last = dict(zip(parts, offs, strict=True))  # the last offset of each partition
             if not self._values:
                 self._since = time.monotonic()
             self._values.extend(values)
             self._ts.extend(stamps)
-            self.stats.consumed += read
+            self.stats.consumed += len(msgs)
             self.position = merge_positions(self.position,
                                             {p: o + 1 for p, o in last.items()})
             _record_ms(self.stats.consume_latency, now_ms - np.asarray(stamps))
@@ -172,41 +183,69 @@ class Sink:
             self.commit()
         if time.monotonic() - self._last_lag >= self.lag_every_s:
             self.sample_lag()
-        return read
+        return len(msgs)
 
-    def _check_contiguous(self, parts: list[int], offs: list[int]) -> None:
-        """BackendError when the broker dropped messages before they were read: the first
-        offset read is past the sink's position and the partition's low watermark is past
-        it too (the librdkafka mock cluster keeps at most 5 MiB or 100,000 message sets a
-        partition and drops the oldest; a real broker's retention does the same), which
-        would otherwise pass as a sink that never drains.
-
-        Offsets a broker skipped while the messages are all there (Tansu leaves such holes
-        across a restart; compacted topics and transaction markers do too) are counted in
-        ``SinkStats.holes``, never an error: the exactly-once check by ``message_id``
-        decides what was lost."""
+    def _contiguous(self, parts: list[int], offs: list[int]) -> bool:
+        """Whether each partition's messages continue its position without a gap (the fast
+        path: one pass over the batch)."""
         first = dict(zip(reversed(parts), reversed(offs), strict=True))
         last = dict(zip(parts, offs, strict=True))
         counts = Counter(parts)
-        for p, start in first.items():
-            expected = self.position.get(p, 0)  # a fresh topic's partitions start at 0
-            gap = start - expected
-            inside = last[p] - start + 1 - counts[p]
-            self.stats.holes += max(inside, 0)
-            if gap <= 0:
+        return all(start == self.position.get(p, 0) and last[p] - start + 1 == counts[p]
+                   for p, start in first.items())
+
+    def _accept(self, parts: list[int], offs: list[int]) -> list[int]:
+        """The indexes of the messages that continue their partition's position; a
+        partition with a gap keeps what comes before it and is read again from the first
+        missing offset, until the gap has stood for ``gap_grace_s`` (Tansu leaves a batch
+        out of a fetch and serves it in a later one). A gap that stands is a loss when the
+        partition's low watermark is past it (BackendError: the broker dropped messages
+        before they were read; the librdkafka mock cluster keeps at most 5 MiB or 100,000
+        message sets a partition, a real broker's retention does the same), otherwise a
+        hole (transaction markers, compaction) counted in ``SinkStats.holes``: the
+        exactly-once check by ``message_id`` decides what was lost."""
+        keep: list[int] = []
+        want: dict[int, int] = {}
+        cut: set[int] = set()
+        now = time.monotonic()
+        for i, (p, o) in enumerate(zip(parts, offs, strict=True)):
+            if p in cut:
                 continue
-            marks = self._watermarks(p, timeout=2.0)
-            if marks is None or marks[0] <= expected:
-                self.stats.holes += gap
+            expected = want.get(p, self.position.get(p, 0))  # a fresh partition starts at 0
+            if o < expected:  # read again after a seek
                 continue
+            if o > expected and not self._gap_stands(p, expected, o, now):
+                cut.add(p)
+                try:
+                    self._consumer.seek(TopicPartition(self.topic, p, expected))
+                except KafkaException as exc:
+                    raise BackendError(f"{self.topic}[{p}]: seek back to offset {expected} "
+                                       f"to read a gap again: {exc}") from None
+                continue
+            self._gaps.pop(p, None)
+            want[p] = o + 1
+            keep.append(i)
+        return keep
+
+    def _gap_stands(self, p: int, expected: int, got: int, now: float) -> bool:
+        seen = self._gaps.get(p)
+        if seen is None or seen[0] != expected:
+            self._gaps[p] = (expected, now)
+            return False
+        if now - seen[1] < self.gap_grace_s:
+            return False
+        marks = self._watermarks(p, timeout=2.0)
+        if marks is not None and marks[0] > expected:
             low = marks[0]
             self.skipped += low - expected
             raise BackendError(
                 f"{self.topic}[{p}]: {low - expected} message(s) were gone from the broker "
                 f"before they were read (expected offset {expected}, the broker's earliest "
-                f"is {low}, read {start}..{last[p]}): the sink fell behind its retention "
+                f"is {low}, read {got} next): the sink fell behind its retention "
                 "(the embedded mock cluster keeps 5 MiB or 100,000 message sets a "
                 "partition); lower the rate, or use brokers with a longer retention")
+        self.stats.holes += got - expected
+        return True
 
     def _watermarks(self, partition: int, timeout: float) -> tuple[int, int] | None:
         """The partition's (low, high) watermark offsets on the broker; None if the broker
