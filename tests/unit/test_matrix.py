@@ -309,7 +309,7 @@ def test_fingerprint_is_stable(matrix: Matrix) -> None:
     ("old", "new"),
     [
         ("batch_sizes = [1, 100, 1000, 10000]", "batch_sizes = [1, 100, 1000, 10000, 50000]"),
-        ('layouts = ["unpartitioned", "day_symbol"]', 'layouts = ["unpartitioned"]'),
+        ('layouts = ["unpartitioned", "sorted"]', 'layouts = ["unpartitioned"]'),
         ("seed = 20261126", "seed = 20261127"),
         ("target = 10\ncritical = 50", "target = 9\ncritical = 50"),
         ("symbols = 500", "symbols = 400"),
