@@ -16,10 +16,13 @@ Bad input: a message naming the problem and the fix on stderr, exit code 2, no t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +190,26 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return doctor(Path(args.matrix))
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Inside, SIGTERM (``timeout``, a CI runner's limit, ``kill``) takes the way out of
+    Ctrl-C: a running trial is stopped and what was measured is folded and kept (by default
+    SIGTERM ends the process at once and leaves the trial's pytest running). Only in the
+    main thread, where Python delivers signals; the earlier handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -196,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        with terminate_as_interrupt():
+            return int(args.func(args))
     except K2Error as exc:
         print(f"k2matrix: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -69,25 +69,32 @@ def run_trials(config: pytest.Config) -> int:
     status = StatusLine()
     plan = Plan(total=trials, started=time.time())
     codes: list[int] = []
-    for k in range(1, trials + 1):
-        folder = trial_dir(run_dir, k)
-        cmd = [sys.executable, "-m", "pytest", *base,
-               f"--k2-results={folder.parent}", f"--k2-run-id={folder.name}",
-               f"--k2-trial={k}/{trials}", f"--k2-order-seed={order_seed(run_id, k)}"]
-        label = f"trial {k} of {trials}"
-        code = run_trial(cmd, config.invocation_params.dir, None, folder,
-                         status.follow(plan, label))
-        plan.finished += 1
-        codes.append(code)
-        status.say(f"k2matrix: {label} ended with exit code {code} ({folder})")
-        if code in _STOP or code == pytest.ExitCode.NO_TESTS_COLLECTED:
-            status.say(log_tail(folder))
-            break
+    interrupted = False
+    try:
+        for k in range(1, trials + 1):
+            folder = trial_dir(run_dir, k)
+            cmd = [sys.executable, "-m", "pytest", *base,
+                   f"--k2-results={folder.parent}", f"--k2-run-id={folder.name}",
+                   f"--k2-trial={k}/{trials}", f"--k2-order-seed={order_seed(run_id, k)}"]
+            label = f"trial {k} of {trials}"
+            code = run_trial(cmd, config.invocation_params.dir, None, folder,
+                             status.follow(plan, label))
+            plan.finished += 1
+            codes.append(code)
+            status.say(f"k2matrix: {label} ended with exit code {code} ({folder})")
+            if code in _STOP or code == pytest.ExitCode.NO_TESTS_COLLECTED:
+                status.say(log_tail(folder))
+                break
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: fold the trials that finished, then stop
+        interrupted = True
     try:
         doc = store.finish_trials(run_dir, trials)
     except ResultsError as exc:
         status.say(f"k2matrix: folding the trials failed: {exc}")
         return int(pytest.ExitCode.INTERNAL_ERROR)
+    if interrupted:
+        status.say(f"k2matrix: interrupted after {len(codes)} trial(s); folded in {run_dir}")
+        raise KeyboardInterrupt
     if doc is not None:
         k2 = doc["k2"]
         status.say(f"k2matrix: run {run_id}: {len(codes)} trial(s), {k2['cells_passed']} "
