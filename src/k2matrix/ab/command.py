@@ -1,8 +1,9 @@
 """``k2matrix ab`` and ``k2matrix noise``.
 
 - ``k2matrix ab --baseline SPEC --candidate SPEC [--trials N] [--profile P] [-k EXPR]
-  [-n W] [--matrix PATH] [--threshold 5%] [--confidence 0.99] [--format ...]``: the two
-  sides' trials interleaved, compared in pairs; ``compare``'s output and exit codes.
+  [-n W | --duet] [--matrix PATH] [--threshold 5%] [--confidence 0.99] [--format ...]``:
+  the two sides' trials interleaved (or, with ``--duet``, run at the same time on the two
+  halves of the CPUs), compared in pairs; ``compare``'s output and exit codes.
 - ``k2matrix noise [--trials N] [--profile P] [-k EXPR] [-n W] [--matrix PATH]``: an A/A
   of this checkout; per cell the smallest change it can resolve here (``noise.json``,
   ``results/noise-latest``), which ``compare``, ``ab`` and ``summary`` then report.
@@ -20,6 +21,8 @@ from k2matrix.errors import K2Error
 from k2matrix.options import check_writable, trials, workers
 
 AB_TRIALS = 5
+# --clock: pytest-benchmark's timer for every round of every trial
+CLOCKS = {"wall": "time.perf_counter", "cpu": "time.process_time"}
 
 
 def _common(parser: argparse.ArgumentParser, default_trials: int) -> None:
@@ -35,6 +38,14 @@ def _common(parser: argparse.ArgumentParser, default_trials: int) -> None:
     parser.add_argument("--run-id", default=None, help="the run directory's name")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the random order of the sides (default: random)")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                        help="what a round's time is: wall (perf_counter, the default) or "
+                             "cpu (the process's CPU time: immune to time the hypervisor "
+                             "steals, blind to waits on I/O and on other processes)")
+    parser.add_argument("--duet", action="store_true",
+                        help="run trial i of both sides at the same time, each pinned to "
+                             "its own half of the CPUs (duet benchmarking: the machine's "
+                             "slowdowns hit both sides of a pair alike); not with -n")
 
 
 def add_ab_parsers(subparsers: Any) -> None:
@@ -70,6 +81,9 @@ def _job(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> Any:
     from k2matrix.matrix import load_matrix
 
     matrix = Path(args.matrix)
+    if args.duet and args.numprocesses is not None:
+        raise K2Error(f"--duet with -n {args.numprocesses}: a duet runs each side in one "
+                      "process on its half of the CPUs; leave out -n or --duet")
     load_matrix(matrix).cells(args.profile)  # a bad matrix or profile: before any work
     project = matrix.resolve().parent
     if not (project / "tests" / "performance").is_dir():
@@ -92,7 +106,8 @@ def _job(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> Any:
         write_matrix(side, run_dir / side.name)
     return Job(run_dir=run_dir, sides=(sides[0], sides[1]), trials=args.trials,
                profile=args.profile, keyword=args.keyword, workers=args.numprocesses,
-               seed=args.seed), results
+               seed=args.seed, duet=args.duet,
+               pytest_args=[f"--benchmark-timer={CLOCKS[args.clock]}"]), results
 
 
 def _compare(job: Any, args: argparse.Namespace, noise_option: str | None) -> dict[str, Any]:

@@ -16,10 +16,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 PROGRESS_GLOB = "progress-*.json"
 LOG_FILE = "pytest.log"
@@ -80,25 +80,80 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def _start(cmd: Sequence[str], cwd: Path, env: Mapping[str, str] | None,
+           log: IO[str], cpus: Sequence[int] | None = None) -> subprocess.Popen[bytes]:
+    pin = None
+    if cpus is not None and hasattr(os, "sched_setaffinity"):
+        chosen = set(cpus)
+
+        def pin() -> None:
+            os.sched_setaffinity(0, chosen)
+    return subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None,
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            preexec_fn=pin)
+
+
 def run_trial(cmd: Sequence[str], cwd: Path, env: Mapping[str, str] | None, trial_dir: Path,
               show: Callable[[Mapping[str, Any], float], None]) -> int:
     """Run ``cmd`` (a pytest process writing its results to ``trial_dir``) to its end,
     calling ``show(progress, trial_started)`` once a second; returns its exit code."""
-    trial_dir.mkdir(parents=True, exist_ok=True)
+    return run_together([TrialProcess(cmd, cwd, env, trial_dir)], show)[0].code
+
+
+@dataclass(frozen=True)
+class TrialProcess:
+    """One trial's pytest process: its command, folder, environment, trial directory and,
+    optionally, the CPUs it is pinned to."""
+
+    cmd: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str] | None
+    trial_dir: Path
+    cpus: Sequence[int] | None = None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a trial process ended: its exit code, and when it started and ended (epoch s)."""
+
+    code: int
+    started: float
+    ended: float
+
+
+def run_together(trials: Sequence[TrialProcess],
+                 show: Callable[[Mapping[str, Any], float], None]) -> list[Ended]:
+    """Start every trial process at once and wait for all of them (``show`` follows the
+    first one's progress); how each ended. Ctrl-C (or SIGTERM through the CLI) stops them
+    all."""
     started = time.time()
-    with open(trial_dir / LOG_FILE, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    with contextlib.ExitStack() as stack:
+        logs = [stack.enter_context(_log(t.trial_dir)) for t in trials]
+        procs: list[subprocess.Popen[bytes]] = []
+        ended: dict[int, float] = {}
         try:
-            while proc.poll() is None:
-                show(read_progress(trial_dir), started)
+            for t, log in zip(trials, logs, strict=True):
+                procs.append(_start(t.cmd, t.cwd, t.env, log, t.cpus))
+            while len(ended) < len(procs):
+                show(read_progress(trials[0].trial_dir), started)
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(TICK_S)
+                    next(p for i, p in enumerate(procs) if i not in ended).wait(TICK_S)
+                ended.update({i: time.time() for i, p in enumerate(procs)
+                              if i not in ended and p.poll() is not None})
         except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait()
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait()
             raise
-    return int(proc.returncode)
+    return [Ended(int(p.returncode), started, ended[i]) for i, p in enumerate(procs)]
+
+
+@contextlib.contextmanager
+def _log(trial_dir: Path) -> Iterator[IO[str]]:
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    with open(trial_dir / LOG_FILE, "w", encoding="utf-8") as log:
+        yield log
 
 
 def log_tail(trial_dir: Path, lines: int = 25) -> str:

@@ -4,14 +4,15 @@ by a known fraction; then, of the cells that component's calls are timed in, the
 called a regression, and of the others, how many were called a change at all::
 
     python -m k2matrix.tools.detection --component writer --fraction 0.10 --trials 10 \\
-        [--profile smoke] [-k EXPR] [-n W] [--threshold 5%] [--run-id ID]
+        [--profile smoke] [-k EXPR] [-n W | --duet] [--clock wall|cpu] [--threshold 5%] \\
+        [--run-id ID]
 
 It runs ``k2matrix ab`` (its run directory and ``comparison.json`` stay under results/),
 compares the same trials by both metrics (``time`` and ``relative``, side by side from one
 run) and prints a table, or JSON with ``--format json``: ``{"component", "fraction",
-"trials", "metrics": {"time" | "relative": {"affected": {"cells", "regression", "share"},
-"unaffected": {"cells", "flagged"}, "cells": [{"id", "affected", "verdict", "change",
-"metric"}]}}, "run_dir"}``.
+"trials", "duet", "clock", "metrics": {"time" | "relative": {"affected": {"cells",
+"regression", "share"}, "unaffected": {"cells", "flagged"}, "cells": [{"id", "affected",
+"verdict", "change", "metric"}]}}, "run_dir"}``.
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threshold", type=fraction, default=0.05)
     parser.add_argument("--run-id", default=None)
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--duet", action="store_true",
+                        help="the A/B's sides at the same time (k2matrix ab --duet)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="k2matrix ab --clock")
     args = parser.parse_args(argv)
     slow = slowed_matrix(args.profile)
     with tempfile.TemporaryDirectory() as scratch:
@@ -100,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             ("--run-id", args.run_id)):
             if value is not None:
                 cmd += [flag, value]
+        if args.duet:
+            cmd.append("--duet")
+        cmd += ["--clock", args.clock]
         code = subprocess.call(cmd, stdout=subprocess.DEVNULL)
         if code not in (0, 1):
             print(f"detection: k2matrix ab failed (exit {code})", file=sys.stderr)
@@ -107,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         doc = json.loads(out.read_text())
     run_dir = Path(doc["run_dir"])
     result = {"component": args.component, "fraction": args.fraction, "trials": args.trials,
+              "duet": args.duet, "clock": args.clock,
               "metrics": by_metric(run_dir, args.component, args.threshold),
               "run_dir": str(run_dir)}
     if args.format == "json":
