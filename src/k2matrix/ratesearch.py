@@ -12,8 +12,12 @@ the system falls behind, then proves the rate it found by holding it:
 
 A step is held when the system delivered at least ``1 - tolerance`` of the offered rate, its
 backlog at the end stayed at or under ``max_backlog`` items, and its p99 latency at or under
-``max_p99_ms``. The system is anything with ``run(rate, seconds) -> Step``: the producer, the
-whole pipeline, or a synthetic system with a known capacity (the unit tests).
+``max_p99_ms``. A ramp or narrow step that fails is offered ``retries`` more times (1 by
+default) before it counts as failed: one noisy step (a p99 spike near the bound) otherwise
+sends the whole search down, and three pipeline searches here found 2,344, 23,750 and 28,750
+rows/s because the first one's first step failed that way. The system is anything with
+``run(rate, seconds) -> Step``: the producer, the whole pipeline, or a synthetic system
+with a known capacity (the unit tests).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class SearchConfig:
     max_backlog: float = 100_000.0
     max_p99_ms: float = 2_000.0
     max_backoffs: int = 5
+    retries: int = 1
 
     def __post_init__(self) -> None:
         checks = [
@@ -63,6 +68,7 @@ class SearchConfig:
             ("max_backlog", self.max_backlog >= 0, "a non-negative number of items"),
             ("max_p99_ms", self.max_p99_ms > 0, "positive milliseconds"),
             ("max_backoffs", self.max_backoffs >= 0, "a non-negative integer"),
+            ("retries", self.retries >= 0, "a non-negative integer"),
         ]
         for name, ok, allowed in checks:
             if not ok:
@@ -98,9 +104,13 @@ def search(system: LoadSystem, config: SearchConfig) -> SearchResult:
     steps: list[tuple[str, Step, bool]] = []
 
     def offer(phase: str, rate: float, seconds: float) -> tuple[bool, Step]:
-        step = system.run(rate, seconds)
-        ok = config.held(step)
-        steps.append((phase, step, ok))
+        tries = 1 if phase == "hold" else 1 + config.retries  # a hold backs off instead
+        for attempt in range(tries):
+            step = system.run(rate, seconds)
+            ok = config.held(step)
+            steps.append((phase if attempt == 0 else f"{phase}-retry", step, ok))
+            if ok:
+                break
         return ok, step
 
     good, bad = 0.0, 0.0

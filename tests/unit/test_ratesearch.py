@@ -89,7 +89,29 @@ def test_a_system_that_holds_nothing_reports_no_rate() -> None:
     ({"start_rate": 0}, "start_rate"), ({"growth": 1.0}, "growth"),
     ({"tolerance": 1.5}, "tolerance"), ({"max_rate": 10.0}, "max_rate"),
     ({"hold_s": 0}, "hold_s"), ({"max_p99_ms": -1}, "max_p99_ms"),
+    ({"retries": -1}, "retries"),
 ])
 def test_bad_config_names_the_key(kwargs: dict[str, float], name: str) -> None:
     with pytest.raises(ValueError, match=f"{name}="):
         SearchConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_one_noisy_failed_step_does_not_send_the_search_down() -> None:
+    """A step that fails once by chance (a p99 spike) is offered again before it counts:
+    the search still finds the capacity; without the retry it bisects far below it."""
+
+    class Spiky(Queue):
+        def run(self, rate: float, seconds: float) -> Step:
+            step = super().run(rate, seconds)
+            if self.calls == 1:  # the very first step spikes once
+                return Step(step.rate, seconds, step.achieved, step.backlog, 1e6)
+            return step
+
+    capacity = 50_000.0
+    config = SearchConfig(start_rate=5_000, max_p99_ms=1_000, max_backlog=1.0)
+    found = search(Spiky(capacity), config)
+    assert found.rate >= capacity * 0.9 * (1 - 5 / 1_000), found.to_dict()
+    assert found.to_dict()["steps"][1]["phase"] == "ramp-retry"
+    without = search(Spiky(capacity), SearchConfig(start_rate=5_000, max_p99_ms=1_000,
+                                                   max_backlog=1.0, retries=0))
+    assert without.rate < capacity / 2
