@@ -66,3 +66,18 @@ def test_duet_with_workers_is_refused_naming_the_fix(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "--duet with -n 2" in done.stderr and "leave out -n or --duet" in done.stderr
     assert not (root / "results" / "nope").exists()
+
+
+def test_clock_cpu_times_every_round_with_the_process_cpu_time(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    done = k2matrix(root, "ab", "--baseline", "set:", "--candidate", "set:", "--clock", "cpu",
+                    "--trials", "1", "-k", "convert and v1 and b200", "--run-id", "cpu")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    run = root / "results" / "cpu"
+    assert "--benchmark-timer=time.process_time" in _json(run / "ab.json")["pytest_args"]
+    for side in ("baseline", "candidate"):
+        trial = _json(run / side / "trials" / "t01" / "benchmarks.json")
+        assert {b["options"]["timer"] for b in trial["benchmarks"]} == {"process_time"}
+    bad = k2matrix(root, "ab", "--baseline", "set:", "--candidate", "set:", "--clock", "tsc")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "--clock: invalid choice: 'tsc'" in bad.stderr

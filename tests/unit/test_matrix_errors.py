@@ -156,7 +156,7 @@ BAD: list[Bad] = [
     edit("bad-catalog-uri", 'kind = "sql" ', 'kind = "rest" ', "backends.catalog.uri",
         "a rest catalog needs an http(s):// URI"),
     edit("unknown-layout",
-        'layouts = ["unpartitioned", "day_symbol"]', 'layouts = ["unpartitioned", "by_day"]',
+        'layouts = ["unpartitioned", "sorted"]', 'layouts = ["unpartitioned", "by_day"]',
         "profiles.smoke.layouts[1]", "= 'by_day': unknown value; allowed: unpartitioned,"),
     edit("unknown-engine",
         'engines = ["duckdb_iceberg_scan", "duckdb_parquet"]\nlayouts',
