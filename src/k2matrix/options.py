@@ -128,3 +128,8 @@ def seconds(text: str) -> float:
     if not 0 < value < float("inf"):  # also refuses nan
         raise argparse.ArgumentTypeError(f"{text!r}: use a number of seconds above 0")
     return value
+
+
+# ``--clock``: pytest-benchmark's timer for every round of a trial (``k2matrix ab``, the
+# detection tool): the wall clock, or the process's CPU time
+CLOCKS = {"wall": "time.perf_counter", "cpu": "time.process_time"}

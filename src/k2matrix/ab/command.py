@@ -18,11 +18,9 @@ from typing import Any
 
 from k2matrix.compare.command import add_options, emit, noise_for
 from k2matrix.errors import K2Error
-from k2matrix.options import check_writable, trials, workers
+from k2matrix.options import CLOCKS, check_writable, trials, workers
 
 AB_TRIALS = 5
-# --clock: pytest-benchmark's timer for every round of every trial
-CLOCKS = {"wall": "time.perf_counter", "cpu": "time.process_time"}
 
 
 def _common(parser: argparse.ArgumentParser, default_trials: int) -> None:

@@ -106,7 +106,6 @@ def run_job(job: Job) -> list[dict[str, Any]]:
                                       halves[i] if halves else None)
                          for i, side in enumerate(group)]
                 ends = run_together(procs, status.follow(plan, label))
-                codes = [e.code for e in ends]
                 plan.finished += 1
                 for side, end, proc in zip(group, ends, procs, strict=True):
                     ran.append({"trial": k, "side": side.name, "exit": end.code,
@@ -115,8 +114,8 @@ def run_job(job: Job) -> list[dict[str, Any]]:
                                 **({"duet": True, "cpus": proc.cpus} if halves else {})})
                     status.say(f"k2matrix ab: trial {k} of {job.trials}, {side.name}: exit "
                                f"{end.code} in {ran[-1]['seconds']} s")
-                for side, code in zip(group, codes, strict=True):
-                    if code in (USAGE, NO_TESTS):
+                for side, end in zip(group, ends, strict=True):
+                    if (code := end.code) in (USAGE, NO_TESTS):
                         folder = trial_dir(job.run_dir / side.name, k)
                         raise SpecError(
                             f"--{side.name} {side.spec}: its trial {k} "

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from k2matrix.options import fraction, trials, workers
+from k2matrix.options import CLOCKS, fraction, trials, workers
 
 MODULE = "k2matrix.tools.slowdown"
 # cases whose timed rounds do not go through the component's implementation
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--duet", action="store_true",
                         help="the A/B's sides at the same time (k2matrix ab --duet)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
                         help="k2matrix ab --clock")
     args = parser.parse_args(argv)
     slow = slowed_matrix(args.profile)
