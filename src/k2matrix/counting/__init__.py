@@ -1,0 +1,1 @@
+"""Counting the instructions of a timed region under valgrind's callgrind."""
