@@ -44,6 +44,19 @@ class Cell:
     slow: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)
     exclusive: bool = False  # under xdist it runs with no other cell beside it
+    not_countable: str = ""  # the case's reason its instructions cannot be counted
+
+    @property
+    def uncounted(self) -> str | None:
+        """Why this cell's work cannot be counted in instructions (it happens on other
+        threads or in another process), or None when it can."""
+        if self.not_countable:
+            return self.not_countable
+        if self.params.get("storage") == "s3":
+            return "its S3 requests are served by another process"
+        if self.params.get("catalog") not in (None, "sqlite"):
+            return f"its {self.params['catalog']} catalog is another process"
+        return None
 
     @property
     def key(self) -> str:
@@ -79,12 +92,15 @@ class Cell:
         out["slow"] = self.slow
         if self.exclusive:
             out["exclusive"] = True
+        if self.not_countable:
+            out["not_countable"] = self.not_countable
         out["settings"] = dict(self.settings)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Cell:
-        reserved = {"id", "component", "case", "schema", "seed", "slow", "exclusive", "settings"}
+        reserved = {"id", "component", "case", "schema", "seed", "slow", "exclusive", "settings",
+                    "not_countable"}
         params = {k: v for k, v in data.items() if k not in reserved}
         if data.get("schema"):
             params = {"schema": data["schema"], **params}
@@ -97,4 +113,5 @@ class Cell:
             slow=bool(data.get("slow", False)),
             settings=dict(data.get("settings", {})),
             exclusive=bool(data.get("exclusive", False)),
+            not_countable=str(data.get("not_countable", "")),
         )

@@ -192,7 +192,8 @@ def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
             if not isinstance(case, dict):
                 ck.add(path, case, "must be a table with sweep = [...]")
                 continue
-            ck.keys(case, path, ["sweep", "values", "slow", "exclusive", "description"])
+            ck.keys(case, path, ["sweep", "values", "slow", "exclusive", "description",
+                                 "not_countable"])
             values_raw = case.get("values", {})
             values: dict[str, list[Any]] = {}
             if not isinstance(values_raw, dict):
@@ -228,9 +229,18 @@ def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
                        "must be true or false (true: under pytest -n no other cell runs "
                        "beside this one)")
                 exclusive = False
+            not_countable = case.get("not_countable", "")
+            if not isinstance(not_countable, str) or (
+                    "not_countable" in case and not not_countable.strip()):
+                ck.add(join(path, "not_countable"), not_countable,
+                       "must be a non-empty string saying why the case's work cannot be "
+                       "counted in instructions (e.g. \"librdkafka delivers on its own "
+                       "threads\"); leave it out for a countable case")
+                not_countable = ""
             out[f"{component}.{case_name}"] = CaseDef(
                 component=component, name=str(case_name), sweep=tuple(sweep), values=values,
                 slow=slow, exclusive=exclusive, description=str(case.get("description", "")),
+                not_countable=not_countable.strip(),
             )
     return out
 

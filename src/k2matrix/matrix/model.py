@@ -58,6 +58,7 @@ class CaseDef:
     slow: bool = False
     exclusive: bool = False  # under xdist: no other cell runs beside this one
     description: str = ""
+    not_countable: str = ""  # why its instructions cannot be counted ("" = countable)
 
     @property
     def key(self) -> str:
@@ -173,7 +174,7 @@ class Matrix:
                 out.append(Cell(
                     id=cell_id, component=case.component, case=case.name, params=params,
                     seed=derive_seed(self.seed, cell_id), slow=case.slow,
-                    exclusive=case.exclusive,
+                    exclusive=case.exclusive, not_countable=case.not_countable,
                     settings={**data, **workload},
                 ))
         return out
