@@ -30,7 +30,7 @@ from k2matrix.ab.command import add_ab_parsers
 from k2matrix.compare.command import add_compare_parser
 from k2matrix.errors import K2Error
 from k2matrix.explore.command import add_explore_parser
-from k2matrix.options import trials, workers
+from k2matrix.options import CLOCK_HELP, CLOCKS, check_clock, trials, workers
 from k2matrix.summary.command import add_summary_parser
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -77,6 +77,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     matrix_path = Path(args.matrix)
     load_matrix(matrix_path).cells(args.profile)  # fail early: a bad matrix or profile
+    check_clock(args.clock)
     if args.tests:
         suites = Path(args.tests)
         if not suites.exists():
@@ -107,6 +108,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         argv.append(f"--k2-cells={_replay_file(args)}")
     if args.trials > 1:
         argv.append(f"--k2-trials={args.trials}")
+    if args.clock != "wall":
+        argv.append(f"--k2-clock={args.clock}")
     argv += extra
     code = int(pytest.main(argv))
     if code == pytest.ExitCode.USAGE_ERROR:  # pytest has printed what it refused
@@ -164,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trials", type=trials, default=1,
                      help="measure every cell in N trials, each a fresh process, cells in a "
                           "random order (statistics over trials: k2matrix compare)")
+    run.add_argument("--clock", choices=CLOCKS, default="wall", help=CLOCK_HELP)
     run.set_defaults(func=_cmd_run)
 
     merge = sub.add_parser("merge", help="combine shards or runs into one run directory")

@@ -130,6 +130,19 @@ def seconds(text: str) -> float:
     return value
 
 
-# ``--clock``: pytest-benchmark's timer for every round of a trial (``k2matrix ab``, the
-# detection tool): the wall clock, or the process's CPU time
-CLOCKS = {"wall": "time.perf_counter", "cpu": "time.process_time"}
+# ``--clock`` (``k2matrix run``, ``ab``, ``noise``, the detection tool): what a round's figure
+# is, passed to the plugin as ``--k2-clock`` (k2matrix.plugin.clock)
+CLOCKS = ("wall", "cpu", "instructions")
+CLOCK_HELP = ("what a round's figure is: wall (the default), cpu (the process's CPU time: "
+              "immune to time the hypervisor steals, blind to waits) or instructions "
+              "(counted by valgrind's callgrind: repeatable to a fraction of a percent on a "
+              "busy machine; cells whose work is on other threads or in another process are "
+              "skipped)")
+
+
+def check_clock(clock: str) -> None:
+    """Before any work: ``instructions`` needs valgrind and the built helper (a K2Error
+    naming the package or the install step)."""
+    if clock == "instructions":
+        from k2matrix.counting.launch import check_ready
+        check_ready()

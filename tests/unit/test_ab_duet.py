@@ -74,7 +74,7 @@ def test_clock_cpu_times_every_round_with_the_process_cpu_time(tmp_path: Path) -
                     "--trials", "1", "-k", "convert and v1 and b200", "--run-id", "cpu")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     run = root / "results" / "cpu"
-    assert "--benchmark-timer=time.process_time" in _json(run / "ab.json")["pytest_args"]
+    assert "--k2-clock=cpu" in _json(run / "ab.json")["pytest_args"]
     for side in ("baseline", "candidate"):
         trial = _json(run / side / "trials" / "t01" / "benchmarks.json")
         assert {b["options"]["timer"] for b in trial["benchmarks"]} == {"process_time"}

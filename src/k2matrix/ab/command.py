@@ -18,7 +18,7 @@ from typing import Any
 
 from k2matrix.compare.command import add_options, emit, noise_for
 from k2matrix.errors import K2Error
-from k2matrix.options import CLOCKS, check_writable, trials, workers
+from k2matrix.options import CLOCK_HELP, CLOCKS, check_clock, check_writable, trials, workers
 
 AB_TRIALS = 5
 
@@ -36,10 +36,7 @@ def _common(parser: argparse.ArgumentParser, default_trials: int) -> None:
     parser.add_argument("--run-id", default=None, help="the run directory's name")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the random order of the sides (default: random)")
-    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
-                        help="what a round's time is: wall (perf_counter, the default) or "
-                             "cpu (the process's CPU time: immune to time the hypervisor "
-                             "steals, blind to waits on I/O and on other processes)")
+    parser.add_argument("--clock", choices=CLOCKS, default="wall", help=CLOCK_HELP)
     parser.add_argument("--duet", action="store_true",
                         help="run trial i of both sides at the same time, each pinned to "
                              "its own half of the CPUs (duet benchmarking: the machine's "
@@ -82,6 +79,10 @@ def _job(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> Any:
     if args.duet and args.numprocesses is not None:
         raise K2Error(f"--duet with -n {args.numprocesses}: a duet runs each side in one "
                       "process on its half of the CPUs; leave out -n or --duet")
+    if args.duet and args.clock == "instructions":
+        raise K2Error("--duet with --clock instructions: a count does not depend on what "
+                      "runs beside it; leave out --duet")
+    check_clock(args.clock)
     load_matrix(matrix).cells(args.profile)  # a bad matrix or profile: before any work
     project = matrix.resolve().parent
     if not (project / "tests" / "performance").is_dir():
@@ -105,7 +106,7 @@ def _job(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> Any:
     return Job(run_dir=run_dir, sides=(sides[0], sides[1]), trials=args.trials,
                profile=args.profile, keyword=args.keyword, workers=args.numprocesses,
                seed=args.seed, duet=args.duet,
-               pytest_args=[f"--benchmark-timer={CLOCKS[args.clock]}"]), results
+               pytest_args=[f"--k2-clock={args.clock}"]), results
 
 
 def _compare(job: Any, args: argparse.Namespace, noise_option: str | None) -> dict[str, Any]:

@@ -20,10 +20,11 @@ import pytest
 
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed
+from k2matrix.counting import callgrind, launch
 from k2matrix.errors import ResultsError
 from k2matrix.matrix import Matrix
 from k2matrix.plugin import benchmarks as bench
-from k2matrix.plugin import order, recording
+from k2matrix.plugin import clock, order, recording
 from k2matrix.plugin.exclusive import cell_slot
 from k2matrix.plugin.options import option_given, parse_shard, pytest_addoption, slow_selection
 from k2matrix.plugin.state import STATE, RunState, get_state
@@ -39,6 +40,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "k2(component, case): parametrize with matrix cells")
     config.addinivalue_line("markers", "slow: long sustained or stress cells")
     bench.hold_benchmark_only(config)
+    bench.resolve_compare(config)
+    _configure_clock(config)
     root = config.rootpath
     explicit = config.getoption("k2_matrix") is not None
     matrix_path = Path(config.getoption("k2_matrix") or root / "matrix.toml")
@@ -75,6 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
         order_seed=config.getoption("k2_order_seed"),
         cells_file=Path(config.getoption("k2_cells")) if config.getoption("k2_cells") else None,
         draws=int(config.getoption("k2_draws") or 0),
+        clock=str(config.getoption("k2_clock")),
     )
     config.stash[STATE] = state
     if explicit or matrix_path.is_file():
@@ -83,6 +87,22 @@ def pytest_configure(config: pytest.Config) -> None:
                                             matrix.cases.values())
         if resume and workerinput is None:
             _check_resumable(run_dir, profile, matrix.fingerprint())
+
+
+def _configure_clock(config: pytest.Config) -> None:
+    """``--k2-clock``: pytest-benchmark's timer (set before it configures), every round's
+    counters, and under ``instructions`` the instruction clock in this process."""
+    name = config.getoption("k2_clock")
+    if name != "wall" and option_given(config, "--benchmark-timer"):
+        raise pytest.UsageError(f"--k2-clock={name} sets pytest-benchmark's timer itself; "
+                                "leave out --benchmark-timer (or use --k2-clock=wall)")
+    if name in clock.TIMERS:
+        config.option.benchmark_timer = clock.TIMERS[name]
+    if name == "instructions":
+        config.option.benchmark_disable_gc = True
+        if callgrind.running():
+            clock.start_counting()
+    clock.wrap_runner()
 
 
 def _check_resumable(run_dir: Path, profile: str, fingerprint: str) -> None:
@@ -102,6 +122,14 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
             and not hasattr(config, "workerinput") and not config.option.help
             and not config.option.version):
         return run_trials(config)
+    if (config.getoption("k2_clock") == "instructions" and not hasattr(config, "workerinput")
+            and not config.option.help and not config.option.version
+            and not callgrind.running()):
+        try:
+            launch.check_ready()
+        except callgrind.CountingError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        return clock.rerun_counted(config)
     return None
 
 
@@ -249,6 +277,8 @@ def k2_rounds(request: pytest.FixtureRequest) -> Callable[[int], int]:
     in ``addopts`` or in ``PYTEST_ADDOPTS``), else ``default``."""
     config = request.config
     if not option_given(config, "--benchmark-min-rounds"):
+        if get_state(config).clock == "instructions":  # counts repeat; a round is slow
+            return lambda default: min(default, clock.COUNTED_ROUNDS)
         return lambda default: default
     value = int(config.getoption("benchmark_min_rounds"))
     return lambda default: value
@@ -276,6 +306,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if "k2_cell" in getattr(item, "fixturenames", ()):
         recording.on_setup(item)
+        clock.reset_counters()
+        cell = _cell(item)
+        why = cell.uncounted if cell is not None else None
+        if why and get_state(item.config).clock == "instructions":
+            pytest.skip(f"not countable: {why}")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -20,6 +20,7 @@ name pytest-benchmark registers it under.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,3 +119,26 @@ def drop(config: pytest.Config, benches: list[Any]) -> None:
     for b in benches:
         if b in bs.benchmarks:
             bs.benchmarks.remove(b)
+
+
+def resolve_compare(config: pytest.Config) -> None:
+    """``--benchmark-compare=NAME`` for a run saved with ``--benchmark-save=NAME``: the
+    newest saved file of that name. pytest-benchmark matches what it is given against the
+    start of the file names (``0001_NAME.json``), so a saved name alone matched nothing and
+    ``--benchmark-compare-fail`` then refused to run. A run number, a glob that matches, or
+    a file path is left as it is."""
+    wanted = getattr(config.option, "benchmark_compare", None)
+    storage = str(getattr(config.option, "benchmark_storage", "") or "")
+    if not isinstance(wanted, str) or not wanted or wanted.isdigit() or "/" in wanted:
+        return
+    if "://" in storage and not storage.startswith("file://"):
+        return  # another storage (elasticsearch): its own matching applies
+    folder = Path(storage.removeprefix("file://") or ".benchmarks")
+    if not folder.is_absolute():
+        folder = Path(config.invocation_params.dir) / folder
+    if any(folder.glob(f"*/{wanted}*.json")):
+        return
+    saved = sorted(folder.glob(f"*/[0-9][0-9][0-9][0-9]_{wanted}.json"),
+                   key=lambda p: (p.name[:4], p.stat().st_mtime))
+    if saved:
+        config.option.benchmark_compare = str(saved[-1])

@@ -42,6 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--k2-draws", metavar="N", default=0, type=_count("--k2-draws"),
                     help="every grid cell also runs N data shapes drawn from its seed "
                          "(ids end in -dK); default: 0")
+    group.addoption("--k2-clock", metavar="CLOCK", default="wall",
+                    choices=("wall", "cpu", "instructions"),
+                    help="what a round's figure is: wall (default) time, the process's cpu "
+                         "time, or the instructions callgrind counts (the session re-runs "
+                         "itself under valgrind; cells that cannot be counted are skipped)")
     group.addoption("--k2-order-seed", metavar="S", default=None, type=int,
                     help="run the cells in an order shuffled by seed S (same S, same order "
                          "in every xdist worker)")

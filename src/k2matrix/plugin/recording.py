@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from k2matrix.cell import Cell
+from k2matrix.counting.launch import pinned
 from k2matrix.errors import ResultsError
 from k2matrix.plugin import benchmarks as bench
+from k2matrix.plugin.clock import take_counters
 from k2matrix.plugin.state import RunState, get_state
 from k2matrix.plugin.threads import budget
 from k2matrix.results import store
@@ -52,6 +54,9 @@ def _status(phases: dict[str, Any]) -> str:
 def _error_text(phases: dict[str, Any]) -> str | None:
     for when in ("setup", "call", "teardown"):
         rep = phases.get(when)
+        if rep is not None and rep.skipped and isinstance(rep.longrepr, tuple):
+            # the reason, e.g. "not countable: ...", without pytest's "Skipped: "
+            return str(rep.longrepr[2]).removeprefix("Skipped: ")
         if rep is not None and rep.failed:
             text = rep.longreprtext.strip().splitlines()
             lines = [line for line in text if line.startswith("E ")] or text[-3:]
@@ -78,12 +83,35 @@ def _enrich(state: RunState, cell: Cell, benches: list[Any]) -> None:
         }
         if state.trial is not None:
             info["k2"]["trial"] = state.trial[0]
+        info["k2"]["clock"] = state.clock
+        rounds = len(b.stats.data) if b.stats and b.stats.data else 0
+        info["counters"] = {**take_counters(rounds), **info.get("counters", {})}
         median = b.stats.median if b.stats and b.stats.data else 0.0
+        if state.clock == "instructions":
+            _counted_figures(info, median)
+            continue
         if "items" in info and "throughput" not in info and median > 0:
             info["throughput"] = throughput(float(info["items"]), median)
         if "throughput" in info and info.get("ceiling_throughput") and "efficiency" not in info:
             info["efficiency"] = efficiency(float(info["throughput"]),
                                             float(info["ceiling_throughput"]))
+
+
+# figures a suite derives from its round times: under the instruction clock the rounds are
+# counts, so these would be items per instruction; the suite's wall-clock phase timings and
+# references were not counted either
+_TIME_FIGURES = ("throughput", "efficiency", "ceiling_throughput", "iceberg_vs_parquet",
+                 "compare_on", "rounds_relative")
+
+
+def _counted_figures(info: dict[str, Any], median: float) -> None:
+    """Under ``--k2-clock instructions``: the cell's figure is its median count; figures
+    derived from time are left out, the pinned settings recorded."""
+    for key in [k for k in info if k in _TIME_FIGURES or k.endswith(("_ms", "_s", "_seconds"))
+                or k.startswith("latency")]:
+        del info[key]
+    info["instructions"] = int(median)
+    info["k2"]["pinned"] = {**pinned(), "gc": "collected before, off during each round"}
 
 
 def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -162,7 +190,7 @@ def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str
         profile=state.profile, cells_planned=[c.id for c in state.cells()],
         workers=state.workers, shard=state.shard, include_slow=state.include_slow,
         started=state.started, repo_dir=str(config.rootpath), machine_info=machine_info,
-        commit_info=commit_info)
+        commit_info=commit_info, clock=state.clock)
 
 
 def finish(config: pytest.Config, state: RunState) -> None:

@@ -32,6 +32,7 @@ class RunState:
     order_seed: int | None = None  # the cells run in an order shuffled by this seed
     cells_file: Path | None = None  # --k2-cells: these cells instead of the profile's
     draws: int = 0  # --k2-draws: drawn data shapes per grid cell
+    clock: str = "wall"  # --k2-clock: wall, cpu or instructions
     done: int = 0  # cells this process has finished
     planned: int | None = None  # cells of the run (a trial's progress counts against it)
     matrix: Matrix | None = None

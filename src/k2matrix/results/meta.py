@@ -83,7 +83,8 @@ def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
              cells_planned: Sequence[str], workers: int, shard: tuple[int, int] | None,
              include_slow: bool | None, started: float, repo_dir: str | None = None,
              machine_info: dict[str, Any] | None = None,
-             commit_info: dict[str, Any] | None = None) -> dict[str, Any]:
+             commit_info: dict[str, Any] | None = None, clock: str = "wall"
+             ) -> dict[str, Any]:
     """The run's metadata (``meta.json``, and the ``k2`` object of ``benchmarks.json``
     without machine_info and commit_info)."""
     return {
@@ -106,6 +107,7 @@ def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
         "cells_planned": list(cells_planned),
         "started": started,
         "loadavg": load_average(),
+        "clock": clock,
     }
 
 
