@@ -2,9 +2,17 @@
 producer, writer and DuckDB engines with extra CPU work added to their timed calls.
 
 Each class here is the built-in implementation with its timed calls wrapped: after the call
-returns, the wrapper spins the CPU for ``fraction`` times the call's own wall time, so the
-call takes ``1 + fraction`` times as long, whatever the machine's speed at that moment. The
-fraction comes from the environment, per component::
+returns, the wrapper adds ``fraction`` times the call's own work, so the call costs
+``1 + fraction`` times as much:
+
+- timed by a clock (``--clock wall`` or ``cpu``), it spins the CPU for ``fraction`` times
+  the call's own wall time, whatever the machine's speed at that moment;
+- counted (``--clock instructions``), it reads the call's own instruction count
+  (:meth:`k2matrix.counting.callgrind.InstructionClock.lap`) and runs a loop of
+  ``fraction`` times as many instructions: deterministic extra work, the same in every
+  process (the loop's cost per turn is measured once per process, outside the count).
+
+The fraction comes from the environment, per component::
 
     K2_SLOWDOWN="writer=0.10"              # the writer's calls 10% slower
     K2_SLOWDOWN="producer=0.05,query=0.05"
@@ -25,12 +33,14 @@ its pace (its round time is set by the rate).
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from k2matrix.counting import callgrind
 from k2matrix.errors import K2Error
 from k2matrix.producer.delivery import DeliveryReport
 from k2matrix.producer.k2producer import K2Producer
@@ -71,10 +81,38 @@ def spin(seconds: float) -> None:
         pass
 
 
+def work(turns: int) -> int:
+    """Deterministic CPU work: ``turns`` turns of a loop of constant cost per turn (no
+    allocation in it: small integers are cached, so the heap's state cannot change the
+    cost of a turn)."""
+    total = 0
+    for _ in itertools.repeat(None, turns):
+        total = (total + 7) & 0x7F
+    return total
+
+
+_CALIBRATION_TURNS = 20_000
+_per_turn: list[float] = []  # instructions per turn of work(), measured once per process
+
+
+def extra_work(counter: callgrind.InstructionClock, instructions: int) -> None:
+    """About ``instructions`` more instructions, counted in the region."""
+    if not _per_turn:
+        counter.lap()  # the region so far stays counted; the calibration does not
+        work(_CALIBRATION_TURNS)
+        _per_turn.append(counter.lap(keep=False) / _CALIBRATION_TURNS)
+    work(round(instructions / _per_turn[0]))
+
+
 def slowed(component: str, call: Callable[[], T]) -> T:
-    """Run ``call``; then spin for the component's fraction of its time (outermost call)."""
+    """Run ``call``; then add the component's fraction of its work (outermost call): its
+    instructions when counted, else its time."""
     depth = getattr(_depth, "value", 0)
     _depth.value = depth + 1
+    counter = callgrind.ACTIVE if depth == 0 else None
+    counting = counter is not None and counter.counting
+    if counting and counter is not None:
+        counter.lap()
     started = clock()
     try:
         return call()
@@ -82,7 +120,11 @@ def slowed(component: str, call: Callable[[], T]) -> T:
         _depth.value = depth
         if depth == 0:
             fraction = fractions().get(component, 0.0)
-            if fraction:
+            if counting and counter is not None:
+                own = counter.lap()
+                if fraction:
+                    extra_work(counter, int(own * fraction))
+            elif fraction:
                 spin((clock() - started) * fraction)
 
 
