@@ -6,15 +6,12 @@ at least one batch and Produce request, and more bytes on the wire than their pa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from k2matrix import counters
-from k2matrix.backends.config import KafkaConfig, SchemaRegistryConfig
-from k2matrix.backends.kafka import KafkaCluster, open_kafka
-from k2matrix.backends.registry import open_registry
+from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.producer.k2producer import K2Producer
 from k2matrix.producer.kafka_stats import NAMES, KafkaStats, moved
 from k2matrix.producer.suite import ProducerBench
@@ -56,17 +53,6 @@ def test_documents_add_to_the_totals_and_the_process_counters() -> None:
     assert moved_here["kafka.produce_requests"] >= 3 and moved_here["kafka.messages"] >= 8
     with pytest.raises(ValueError, match="interval_ms=0"):
         KafkaStats(interval_ms=0)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[KafkaCluster]:
-    with open_kafka(KafkaConfig(mode="mock", brokers=3)) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def registry() -> Any:
-    return open_registry(SchemaRegistryConfig(url="mock://unit-counts"))
 
 
 def test_a_produce_to_the_mock_cluster_is_counted(cluster: KafkaCluster, registry: Any) -> None:
