@@ -6,6 +6,10 @@ see ``k2matrix.producer.protocol``) warmed up before timing (an idempotent produ
 send takes ~0.5 s), and after timing: delivered == produced with zero delivery errors, and a
 separate consumer reads the topic back and decodes every message (fastavro, writer schema
 from the registry) equal to what was produced. A cell that fails this has no time.
+``extra_info["counters"]`` gets the producer's ``kafka.*`` counters (Produce requests,
+batches, bytes; ``k2matrix.producer.kafka_stats``), the mean per round of totals settled
+before the first and after the last timed round (settling waits for the client's next
+statistics, outside the timed rounds).
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ def _batch_cell(k2_cell: Cell, benchmark: Any, producers: ProducerBench, rounds:
                                     producers.payloads(producer, records),
                                     [r["symbol"] for r in records], warm)
     producers.warm_up(producer, warm)  # while the reference's producer warms up
+    counted = producers.settled(producer)
 
     def run() -> None:
         producer.produce_trades(records)
@@ -111,6 +116,7 @@ def _batch_cell(k2_cell: Cell, benchmark: Any, producers: ProducerBench, rounds:
     benchmark.pedantic(run, setup=_setup(reference), rounds=rounds, iterations=1,
                        warmup_rounds=0)
     report = producer.flush()
+    producers.record_counters(benchmark.extra_info, producer, counted, rounds)
     verified = _verify(producers, producer, records, copies=rounds, extra=(warm,))
     seconds = _median(benchmark)
     benchmark.extra_info.update(extra_info(
@@ -131,6 +137,7 @@ class TestProducerThroughput:
                                         producers.payloads(producer, records[1:2]),
                                         [records[1]["symbol"]], records[0])
         producers.warm_up(producer, records[0])  # while the reference's producer warms up
+        counted = producers.settled(producer)
         pending = iter(records[1:])
 
         def run() -> None:
@@ -140,6 +147,7 @@ class TestProducerThroughput:
         benchmark.pedantic(run, setup=_setup(reference), rounds=rounds, iterations=1,
                            warmup_rounds=0)
         report = producer.flush()
+        producers.record_counters(benchmark.extra_info, producer, counted, rounds)
         verified = _verify(producers, producer, records[1:], extra=(records[0],))
         benchmark.extra_info.update(extra_info(report, 1, _median(benchmark), reference,
                                                _rounds(benchmark), verified,
@@ -196,6 +204,7 @@ class TestProducerThroughput:
         records = _records(k2_cell, messages)
         producer = _make(producers, k2_cell, linger_ms=PACED_LINGER_MS)
         producers.warm_up(producer, records[0])
+        counted = producers.settled(producer)
         achieved: list[float] = []
 
         def run() -> None:
@@ -204,6 +213,7 @@ class TestProducerThroughput:
 
         benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
         report = producer.flush()
+        producers.record_counters(benchmark.extra_info, producer, counted, 1)
         verified = _verify(producers, producer, records, extra=(records[0],))
         benchmark.extra_info.update(extra_info(
             report, messages, _median(benchmark), verified=verified, paced_rate=rate,
@@ -233,6 +243,7 @@ class TestProducerThroughput:
         reference = producers.reference(_schema(k2_cell), k2_cell.id, values,
                                         table.column("symbol").to_pylist(), records[0])
         chunk_rates: list[float] = []
+        counted = producers.settled(producer)
 
         def run() -> None:
             for start in range(0, messages, 8192):
@@ -244,6 +255,7 @@ class TestProducerThroughput:
         benchmark.pedantic(run, setup=_setup(reference), rounds=1, iterations=1,
                            warmup_rounds=0)
         report = producer.flush()
+        producers.record_counters(benchmark.extra_info, producer, counted, 1)
         verified = _verify(producers, producer, records, extra=(records[0],))
         serializer = {"serializer": "arrow-table"} if arrow else producers.serializer_kind(
             producer)
@@ -276,6 +288,7 @@ class TestProducerScaling:
         total = copies * len(records)
         producer = _make(producers, k2_cell)
         producers.warm_up(producer, records[0])
+        counted = producers.settled(producer)
         footprints = []
 
         def run() -> None:
@@ -283,6 +296,7 @@ class TestProducerScaling:
 
         benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
         report = producer.flush()
+        producers.record_counters(benchmark.extra_info, producer, counted, 1)
         verified = _verify(producers, producer, records, copies=copies, extra=(records[0],))
         traced = _make(producers, k2_cell)
         producers.warm_up(traced, records[0])

@@ -13,7 +13,8 @@ A cell with ``storage = "s3"`` queries the same rows written to ``[backends.stor
 the embedded moto server): DuckDB through httpfs with a secret built from the environment,
 Polars with storage options, pyiceberg through its S3 FileIO. Such cells store
 ``extra_info["s3"]``: the S3 requests by kind and bytes moved of one more, untimed query,
-counted by the server. ``s3_latency_ms`` holds every S3 request that long (query.caching).
+counted by the server, and the same as ``s3.*`` counters per query in
+``extra_info["counters"]``. ``s3_latency_ms`` holds every S3 request that long (query.caching).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from k2matrix.backends.s3_session import S3Session
+from k2matrix.backends.s3_session import S3Session, as_counters
 from k2matrix.cell import Cell
 from k2matrix.matrix import Matrix
 from k2matrix.query.engine import open_engine
@@ -58,6 +59,7 @@ def _s3_cost(wl: QueryWorkload, s3: S3Session | None, engine: QueryEngine, shape
     if s3 is not None and wl.cell.params.get("storage") == "s3":
         _, cost = s3.counted(lambda: engine.run(shape, params), 1, "query")
         benchmark.extra_info["s3"] = cost
+        benchmark.extra_info.setdefault("counters", {}).update(as_counters(cost))
 
 
 def _timed(engine: QueryEngine, shape: str, params: dict[str, Any], latencies: list[float]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from writer_cells import on_s3
 
-from k2matrix.backends.s3_session import S3Session
+from k2matrix.backends.s3_session import S3Session, as_counters
 from k2matrix.cell import Cell
 from k2matrix.stats import latency_summary, median, paired_ceiling_info, throughput
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
@@ -77,6 +77,7 @@ class TestBufferedSustained:
                 lambda: timed_rounds(benchmark, rounds, setup, body, reference_round),
                 rounds * -(-expected.rows // flush), "commit")
             benchmark.extra_info["s3"] = cost
+            benchmark.extra_info.setdefault("counters", {}).update(as_counters(cost, rounds))
         else:
             seconds, reference = timed_rounds(benchmark, rounds, setup, body,
                                               reference_round)
@@ -150,6 +151,7 @@ class TestCommitHistory:
             with k2_s3.latency(delay):  # counted inside: the cost records the delay
                 _, cost = k2_s3.counted(run, commits, "commit")
             benchmark.extra_info["s3"] = cost
+            benchmark.extra_info.setdefault("counters", {}).update(as_counters(cost))
         else:
             run()
         verify_table(writers.table(name), table_checksum(pa_concat([data] * commits)))

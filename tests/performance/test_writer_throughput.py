@@ -17,7 +17,8 @@ Object storage: a cell with ``storage = "s3"`` writes its tables to ``[backends.
 the embedded moto server), a cell with a ``catalog`` (the ``catalogs`` axis: sqlite,
 postgresql, glue) commits through that catalog. Such cells store ``extra_info["s3"]``: the S3
 requests by kind, bytes moved and Glue calls, counted by the server over ``ops`` commits (for
-writer.append: one more, untimed append; for the sustained cells: the timed round itself).
+writer.append: one more, untimed append; for the sustained cells: the timed round itself),
+and the same per round as ``s3.*`` counters in ``extra_info["counters"]``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 from writer_cells import on_s3
 
-from k2matrix.backends.s3_session import S3Session
+from k2matrix.backends.s3_session import S3Session, as_counters
 from k2matrix.cell import Cell
 from k2matrix.errors import WorkloadError
 from k2matrix.stats import latency_summary, median, paired_ceiling_info, throughput
@@ -84,6 +85,7 @@ class TestWriterLatency:
             extra = setup()
             _, cost = k2_s3.counted(lambda: writer.write_arrow(data, extra), 1, "commit")
             benchmark.extra_info["s3"] = cost
+            benchmark.extra_info.setdefault("counters", {}).update(as_counters(cost))
 
 
 # ---------------------------------------------------------------------------- throughput

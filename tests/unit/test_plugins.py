@@ -231,7 +231,7 @@ def test_the_examples_are_swept_and_verified_by_the_unchanged_suites(tmp_path: P
     matrix = tmp_path / "matrix.toml"
     matrix.write_text((ROOT / "examples" / "matrix.toml").read_text(encoding="utf-8")
                       + UNIT_PROFILE, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "examples")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "examples") + ":" + str(ROOT / "src")}
     run = subprocess.run(
         [sys.executable, "-m", "k2matrix.cli", "run", "--matrix", str(matrix), "--tests",
          str(ROOT / "tests" / "performance"), "--profile", "unit", "--results",

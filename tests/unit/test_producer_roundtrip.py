@@ -3,15 +3,14 @@ every serializer's messages are delivered and read back equal by a separate cons
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from k2matrix.backends.config import KafkaConfig, SchemaRegistryConfig
-from k2matrix.backends.kafka import KafkaCluster, open_kafka
-from k2matrix.backends.registry import open_registry, register_avro
+from k2matrix.backends.config import KafkaConfig
+from k2matrix.backends.kafka import KafkaCluster
+from k2matrix.backends.registry import register_avro
 from k2matrix.errors import BackendError, VerificationError, WorkloadError
 from k2matrix.producer.bench import (
     RawReference,
@@ -26,17 +25,6 @@ from k2matrix.producer.serializers import SERIALIZERS, SerializerCache
 from k2matrix.producer.verify import verify_topic
 from k2matrix.tools.serializers import main
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[KafkaCluster]:
-    with open_kafka(KafkaConfig(mode="mock", brokers=3)) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def registry() -> Any:
-    return open_registry(SchemaRegistryConfig(url="mock://unit"))
 
 
 def test_mock_cluster_has_the_configured_brokers(cluster: KafkaCluster) -> None:

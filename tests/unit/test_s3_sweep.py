@@ -43,7 +43,7 @@ def _sweep(tmp: Path, endpoint: str, extra_env: dict[str, str]) -> tuple[int, st
     env = {k: v for k, v in os.environ.items() if not k.startswith(("K2_", "PYTEST_"))}
     env.update(SECRETS)
     env.update(extra_env)
-    env["PYTHONPATH"] = str(Path(__file__).parent)
+    env["PYTHONPATH"] = str(Path(__file__).parent) + ":" + str(ROOT / "src")
     suite = str(ROOT / "tests/performance/test_writer_throughput.py")
     cmd = [sys.executable, "-m", "pytest", suite,
            "-p", "s3_kill", "-p", "no:randomly", "-q", "-k", CELL,

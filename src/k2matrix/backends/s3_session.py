@@ -10,14 +10,15 @@ Request counts come from the server (:mod:`k2matrix.backends.moto_server` ``/_k2
 k2matrix moto server, embedded or started by ``python -m k2matrix.backends.moto_server``,
 answers; another S3 server does not, and the cell records ``"source": "unavailable"``.
 A count is exact when the server is this process's own (``"exclusive": true``); a shared
-server also counts what other clients did meanwhile.
+server also counts what other clients did meanwhile. :func:`as_counters` turns a count into
+the ``s3.*`` counters of ``extra_info["counters"]`` (per round).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +35,24 @@ def _delta(before: dict[str, Any], after: dict[str, Any], bucket: str) -> dict[s
     a = after.get("buckets", {}).get(bucket, {})
     return {k: int(a.get(k, 0)) - int(b.get(k, 0)) for k in set(a) | set(b)
             if int(a.get(k, 0)) != int(b.get(k, 0))}
+
+
+def as_counters(cost: Mapping[str, Any], rounds: int = 1) -> dict[str, float]:
+    """The ``s3.*`` counters of a :meth:`S3Session.counted` result that spanned ``rounds``
+    rounds, per round: ``s3.get``, ``s3.put``, ``s3.head``, ``s3.list``, ``s3.delete``
+    (requests of each kind), ``s3.requests`` (all), ``s3.bytes_in`` (bytes the server
+    received: uploads), ``s3.bytes_out`` (bytes it sent: downloads) and ``glue.calls``;
+    ``{}`` when the server could not be read."""
+    if cost.get("source") != "server" or rounds <= 0:
+        return {}
+    requests = cost.get("requests") or {}
+    out = {f"s3.{kind.lower()}": float(requests.get(kind, 0)) / rounds for kind in KINDS}
+    out["s3.requests"] = float(cost.get("requests_total", 0)) / rounds
+    out["s3.bytes_in"] = float(cost.get("bytes_in", 0)) / rounds
+    out["s3.bytes_out"] = float(cost.get("bytes_out", 0)) / rounds
+    if "glue_calls" in cost:
+        out["glue.calls"] = float(cost["glue_calls"]) / rounds
+    return out
 
 
 class S3Session:

@@ -8,6 +8,10 @@ them. Every message ends acknowledged or reported failed (:class:`DeliveryTracke
 ``flush`` raises a BackendError with the count of unacknowledged messages when the broker
 stops answering.
 
+The client's own statistics count what it sent (Produce requests, batches, bytes; see
+:mod:`k2matrix.producer.kafka_stats`) into the process counters; :meth:`settle_counts` gives
+this producer's exact totals outside a timed call.
+
 A user plugs in another implementation by satisfying :class:`TradeProducer`.
 """
 
@@ -27,6 +31,7 @@ from k2matrix.backends.config import ProducerSettings
 from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.errors import BackendError, WorkloadError
 from k2matrix.producer.delivery import DeliveryReport, DeliveryTracker
+from k2matrix.producer.kafka_stats import DEFAULT_INTERVAL_MS, KafkaStats
 from k2matrix.producer.protocol import Record
 from k2matrix.producer.serializers import Serializer, SerializerCache
 
@@ -40,6 +45,7 @@ class K2Producer:
     ``serializer`` is a kind from :data:`~k2matrix.producer.serializers.SERIALIZERS`
     (``compiled`` by default) or a ready :class:`Serializer`. ``overrides`` are extra
     librdkafka producer properties (``linger_ms=0``, or ``**{"linger.ms": 0}``).
+    ``stats_interval_ms`` is the statistics interval of the counters (0: none).
     """
 
     def __init__(
@@ -54,6 +60,7 @@ class K2Producer:
         cache: SerializerCache | None = None,
         flush_timeout: float = DEFAULT_FLUSH_TIMEOUT_S,
         record_latency: bool = True,
+        stats_interval_ms: int = DEFAULT_INTERVAL_MS,
         **overrides: Any,
     ) -> None:
         self.cluster = cluster
@@ -70,6 +77,9 @@ class K2Producer:
         conf = cluster.producer_config(settings, **overrides)
         conf["on_delivery"] = self.tracker.on_delivery
         conf["error_cb"] = self.tracker.on_error
+        self.stats = KafkaStats(stats_interval_ms) if stats_interval_ms > 0 else None
+        if self.stats is not None and "stats_cb" not in conf:
+            conf.update(self.stats.config())
         try:
             self._producer = Producer(conf)
         except KafkaException as exc:
@@ -145,6 +155,15 @@ class K2Producer:
     def reset(self) -> None:
         """Zero the delivery counters and the latency histogram (between rounds)."""
         self.tracker.reset()
+
+    def settle_counts(self, timeout: float | None = None) -> dict[str, float]:
+        """This producer's ``kafka.*`` totals, exact up to this call (it waits for one more
+        statistics document, up to about one interval: call it outside timed code, after a
+        ``flush``); ``{}`` with statistics off or when no document came in time."""
+        if self.stats is None or self._closed or not self.stats.settle(self._producer.poll,
+                                                                        timeout):
+            return {}
+        return self.stats.snapshot()
 
     def poll(self, timeout: float = 0.0) -> int:
         """Serve delivery reports."""

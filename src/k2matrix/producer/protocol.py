@@ -34,6 +34,9 @@ measures without them and lists what it could not measure in the cell's
   without them it produces the same rows as dict records (``produce_trades``);
 - a factory keyword ``serializer`` (a kind of :mod:`k2matrix.producer.serializers`): the
   sustained cell's comparison of serializers (``alternatives``).
+- ``settle_counts() -> dict[str, float]``: the client's ``kafka.*`` counters
+  (:mod:`k2matrix.producer.kafka_stats`), exact up to the call, which may wait (untimed);
+  the suite records their mean per round in ``extra_info["counters"]``.
 
 The ``producer.serializer_cache`` cell measures k2matrix's own serializer cache whatever the
 producer.

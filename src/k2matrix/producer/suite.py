@@ -2,7 +2,9 @@
 names (``[components.producer] impl``, loaded by :mod:`k2matrix.plugins`), warmed up, and
 measured with the optional capabilities it has (listed in
 :mod:`k2matrix.producer.protocol`). What a cell could not measure for lack of a capability
-is recorded in its ``extra_info["capabilities_missing"]``."""
+is recorded in its ``extra_info["capabilities_missing"]``. The producer's ``kafka.*`` counters
+per round (:meth:`ProducerBench.settled`, :meth:`ProducerBench.record_counters`) come from a
+producer with ``settle_counts``."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any, cast
 
 import pyarrow as pa
 
-from k2matrix import plugins
+from k2matrix import counters, plugins
 from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.producer.bench import RawReference, produce_paced
 from k2matrix.producer.protocol import PacedProducer, PayloadProducer, Record, TradeProducer
@@ -23,6 +25,7 @@ CEILING = "ceiling (needs produce_payloads and serializer.serialize_many)"
 POLL = "poll (delivery reports served only at flush while pacing)"
 ARROW = "produce_table/serialize_table (the rows went through produce_trades)"
 ALTERNATIVES = "serializer alternatives (the factory takes no serializer keyword)"
+COUNTS = "settle_counts (no kafka.* counters per round)"
 
 
 class ProducerBench(plugins.Capabilities):
@@ -61,6 +64,27 @@ class ProducerBench(plugins.Capabilities):
         producer.produce_trade(record)
         producer.flush()
         producer.reset()
+
+    def settled(self, producer: TradeProducer) -> dict[str, float]:
+        """The producer's exact ``kafka.*`` totals so far (``settle_counts``: untimed, it
+        waits for the client's next statistics); ``{}`` without the capability."""
+        settle = getattr(producer, "settle_counts", None)
+        if not callable(settle):
+            self.lacks(COUNTS)
+            return {}
+        totals: dict[str, float] = settle()
+        return totals
+
+    def record_counters(self, extra_info: dict[str, Any], producer: TradeProducer,
+                        before: dict[str, float], rounds: int) -> None:
+        """Put the mean per round of what the producer counted since ``before`` (settled
+        before the first timed round) into ``extra_info["counters"]``; call it after the
+        rounds and their flush, before anything else is produced."""
+        after = self.settled(producer) if before else {}
+        if before and after and rounds > 0:
+            moved = counters.delta(before, after)
+            extra_info.setdefault("counters", {}).update(
+                {name: value / rounds for name, value in sorted(moved.items()) if value})
 
     @staticmethod
     def serializer_kind(producer: TradeProducer) -> dict[str, str]:

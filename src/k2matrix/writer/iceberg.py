@@ -8,7 +8,9 @@
   race with another writer is retried with exponential backoff and jitter (pyiceberg retries
   a few times itself, re-using the written data files; past that the writer refreshes the
   table and appends again), so no row is lost. Each commit is recorded
-  (:class:`CommitRecord`): rows, files and bytes added, write and commit time, attempts.
+  (:class:`CommitRecord`): rows, files and bytes added, write and commit time, attempts,
+  and the files it wrote, also added to the process counters (:mod:`k2matrix.writer.counts`:
+  ``parquet.*``, ``iceberg.*``).
 - Commit cost is kept flat as the table's history grows (see :class:`Maintenance`): old
   snapshots are expired in the appends themselves, the metadata log is capped and the old
   metadata files deleted, and manifests are merged, so the metadata pyiceberg copies and
@@ -34,6 +36,7 @@ import pyarrow as pa
 from k2matrix.errors import BackendError, WorkloadError
 from k2matrix.schemas import TRADE_SCHEMAS, arrow_schema
 from k2matrix.writer.convert import records_to_table
+from k2matrix.writer.counts import count_commit, producers_of
 from k2matrix.writer.layouts import check_layout, create_table, sort_keys
 
 if TYPE_CHECKING:
@@ -115,6 +118,7 @@ class CommitRecord:
     attempts: int
     snapshot_id: int
     expired_snapshots: int = 0
+    counts: Mapping[str, float] = field(default_factory=dict)  # files written: writer.counts
 
     @property
     def total_ms(self) -> float:
@@ -260,9 +264,11 @@ class IcebergWriter:
             tx = CachingTransaction(target.table)
             start, cpu_start = time.perf_counter(), time.process_time()
             expiring = 0
+            metadata = target.table.metadata_location
             try:
                 tx.append(data, snapshot_properties=dict(snapshot_properties or {}))
                 expiring = self._stage_expiry(tx, target, table_name) if attempt == 1 else 0
+                producers = producers_of(tx)
                 staged = time.perf_counter()
                 tx.commit_transaction()
             except (CommitFailedException, ValidationException) as exc:
@@ -294,8 +300,10 @@ class IcebergWriter:
                 self._since_expiry[table_name] = (
                     0 if expiring else self._since_expiry.get(table_name, 0) + 1)
                 cpu_ms = (time.process_time() - cpu_start) * 1e3
+                counts = count_commit(producers, target.table.metadata_location != metadata)
                 self._record(target, table_name, data.num_rows, attempt,
-                             (staged - start) * 1e3, (done - staged) * 1e3, cpu_ms, expiring)
+                             (staged - start) * 1e3, (done - staged) * 1e3, cpu_ms, expiring,
+                             counts)
                 return int(data.num_rows)
             time.sleep(self.retry.wait(attempt))
             target.table.refresh()
@@ -305,7 +313,8 @@ class IcebergWriter:
             "raise RetryPolicy.attempts")
 
     def _record(self, target: _Target, table_name: str, rows: int, attempts: int,
-                write_ms: float, commit_ms: float, cpu_ms: float, expired: int) -> None:
+                write_ms: float, commit_ms: float, cpu_ms: float, expired: int,
+                counts: Mapping[str, float]) -> None:
         snapshot = target.table.current_snapshot()
         summary = snapshot.summary if snapshot is not None else None
         self.commits.append(CommitRecord(
@@ -314,7 +323,7 @@ class IcebergWriter:
             bytes=_summary_int(summary, "added-files-size"),
             write_ms=write_ms, commit_ms=commit_ms, cpu_ms=cpu_ms, attempts=attempts,
             snapshot_id=snapshot.snapshot_id if snapshot is not None else -1,
-            expired_snapshots=expired,
+            expired_snapshots=expired, counts=counts,
         ))
 
     def _stage_expiry(self, tx: Transaction, target: _Target, table_name: str) -> int:
