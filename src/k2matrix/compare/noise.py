@@ -3,16 +3,25 @@ measured by an A/A (``k2matrix noise``: two sides of identical code, trials inte
 
 From the A/A's paired trials each cell gets ``sigma``, the standard deviation of the log
 ratio of paired trial medians; :meth:`NoiseModel.floor` turns it into the half-width of a
-comparison's interval at any trial count and confidence. The models are kept in the noise
-run's directory as ``noise.json`` and ``results/noise-latest`` points at the newest::
+comparison's interval at any trial count and confidence. Counted figures get their
+*spread* instead (:mod:`.spreads`): the instruction count under the instructions clock,
+and every counter. The models are kept in the noise run's directory as ``noise.json`` and
+``results/noise-latest`` points at the newest::
 
-    {"format_version": 1, "kind": "k2matrix-noise", "run_id", "created", "confidence",
-     "trials", "profile", "matrix_fingerprint", "machine_kind", "workers",
+    {"format_version": 2, "kind": "k2matrix-noise", "run_id", "created", "confidence",
+     "trials", "profile", "matrix_fingerprint", "machine_kind", "workers", "clock",
      "cells": {id: {"sigma", "trials", "noise_floor",
-                    "relative": {"sigma", "trials", "noise_floor"}}}}
+                    "relative": {"sigma", "trials", "noise_floor"},
+                    "instructions": {"spread", "trials"},
+                    "counters": {name: {"spread", "trials", "exact"}}}},
+     "exact_counters": {"cells": {id: [names]}, "everywhere": [names],
+                        "noisy": {name: cells}}}
 
 (``noise_floor`` at the run's own trial count and confidence; ``relative`` for the cells
-with an in-run reference, the noise of ``--metric relative``).
+with an in-run reference, the noise of ``--metric relative``; ``instructions`` only under
+the instructions clock; ``counters`` for the cells that recorded counters.) Version 1
+files (no clock: ``wall``; no spreads) still read. A noise file applies to a run of the
+same matrix, profile, kind of machine and clock.
 """
 
 from __future__ import annotations
@@ -23,14 +32,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from k2matrix import figures
+from k2matrix.compare.spreads import (
+    COUNTER_KEY,
+    INSTRUCTIONS_KEY,
+    counter_key,
+    exact_counters,
+    measure_spreads,
+)
 from k2matrix.compare.statistics import NoiseModel
+from k2matrix.compare.trials import run_clock
 from k2matrix.errors import ResultsError
 from k2matrix.results.jsonfile import path_kind, read_json, write_json_atomic
+from k2matrix.results.load import Run, load_run
 
 NOISE_FILE = "noise.json"
 NOISE_LATEST = "noise-latest"
 NOISE_KIND = "k2matrix-noise"
-NOISE_VERSION = 1
+NOISE_VERSION = 2
+READ_VERSIONS = (1, 2)
+SIDES = ("baseline", "candidate")  # the A/A's run directories inside the noise run's
 MATCHED_KEYS = ("matrix_fingerprint", "profile", "machine_kind")
 RELATIVE_KEY = "@relative"  # the key suffix of a cell's relative-metric noise model
 
@@ -48,13 +69,23 @@ def measure(base: Sequence[float], cand: Sequence[float], source: str = "measure
 
 
 def write_noise(run_dir: Path, models: Mapping[str, NoiseModel], confidence: float,
-                header: Mapping[str, Any]) -> Path:
-    """Write ``noise.json`` into ``run_dir`` and point ``<results>/noise-latest`` at it."""
-    trials = max((m.trials for m in models.values()), default=0)
+                header: Mapping[str, Any], *, sides: Sequence[Run] | None = None) -> Path:
+    """Write ``noise.json`` into ``run_dir`` and point ``<results>/noise-latest`` at it.
+    ``sides`` are the A/A's two runs, whose counted spreads it adds (default: the
+    ``baseline`` and ``candidate`` run directories in ``run_dir``, as ``k2matrix noise``
+    lays them out, when both are there)."""
+    runs = list(sides) if sides is not None else _sides(run_dir)
+    every = {**measure_spreads(runs), **models}
+    time_models = [m for m in every.values() if m.spread is None]
+    trials = max((m.trials for m in time_models), default=0)
+    clock = header.get("clock") or (run_clock(runs[-1]) if runs else None)
     doc = {"format_version": NOISE_VERSION, "kind": NOISE_KIND, "run_id": run_dir.name,
            "created": time.time(), "confidence": confidence, "trials": trials,
            **{k: header.get(k) for k in (*MATCHED_KEYS, "workers")},
-           "cells": _cells(models, confidence)}
+           "clock": figures.check_clock(clock, "the noise run"),
+           "cells": _cells(every, confidence),
+           "exact_counters": exact_counters({k: m.spread for k, m in every.items()
+                                             if COUNTER_KEY in k})}
     path = run_dir / NOISE_FILE
     write_json_atomic(path, doc)
     link = run_dir.parent / NOISE_LATEST
@@ -68,16 +99,31 @@ def write_noise(run_dir: Path, models: Mapping[str, NoiseModel], confidence: flo
     return path
 
 
+def _sides(run_dir: Path) -> list[Run]:
+    """The A/A's two runs in a noise run's directory; none when they are not both there."""
+    try:
+        return [load_run(run_dir / name) for name in SIDES]
+    except ResultsError:
+        return []
+
+
 def _cells(models: Mapping[str, NoiseModel], confidence: float) -> dict[str, Any]:
     def one(m: NoiseModel) -> dict[str, Any]:
         return {"sigma": m.sigma, "trials": m.trials,
                 "noise_floor": m.floor(m.trials, confidence)}
 
     cells: dict[str, Any] = {cid: one(m) for cid, m in sorted(models.items())
-                             if not cid.endswith(RELATIVE_KEY)}
+                             if "@" not in cid}
     for key, m in sorted(models.items()):
         if key.endswith(RELATIVE_KEY):
             cells.setdefault(key.removesuffix(RELATIVE_KEY), {})["relative"] = one(m)
+        elif key.endswith(INSTRUCTIONS_KEY) and m.spread is not None:
+            cells.setdefault(key.removesuffix(INSTRUCTIONS_KEY), {})["instructions"] = {
+                "spread": m.spread, "trials": m.trials}
+        elif COUNTER_KEY in key and m.spread is not None:
+            cid, _, name = key.partition(COUNTER_KEY)
+            cells.setdefault(cid, {}).setdefault("counters", {})[name] = {
+                "spread": m.spread, "trials": m.trials, "exact": m.spread == 0.0}
     return cells
 
 
@@ -93,16 +139,18 @@ def read_noise(path: Path) -> dict[str, Any]:
             doc.get("cells"), dict):
         raise ResultsError(f"{file}: not a k2matrix noise file (kind {NOISE_KIND!r} with "
                            "cells); measure one with `k2matrix noise`")
-    if doc.get("format_version") != NOISE_VERSION:
+    if doc.get("format_version") not in READ_VERSIONS:
         raise ResultsError(f"{file}: noise format_version {doc.get('format_version')!r} is "
-                           f"not supported (this k2matrix reads {NOISE_VERSION}); measure "
-                           "it again with `k2matrix noise`")
+                           "not supported (this k2matrix reads "
+                           f"{' and '.join(map(str, READ_VERSIONS))}); measure it again with "
+                           "`k2matrix noise`")
     return doc
 
 
 def models(doc: Mapping[str, Any]) -> dict[str, NoiseModel]:
     """The cells' noise models of a noise document (``id`` for time, ``id@relative`` for
-    the relative metric)."""
+    the relative metric, ``id@instructions`` and ``id@counter:NAME`` for counted figures,
+    whose model is a ``spread``)."""
     source = f"noise run {doc.get('run_id')}"
     out = {}
     for cid, cell in doc["cells"].items():
@@ -113,15 +161,29 @@ def models(doc: Mapping[str, Any]) -> dict[str, NoiseModel]:
                     entry.get("trials", 0)) >= 2:
                 out[key] = NoiseModel(sigma=float(entry["sigma"]), trials=int(entry["trials"]),
                                       source=source)
+        counters = cell.get("counters")
+        spreads = [(f"{cid}{INSTRUCTIONS_KEY}", cell.get("instructions")),
+                   *((counter_key(str(cid), str(name)), entry) for name, entry in
+                     (counters.items() if isinstance(counters, dict) else ()))]
+        for key, entry in spreads:
+            found = figures.number(entry.get("spread")) if isinstance(entry, dict) else None
+            if found is not None and found >= 0:
+                out[key] = NoiseModel(sigma=0.0, trials=int(entry.get("trials", 0)),
+                                      source=source, spread=found)
     return out
 
 
 def mismatch(doc: Mapping[str, Any], k2: Mapping[str, Any]) -> list[str]:
     """The keys on which a noise document and a run differ (those a noise floor needs to
-    apply: the matrix, profile and kind of machine); keys either side lacks are skipped."""
-    return [f"{key}: noise {doc.get(key)!r}, run {k2.get(key)!r}" for key in MATCHED_KEYS
-            if doc.get(key) is not None and k2.get(key) is not None
-            and doc.get(key) != k2.get(key)]
+    apply: the matrix, profile, kind of machine and clock); keys either side lacks are
+    skipped, but a missing clock is ``wall``."""
+    out = [f"{key}: noise {doc.get(key)!r}, run {k2.get(key)!r}" for key in MATCHED_KEYS
+           if doc.get(key) is not None and k2.get(key) is not None
+           and doc.get(key) != k2.get(key)]
+    noise_clock, run_clock = doc.get("clock") or figures.WALL, k2.get("clock") or figures.WALL
+    if noise_clock != run_clock:
+        out.append(f"clock: noise {noise_clock!r}, run {run_clock!r}")
+    return out
 
 
 def find_noise(results: Path, k2: Mapping[str, Any]) -> tuple[dict[str, NoiseModel], str]:

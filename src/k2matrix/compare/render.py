@@ -1,4 +1,6 @@
-"""A comparison document as a table, Markdown or JSON (``compare``, ``ab``, ``noise``)."""
+"""A comparison document as a table, Markdown or JSON (``compare``, ``ab``, ``noise``):
+the cells' rows, then the counters that moved (``counter_comparisons`` with a verdict of
+regression or improvement) and which counters were exact."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Any
 
 HEADER = ("cell", "verdict", "change", "interval", "noise floor", "trials", "baseline",
           "candidate")
+COUNTER_HEADER = ("cell", "counter", "verdict", "change", "spread", "what moved")
+MOVED = ("regression", "improvement")
 
 
 def _pct(value: Any) -> str:
@@ -32,6 +36,29 @@ def _time(value: Any) -> str:
     return f"{value * 1e9:.3g} ns"
 
 
+def _count(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.4g}{unit} instr"
+    return f"{value:.4g} instr"
+
+
+def _side_value(row: Mapping[str, Any], side: str) -> str:
+    if row.get("metric") == "instructions":
+        return _count(row.get(f"{side}_value"))
+    return _time(row[f"{side}_median_s"])
+
+
+def counter_rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """The counters that moved, one row each."""
+    return [(r["id"], r["metric"], r["verdict"],
+             _pct(r["change"]) if r["change"] is not None else "from 0",
+             "exact" if r["exact"] else _floor(r["spread"]), r["text"])
+            for r in doc.get("counter_comparisons") or [] if r["verdict"] in MOVED]
+
+
 def rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     for r in doc["comparisons"]:
@@ -40,7 +67,7 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
         name = r["id"] + (" (relative)" if r.get("metric") == "relative" else "")
         out.append((name, r["verdict"], _pct(r["change"]), interval,
                     _floor(r["noise_floor"]), f"{r['trials_baseline']}/{r['trials_candidate']}",
-                    _time(r["baseline_median_s"]), _time(r["candidate_median_s"])))
+                    _side_value(r, "baseline"), _side_value(r, "candidate")))
     return out
 
 
@@ -50,7 +77,9 @@ def _footer(doc: Mapping[str, Any]) -> list[str]:
              f"{doc['threshold']:.1%}, confidence {doc['confidence']:.0%}, "
              f"{'paired trials' if doc['paired'] else 'unpaired trials'}"
              + (", time relative to the in-run reference" if doc.get("metric") == "relative"
-                else "")]
+                else "")
+             + (", instruction counts" if doc.get("metric") == "instructions" else "")]
+    lines += _counter_footer(doc)
     for key, what in (("only_baseline", "only in the baseline"),
                       ("only_candidate", "only in the candidate")):
         if doc.get(key):
@@ -60,22 +89,46 @@ def _footer(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def table(doc: Mapping[str, Any]) -> str:
-    body = rows(doc)
-    widths = [max(len(str(x)) for x in col) for col in zip(HEADER, *body, strict=False)]
+def _counter_footer(doc: Mapping[str, Any]) -> list[str]:
+    if not doc.get("counter_comparisons"):
+        return []
+    counts = ", ".join(f"{n} {v}" for v, n in (doc.get("counter_counts") or {}).items() if n)
+    exact = doc.get("exact_counters") or {}
+    noisy = exact.get("noisy") or {}
+    lines = [f"counters: {counts} (cell and counter pairs)"]
+    lines.append("exact counters (equal in every trial of every cell that records them): "
+                 + (", ".join(exact.get("everywhere") or []) or "none"))
+    if noisy:
+        lines.append("counters that varied: " + ", ".join(
+            f"{name} ({cells} cell{'s' if cells != 1 else ''})" for name, cells in noisy.items()))
+    return lines
+
+
+def _aligned(header: Sequence[str], body: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
-    return "\n".join([line(HEADER), line(["-" * w for w in widths]),
-                      *(line(r) for r in body), "", *_footer(doc)])
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in body)]
+
+
+def table(doc: Mapping[str, Any]) -> str:
+    moved = counter_rows(doc)
+    counters = ["", *_aligned(COUNTER_HEADER, moved)] if moved else []
+    return "\n".join([*_aligned(HEADER, rows(doc)), *counters, "", *_footer(doc)])
+
+
+def _markdown_table(header: Sequence[str], body: list[tuple[str, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in body]
 
 
 def markdown(doc: Mapping[str, Any]) -> str:
-    body = rows(doc)
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in body]
-    return "\n".join([*lines, "", *(f"- {f}" for f in _footer(doc))])
+    moved = counter_rows(doc)
+    counters = ["", *_markdown_table(COUNTER_HEADER, moved)] if moved else []
+    return "\n".join([*_markdown_table(HEADER, rows(doc)), *counters, "",
+                      *(f"- {f}" for f in _footer(doc))])
 
 
 def render(doc: Mapping[str, Any], fmt: str) -> str:

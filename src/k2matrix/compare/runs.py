@@ -1,17 +1,25 @@
 """Compare a candidate run with a baseline run, cell by cell (matched by id), over their
-trials (:mod:`.statistics`). ``k2matrix compare``, ``summary --baseline`` and ``k2matrix
-ab`` all come through :func:`compare_runs`; whether two runs compare at all is the results
-store's one rule (:func:`k2matrix.results.merge.check_compatible`).
+trials (:mod:`.statistics`, :mod:`.counts`). ``k2matrix compare``, ``summary --baseline``
+and ``k2matrix ab`` all come through :func:`compare_runs`; whether two runs compare at all
+is the results store's one rule (:func:`k2matrix.results.merge.check_compatible`), and two
+runs measured with different clocks never compare.
 
 The result (the JSON that ``compare --format json`` prints)::
 
     {"comparisons": [{"id", "change", "ci_low", "ci_high", "noise_floor", "verdict",
                       "baseline_median_s", "candidate_median_s", "trials_baseline",
                       "trials_candidate", "paired", "noise_floor_source", "reason",
-                      "metric", ["baseline_relative", "candidate_relative"],
+                      "metric", "spread", "threshold",
+                      ["baseline_relative", "candidate_relative"],
                       ["baseline_value", "candidate_value"]}, ...],
      "verdict": "regression" | "improvement" | "unchanged" | "inconclusive",
-     "counts": {verdict: cells}, "threshold", "confidence", "paired", "metric",
+     "counts": {verdict: cells}, "threshold", "confidence", "paired", "metric", "clock",
+     "counter_comparisons": [{"id", "metric", "baseline", "candidate", "change", "spread",
+                              "spread_source", "exact", "threshold", "verdict", "reason",
+                              "trials_baseline", "trials_candidate", "text"}, ...],
+     "counter_verdict", "counter_counts": {verdict: rows},
+     "exact_counters": {"cells": {id: [names]}, "everywhere": [names],
+                        "noisy": {name: cells}},
      "baseline": {"source", "run_id", "trials"}, "candidate": {...},
      "only_baseline": [ids], "only_candidate": [ids], "notes": [...]}
 
@@ -20,8 +28,17 @@ compares each cell's time relative to its in-run reference where both sides have
 row's ``metric`` says which was used; ``*_median_s`` stay times), and times elsewhere.
 A cell whose ``extra_info`` names a ``compare_on`` figure (the paced-latency cells:
 ``latency_p99_ms``, since the pace fixes their round time) is compared on that figure per
-trial; its row's ``metric`` names it and ``*_value`` hold it. Noise models are keyed by
-cell id for ``time`` and ``id@relative`` for ``relative``.
+trial; its row's ``metric`` names it and ``*_value`` hold it. Runs of the instructions
+clock are compared on instruction counts whatever ``metric`` asks (``metric``
+``instructions``, :mod:`.counted`): ``*_value`` hold the counts, ``spread`` (also in
+``noise_floor``) the spread the verdict used; ``spread`` is None on the timed rows. Noise
+models are keyed by cell id for ``time``, ``id@relative`` for ``relative``,
+``id@instructions`` and ``id@counter:NAME`` for counted figures.
+
+``counter_comparisons`` hold every cell's counters (:mod:`.counted`), apart from
+``comparisons`` so that tools reading those keep their meaning; ``exact_counters`` lists
+the counters equal in every trial of both sides. :func:`exit_code` is 1 on a regression in
+either list.
 """
 
 from __future__ import annotations
@@ -29,23 +46,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from k2matrix.compare.counted import counter_rows, counter_summary, instruction_row
 from k2matrix.compare.statistics import (
     DEFAULT_CONFIDENCE,
     DEFAULT_THRESHOLD,
+    REGRESSION,
     VERDICTS,
     NoiseModel,
     compare_trials,
     overall,
 )
 from k2matrix.compare.trials import (
+    INSTRUCTIONS,
     RELATIVE,
     TIME,
+    run_clock,
     run_figures,
     run_relative,
     run_times,
     run_trials,
     trial_count,
 )
+from k2matrix.errors import ResultsError
 from k2matrix.results.load import Run
 from k2matrix.results.merge import check_compatible
 from k2matrix.stats import median
@@ -59,15 +81,72 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
                  noise: Mapping[str, NoiseModel] | None = None, force: bool = False,
                  notes: list[str] | None = None, metric: str = TIME) -> dict[str, Any]:
     """The comparison document (see the module docstring); ResultsError when the runs do
-    not compare and ``force`` is not given."""
+    not compare (``force`` overrides a differing matrix, profile or machine, never a
+    differing clock)."""
     overridden = check_compatible(
         [(f"the baseline {baseline.source}", baseline.k2),
          (f"the candidate {candidate.source}", candidate.k2)], force,
         action="compare", key_prefix="k2.", fix=COMPARE_FIX)
     out_notes = [*(notes or []), *(f"--force: {m}" for m in overridden)]
+    clock = _clock(baseline, candidate)
     base, cand = run_trials(baseline), run_trials(candidate)
     shared = [cid for cid in cand if cid in base]
     models = noise or {}
+    if clock == INSTRUCTIONS:
+        rows = [instruction_row(cid, base[cid], cand[cid], threshold=threshold,
+                                paired=paired, models=models) for cid in shared]
+        if metric != TIME:
+            out_notes.append(f"--metric {metric}: runs of the instructions clock are "
+                             "compared on instruction counts")
+        metric = INSTRUCTIONS
+    else:
+        rows = _timed_rows(baseline, candidate, shared, base, cand, paired=paired,
+                           confidence=confidence, threshold=threshold, models=models,
+                           metric=metric)
+    verdicts = [r["verdict"] for r in rows]
+    if not shared:
+        out_notes.append("no cell id is in both runs")
+    if metric == RELATIVE:
+        timed = sum(r["metric"] == TIME for r in rows)
+        if timed:
+            out_notes.append(f"--metric relative: {timed} cell(s) have no in-run reference on "
+                             "both sides and are compared by time")
+    one = [r["id"] for r in rows if min(r["trials_baseline"], r["trials_candidate"]) < 2]
+    if one:
+        out_notes.append(f"{len(one)} cell(s) have one trial on a side: without a measured "
+                         "noise floor they are inconclusive; run with --trials 3 or more")
+    counters = counter_rows(baseline, candidate, threshold=threshold, models=models)
+    return {
+        "comparisons": rows,
+        "verdict": overall(verdicts),
+        "counts": {v: verdicts.count(v) for v in VERDICTS},
+        "threshold": threshold, "confidence": confidence, "paired": paired, "metric": metric,
+        "clock": clock, "counter_comparisons": counters,
+        **counter_summary(counters, baseline, candidate),
+        "baseline": _side(baseline, base), "candidate": _side(candidate, cand),
+        "only_baseline": [cid for cid in base if cid not in cand],
+        "only_candidate": [cid for cid in cand if cid not in base],
+        "notes": out_notes,
+    }
+
+
+def _clock(baseline: Run, candidate: Run) -> str:
+    """The clock both runs were measured with; ResultsError when they differ."""
+    clocks = run_clock(baseline), run_clock(candidate)
+    if clocks[0] != clocks[1]:
+        raise ResultsError(
+            f"the baseline {baseline.source} was measured with --clock {clocks[0]} and the "
+            f"candidate {candidate.source} with --clock {clocks[1]}: their figures are in "
+            "different units; compare runs of one clock (measure the baseline again with "
+            f"--clock {clocks[1]})")
+    return clocks[0]
+
+
+def _timed_rows(baseline: Run, candidate: Run, shared: list[str],
+                base: Mapping[str, list[float]], cand: Mapping[str, list[float]], *,
+                paired: bool, confidence: float, threshold: float,
+                models: Mapping[str, NoiseModel], metric: str) -> list[dict[str, Any]]:
+    """The rows of the timed metrics: ``time``, ``relative``, a ``compare_on`` figure."""
     base_rel, cand_rel = ((run_relative(baseline), run_relative(candidate))
                           if metric == RELATIVE else ({}, {}))
     figures = run_figures(candidate)
@@ -94,29 +173,9 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
                            candidate_value=row["candidate_median_s"],
                            baseline_median_s=_median_or_none(base_time.get(cid, [])),
                            candidate_median_s=_median_or_none(cand_time.get(cid, [])))
+        row.update(spread=None, threshold=threshold)
         rows.append(row)
-    verdicts = [r["verdict"] for r in rows]
-    if not shared:
-        out_notes.append("no cell id is in both runs")
-    if metric == RELATIVE:
-        timed = sum(r["metric"] == TIME for r in rows)
-        if timed:
-            out_notes.append(f"--metric relative: {timed} cell(s) have no in-run reference on "
-                             "both sides and are compared by time")
-    one = [r["id"] for r in rows if min(r["trials_baseline"], r["trials_candidate"]) < 2]
-    if one:
-        out_notes.append(f"{len(one)} cell(s) have one trial on a side: without a measured "
-                         "noise floor they are inconclusive; run with --trials 3 or more")
-    return {
-        "comparisons": rows,
-        "verdict": overall(verdicts),
-        "counts": {v: verdicts.count(v) for v in VERDICTS},
-        "threshold": threshold, "confidence": confidence, "paired": paired, "metric": metric,
-        "baseline": _side(baseline, base), "candidate": _side(candidate, cand),
-        "only_baseline": [cid for cid in base if cid not in cand],
-        "only_candidate": [cid for cid in cand if cid not in base],
-        "notes": out_notes,
-    }
+    return rows
 
 
 def _median_or_none(values: list[float]) -> float | None:
@@ -129,5 +188,6 @@ def _side(run: Run, trials: Mapping[str, list[float]]) -> dict[str, Any]:
 
 
 def exit_code(doc: Mapping[str, Any]) -> int:
-    """1 when any cell is a regression, else 0."""
-    return 1 if doc["counts"].get("regression") else 0
+    """1 when any cell or any counter is a regression, else 0."""
+    counters = doc.get("counter_counts") or {}
+    return 1 if doc["counts"].get(REGRESSION) or counters.get(REGRESSION) else 0

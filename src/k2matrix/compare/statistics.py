@@ -38,11 +38,14 @@ DEFAULT_CONFIDENCE = 0.99
 @dataclass(frozen=True)
 class NoiseModel:
     """A cell's between-trial noise measured by an A/A: the standard deviation of the log
-    ratio of paired trial medians (``sigma``) from ``trials`` pairs."""
+    ratio of paired trial medians (``sigma``) from ``trials`` pairs; for a counted figure
+    (instructions, a counter) its ``spread`` over the A/A's ``trials`` processes instead
+    (:mod:`.counts`; ``sigma`` 0)."""
 
     sigma: float
     trials: int
     source: str = "measured"
+    spread: float | None = None  # a counted figure's A/A spread, (max - min) / median
 
     def floor(self, trials: int, confidence: float) -> float:
         """The smallest change a comparison with ``trials`` trials a side resolves at

@@ -1,6 +1,6 @@
 """A run's trials, cell by cell: the figure each trial contributes to a comparison.
 
-Two metrics:
+Three metrics:
 
 - ``time`` (the default): the median of the trial's rounds, in seconds;
 - ``relative``: the cell's time relative to its in-run reference, the median over rounds of
@@ -11,6 +11,12 @@ Two metrics:
   sibling), its ratio to the reference about 10%. What slows the reference as much as the
   cell (a change in a library both use) cancels too: ``time`` still sees that.
 
+- ``instructions``: the trial's median instruction count, for runs whose clock is
+  ``instructions`` (chosen from the records: :func:`run_clock`).
+
+Besides its metric, every trial records counters (``counters``: per-round means,
+:func:`run_counters`). Every figure is read through :mod:`k2matrix.figures`.
+
 A benchmark folded from trials (``extra_info.k2.trials``, :mod:`k2matrix.results.trials`)
 gives one figure per trial; any other entry (a run of one trial, a plain pytest-benchmark
 file) is one trial, read from ``stats`` and ``extra_info``.
@@ -18,48 +24,26 @@ file) is one trial, read from ``stats`` and ``extra_info``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from k2matrix import figures
+from k2matrix.errors import ResultsError
 from k2matrix.results.load import Run
-from k2matrix.stats import median
 
-TIME, RELATIVE = "time", "relative"
+TIME, RELATIVE, INSTRUCTIONS = "time", "relative", "instructions"
 METRICS = (TIME, RELATIVE)
 
 
-def relative(figures: Mapping[str, Any]) -> float | None:
+def relative(view: Mapping[str, Any]) -> float | None:
     """A trial's (or an entry's ``extra_info``) time relative to its in-run reference, or
     None when it has none."""
-    efficiency = figures.get("efficiency")
-    if isinstance(efficiency, int | float) and efficiency > 0:
-        return 1.0 / float(efficiency)
-    ratio = figures.get("iceberg_vs_parquet")
-    if isinstance(ratio, int | float) and ratio > 0:
-        return float(ratio)
-    return None
-
-
-def _per_trial(bench: Mapping[str, Any], pick: Callable[[Mapping[str, Any]], float | None]
-               ) -> list[float] | None:
-    """``pick`` of each trial of one entry (of its ``extra_info`` for a run of one trial);
-    None unless every trial has one."""
-    extra = bench.get("extra_info")
-    if not isinstance(extra, dict):
-        return None
-    k2 = extra.get("k2")
-    trials = k2.get("trials") if isinstance(k2, dict) else None
-    if isinstance(trials, list) and trials:
-        values = [pick(t) if isinstance(t, dict) else None for t in trials]
-        present = [v for v in values if v is not None]
-        return present if len(present) == len(values) else None
-    one = pick(extra)
-    return None if one is None else [one]
+    return figures.positive("relative", {**view, "clock": figures.clock_of(view)})
 
 
 def entry_relative(bench: Mapping[str, Any]) -> list[float] | None:
     """The trials' relative times of one entry; None unless every trial has one."""
-    return _per_trial(bench, relative)
+    return figures.every("relative", figures.trial_views(bench))
 
 
 def entry_figure(bench: Mapping[str, Any]) -> tuple[str, list[float]] | None:
@@ -70,41 +54,22 @@ def entry_figure(bench: Mapping[str, Any]) -> tuple[str, list[float]] | None:
     key = extra.get("compare_on") if isinstance(extra, dict) else None
     if not isinstance(key, str):
         return None
-
-    def pick(figures: Mapping[str, Any]) -> float | None:
-        value = figures.get(key)
-        return float(value) if isinstance(value, int | float) and value > 0 else None
-
-    values = _per_trial(bench, pick)
+    try:
+        values = figures.every(key, figures.trial_views(bench))
+    except KeyError:
+        return None
     return None if values is None else (key, values)
 
 
 def entry_trials(bench: Mapping[str, Any]) -> list[float]:
-    """The trial medians of one benchmark entry (seconds)."""
-    extra = bench.get("extra_info")
-    k2 = extra.get("k2") if isinstance(extra, dict) else None
-    trials = k2.get("trials") if isinstance(k2, dict) else None
-    if isinstance(trials, list) and trials:
-        out = []
-        for t in trials:
-            if not isinstance(t, dict):
-                continue
-            value = t.get("median")
-            rounds = t.get("rounds")
-            if value is None and isinstance(rounds, list):
-                numbers = [float(v) for v in rounds if isinstance(v, int | float)]
-                value = median(numbers) if numbers else None
-            if isinstance(value, int | float) and value > 0:
-                out.append(float(value))
-        return out
-    stats = bench.get("stats")
-    if not isinstance(stats, dict):
-        return []
-    value = stats.get("median")
-    data = stats.get("data")
-    if not isinstance(value, int | float) and isinstance(data, list) and data:
-        value = median(float(v) for v in data if isinstance(v, int | float))
-    return [float(value)] if isinstance(value, int | float) and value > 0 else []
+    """The trial medians of one benchmark entry (seconds; instruction counts under the
+    instructions clock)."""
+    out = []
+    for view in figures.trial_views(bench):
+        found = figures.positive(figures.round_figure(view["clock"]), view)
+        if found is not None:
+            out.append(found)
+    return out
 
 
 def run_trials(run: Run, metric: str = TIME) -> dict[str, list[float]]:
@@ -135,6 +100,33 @@ def run_figures(run: Run) -> dict[str, str]:
 def run_relative(run: Run) -> dict[str, list[float] | None]:
     """Cell id -> its trials' relative times, None for a cell without a reference."""
     return {key: entry_relative(bench) for key, bench in _keyed(run)}
+
+
+def run_counters(run: Run) -> dict[str, dict[str, list[float]]]:
+    """Cell id -> counter name -> its per-round mean in each trial (0 in a trial that
+    recorded counters but not this one); cells whose trials recorded no counters are left
+    out (runs from before counters were recorded)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for key, bench in _keyed(run):
+        views = figures.trial_views(bench)
+        if not all(isinstance(v.get("counters"), dict) for v in views):
+            continue
+        names = sorted({str(n) for v in views for n in v["counters"]})
+        out[key] = {name: [figures.value(name, v) or 0.0 for v in views] for name in names}
+    return out
+
+
+def run_clock(run: Run) -> str:
+    """The clock a run was measured with: ``k2.clock``, else its benchmarks' (``wall`` for
+    runs that recorded none); ResultsError when its benchmarks disagree."""
+    recorded = run.k2.get("clock")
+    if recorded is not None:
+        return figures.check_clock(recorded, f"{run.source}: k2")
+    clocks = {figures.clock_of(bench) for bench in run.benchmarks}
+    if len(clocks) > 1:
+        raise ResultsError(f"{run.source}: its cells were measured with different clocks "
+                           f"({', '.join(sorted(clocks))}); compare runs of one clock")
+    return clocks.pop() if clocks else figures.WALL
 
 
 def _keyed(run: Run) -> list[tuple[str, Mapping[str, Any]]]:

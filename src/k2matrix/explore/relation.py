@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from k2matrix import figures
 from k2matrix.compare.statistics import REGRESSION, Comparison, NoiseModel, compare_trials
 from k2matrix.matrix.properties import HIGHER_IS_BETTER, Property
 
@@ -34,44 +35,29 @@ __all__ = ["Confirmation", "Evaluation", "confirm", "cost", "evaluate", "metric_
 
 def metric_value(bench: Mapping[str, Any] | None, metric: str) -> float | None:
     """A property metric from a pytest-benchmark entry (or one trial of it, given as
-    ``{"stats": {"median": s}, "extra_info": {...}}``); None when not recorded."""
+    ``{"stats": {"median": s}, "extra_info": {...}}``), read through
+    :mod:`k2matrix.figures`; None when not recorded, not above zero, or not valid under the
+    entry's clock."""
     if not bench:
         return None
-    stats = bench.get("stats") or {}
-    info = bench.get("extra_info") or {}
-    median = stats.get("median")
-    items = info.get("items")
-    value: Any = None
-    if metric == "median_ms" and median:
-        value = float(median) * 1e3
-    elif metric == "throughput":
-        value = info.get("throughput")
-        if value is None and median and items:
-            value = float(items) / float(median)
-    elif metric == "p99_ms":
-        value = info.get("latency_p99_ms")
-    elif metric == "per_item_us" and median and items:
-        value = float(median) / float(items) * 1e6
-    elif metric == "efficiency":
-        value = info.get("efficiency")
-    if value is None or isinstance(value, bool) or not float(value) > 0:
+    return _positive(metric, figures.entry_view(bench))
+
+
+def _positive(metric: str, view: Mapping[str, Any]) -> float | None:
+    try:
+        return figures.positive(metric, view)
+    except KeyError:  # not a declared figure
         return None
-    return float(value)
 
 
 def trial_metrics(bench: Mapping[str, Any], metric: str) -> list[float]:
     """The metric in each trial of a folded benchmark (``extra_info.k2.trials``)."""
-    info = dict(bench.get("extra_info") or {})
-    out = []
-    for trial in (info.get("k2") or {}).get("trials") or []:
-        one = {"stats": {"median": trial.get("median")},
-               "extra_info": {**info, **{k: v for k, v in trial.items()
-                                         if k in ("throughput", "efficiency",
-                                                  "latency_p99_ms")}}}
-        value = metric_value(one, metric)
-        if value is not None:
-            out.append(value)
-    return out
+    info = bench.get("extra_info")
+    k2 = info.get("k2") if isinstance(info, dict) else None
+    if not (isinstance(k2, dict) and k2.get("trials")):
+        return []
+    found = (_positive(metric, view) for view in figures.trial_views(bench))
+    return [v for v in found if v is not None]
 
 
 def cost(prop: Property, value: float) -> float:

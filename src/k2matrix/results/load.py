@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from k2matrix import figures
 from k2matrix.errors import ResultsError
 from k2matrix.matrix import METRICS, Target
 from k2matrix.results import FORMAT_VERSION
@@ -127,6 +128,7 @@ def _from_document(doc: Any, source: str) -> Run:
             noun = "list" if kind is list else "object"
             raise ResultsError(f"{source}: k2.{key} must be a JSON {noun}, found a JSON "
                                f"{_json_type(k2[key])}; the file is damaged: {MERGED_FIX}")
+    figures.check_clock(k2.get("clock"), f"{source}: k2")
     benchmarks = doc["benchmarks"]
     for i, bench in enumerate(benchmarks):
         _check_benchmark(bench, f"{source}: benchmarks[{i}]")
@@ -155,12 +157,16 @@ def _check_benchmark(bench: Any, where: str) -> None:
     stats = bench.get("stats")
     if not isinstance(stats, dict):
         raise ResultsError(f"{where} ({bench.get('name', '?')}): no \"stats\" object")
-    median = stats.get("median")
-    if isinstance(median, bool) or not isinstance(median, int | float) or \
-            not 0 <= median < math.inf:
+    extra = bench.get("extra_info")
+    k2 = extra.get("k2") if isinstance(extra, dict) else None
+    clock = figures.check_clock(k2.get("clock") if isinstance(k2, dict) else None,
+                                f"{where} ({bench.get('name', '?')}): extra_info.k2")
+    median = figures.number(stats.get("median"))
+    if median is None or not 0 <= median < math.inf:
+        unit = figures.figure(figures.round_figure(clock)).unit
         raise ResultsError(
-            f"{where} ({bench.get('name', '?')}): stats.median = {median!r}: must be a "
-            "non-negative number of seconds")
+            f"{where} ({bench.get('name', '?')}): stats.median = {stats.get('median')!r}: "
+            f"must be a non-negative number of {'seconds' if unit == 's' else unit}")
     if not isinstance(bench.get("name", ""), str):
         raise ResultsError(f"{where}: name must be a string")
 

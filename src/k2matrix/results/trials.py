@@ -6,11 +6,16 @@ The folded benchmark stays a valid pytest-benchmark entry: its ``stats`` are com
 the rounds of every trial, and ``extra_info.k2.trials`` keeps each trial apart::
 
     [{"trial": 1, "median": seconds, "rounds": [seconds, ...], "worker", "pid",
-      "started", "finished", "concurrent", "overlap", "throughput", "efficiency"}, ...]
+      "started", "finished", "concurrent", "overlap", "clock", "throughput", "efficiency",
+      "latency_p99_ms", "ceiling_throughput", "iceberg_vs_parquet", "instructions",
+      "counters"}, ...]
 
-(the last four where measured). Comparisons use the trials, never the pooled rounds
-(:mod:`k2matrix.compare`). A cell that failed in any trial is failed, its error naming the
-trial; a cell no trial ran stays missing.
+(``clock`` as the trial recorded it, ``wall`` when it did not; the figures after it where
+measured: under the instructions clock ``median`` and ``rounds`` are instruction counts
+and ``instructions`` the trial's figure; ``counters`` the trial's per-round means).
+Comparisons use the trials, never the pooled rounds (:mod:`k2matrix.compare`). A cell
+that failed in any trial is failed, its error naming the trial; a cell no trial ran stays
+missing.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from k2matrix import figures
 from k2matrix.results.document import mark_concurrency
 from k2matrix.results.journal import latest, read_run
 from k2matrix.results.record import SKIPPED, CellRecord
-from k2matrix.stats import median, throughput
+from k2matrix.stats import median
 
 TRIALS_DIR = "trials"
 TRIAL_FIGURES = ("throughput", "efficiency", "latency_p99_ms", "ceiling_throughput",
-                 "iceberg_vs_parquet")
+                 "iceberg_vs_parquet", "instructions", "counters")
 
 
 def trial_dir(run_dir: Path, trial: int) -> Path:
@@ -61,7 +67,7 @@ def _trial_entry(number: int, record: CellRecord) -> dict[str, Any]:
         "trial": number, "median": median(rounds) if rounds else None, "rounds": rounds,
         "worker": record.worker, "pid": record.pid, "started": record.started,
         "finished": record.finished, "concurrent": k2.get("concurrent"),
-        "overlap": k2.get("overlap"),
+        "overlap": k2.get("overlap"), "clock": figures.clock_of(info),
     }
     entry.update({key: info[key] for key in TRIAL_FIGURES if key in info})
     return entry
@@ -97,8 +103,10 @@ def _fold_one(runs: list[tuple[int, CellRecord]]) -> CellRecord:
         bench["stats"] = _stats(rounds)
     info = bench.setdefault("extra_info", {})
     medians = [e["median"] for e in entries if e["median"]]
-    if "items" in info and medians:
-        info["throughput"] = throughput(float(info["items"]), median(medians))
+    rate = figures.throughput_of(info.get("items"), median(medians) if medians else None,
+                                 figures.clock_of(info))
+    if rate is not None:
+        info["throughput"] = rate
     effs = [float(e["efficiency"]) for e in entries if e.get("efficiency")]
     if effs and info.get("throughput"):  # the trials' median, and the ceiling it implies
         info["efficiency"] = median(effs)

@@ -1,5 +1,6 @@
 """One row per measured cell: axes from the k2 cell (or the test name and params of a
-plain pytest-benchmark file), timings, throughput, latency and efficiency."""
+plain pytest-benchmark file), timings, throughput, latency and efficiency (the figures read
+through :mod:`k2matrix.figures`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 import polars as pl
 
+from k2matrix import figures
 from k2matrix.results.load import Run
-from k2matrix.stats import throughput as stats_throughput
 
 # Columns the summary computes; an axis with one of these names is renamed param_<name>.
 MEASURES: dict[str, type[pl.DataType]] = {
@@ -90,12 +91,17 @@ def _row(bench: dict[str, Any], use_fullname: bool
         component, case, schema, axes = _plain_identity(bench)
     stats = bench["stats"]
     median = float(stats["median"])
-    get = extra.get
-    items = _num(get("items"))
-    throughput = _num(get("throughput"))
-    if throughput is None and median > 0:
-        throughput = stats_throughput(items if items is not None else 1.0, median)
-    unit = get("unit") or ("items/s" if items is not None else "ops/s")
+    view = figures.entry_view(bench)
+
+    def figure(name: str) -> float | None:
+        return figures.value(name, view)
+
+    items = figure("items")
+    throughput = figure("throughput")
+    if throughput is None and median > 0:  # a call per round when no items are recorded
+        throughput = figures.throughput_of(items if items is not None else 1.0, median,
+                                           view["clock"])
+    unit = extra.get("unit") or ("items/s" if items is not None else "ops/s")
     q1, q3, iqr = _num(stats.get("q1")), _num(stats.get("q3")), _num(stats.get("iqr"))
     if iqr is None and q1 is not None and q3 is not None:
         iqr = q3 - q1
@@ -103,9 +109,9 @@ def _row(bench: dict[str, Any], use_fullname: bool
     row = (cell_id, component, case, schema, f"{component}.{case}", median, iqr, q1, q3,
            _num(stats.get("mean")), _num(stats.get("min")), _num(stats.get("max")),
            rounds if type(rounds) is int else None, items, throughput, str(unit),
-           _num(get("latency_p50_ms")), _num(get("latency_p99_ms")),
-           _num(get("latency_p999_ms")), _num(get("latency_max_ms")),
-           _num(get("efficiency")), k2.get("concurrent") is True if type(k2) is dict else False)
+           figure("latency_p50_ms"), figure("latency_p99_ms"), figure("latency_p999_ms"),
+           figure("latency_max_ms"), figure("efficiency"),
+           k2.get("concurrent") is True if type(k2) is dict else False)
     return row, axes, extra
 
 
