@@ -155,6 +155,8 @@ def run_noise(args: argparse.Namespace) -> int:
     path = noise.write_noise(job.run_dir, models, args.confidence, k2)
     floors = {cid: m.floor(m.trials, args.confidence) for cid, m in models.items()}
     for row in doc["comparisons"]:
+        if row.get("metric") == "instructions":  # its floor is the counted spread itself
+            continue
         key = row["id"] + (noise.RELATIVE_KEY if row.get("metric") == "relative" else "")
         row["noise_floor"] = floors.get(key, row["noise_floor"])
         row["noise_floor_source"] = "measured" if key in floors else None

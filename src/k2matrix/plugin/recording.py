@@ -14,6 +14,7 @@ import pytest
 from k2matrix.cell import Cell
 from k2matrix.counting.launch import pinned
 from k2matrix.errors import ResultsError
+from k2matrix.figures import derive
 from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin.clock import take_counters
 from k2matrix.plugin.state import RunState, get_state
@@ -24,7 +25,6 @@ from k2matrix.results.journal import Journal
 from k2matrix.results.launch import write_progress
 from k2matrix.results.meta import affinity, run_meta
 from k2matrix.results.record import PASSED, CellRecord
-from k2matrix.stats import efficiency, throughput
 
 PHASES = pytest.StashKey[dict[str, Any]]()
 
@@ -90,11 +90,7 @@ def _enrich(state: RunState, cell: Cell, benches: list[Any]) -> None:
         if state.clock == "instructions":
             _counted_figures(info, median)
             continue
-        if "items" in info and "throughput" not in info and median > 0:
-            info["throughput"] = throughput(float(info["items"]), median)
-        if "throughput" in info and info.get("ceiling_throughput") and "efficiency" not in info:
-            info["efficiency"] = efficiency(float(info["throughput"]),
-                                            float(info["ceiling_throughput"]))
+        info.update(derive(info, median, state.clock))
 
 
 # figures a suite derives from its round times: under the instruction clock the rounds are
