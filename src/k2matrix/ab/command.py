@@ -67,6 +67,10 @@ def add_ab_parsers(subparsers: Any) -> None:
                     "results/noise-latest.")
     _common(noise, AB_TRIALS)
     add_options(noise)
+    noise.add_argument("--side", default="set:", metavar="SPEC",
+                       help="the configuration measured, a SPEC as ab takes it (default "
+                            "set:, this checkout's matrix unchanged); an A/B whose sides "
+                            "have the same matrix then finds these floors")
     noise.set_defaults(func=run_noise)
 
 
@@ -142,7 +146,7 @@ def run_noise(args: argparse.Namespace) -> int:
     from k2matrix.compare.trials import run_trials
     from k2matrix.results.load import load_run
 
-    job, _ = _job(args, "noise", ("set:", "set:"))
+    job, _ = _job(args, "noise", (args.side, args.side))
     run_job(job)
     doc = _compare(job, args, "none")  # the A/A itself: judged on its own trials
     runs = [load_run(job.run_dir / s.name) for s in job.sides]

@@ -102,6 +102,7 @@ def _configure_clock(config: pytest.Config) -> None:
         config.option.benchmark_disable_gc = True
         if callgrind.running():
             clock.start_counting()
+            clock.warm_up_first()
     clock.wrap_runner()
 
 

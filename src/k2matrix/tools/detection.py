@@ -7,6 +7,12 @@ called a regression, and of the others, how many were called a change at all::
         [--profile smoke] [-k EXPR] [-n W | --duet] [--clock wall|cpu] [--threshold 5%] \\
         [--run-id ID]
 
+Under ``--clock instructions`` one trial a side decides when an A/A of the same slowed
+configuration gave each cell its spread first (``results/noise-latest``)::
+
+    k2matrix noise --clock instructions --trials 3 --side "$(python -m \
+        k2matrix.tools.detection --print-side)"
+
 It runs ``k2matrix ab`` (its run directory and ``comparison.json`` stay under results/),
 compares the same trials by both metrics (``time`` and ``relative``, side by side from one
 run) and prints a table, or JSON with ``--format json``: ``{"component", "fraction",
@@ -87,6 +93,12 @@ def by_metric(run_dir: Path, component: str, threshold: float, clock: str = "wal
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m k2matrix.tools.detection")
+    if argv is None:
+        argv = sys.argv[1:]
+    if "--print-side" in argv:  # the SPEC of the slowed built-ins, for `k2matrix noise --side`
+        profile = argv[argv.index("--profile") + 1] if "--profile" in argv else "smoke"
+        print(slowed_matrix(profile))
+        return 0
     parser.add_argument("--component", choices=tuple(UNAFFECTED), required=True)
     parser.add_argument("--fraction", type=fraction, required=True,
                         help="the injected slowdown, as 0.10 or 10%%")
