@@ -18,7 +18,8 @@ from k2matrix.summary import build_summary
 
 BASE: dict[str, Any] = {"format_version": 1, "matrix_fingerprint": "f" * 16,
                         "profile": "smoke", "machine_kind": {"system": "Linux",
-                                                             "cpu_count": 2}}
+                                                             "cpu_count": 2},
+                        "clock": "wall"}
 
 # (key, the other run's value, the key as the message names it, the values it shows)
 EACH_KEY = [
@@ -29,12 +30,13 @@ EACH_KEY = [
      ("(2)", "(64)")),
     ("machine_kind", {"system": "Darwin", "cpu_count": 2}, "machine_kind.system",
      ("'Linux'", "'Darwin'")),
+    ("clock", "instructions", "clock", ("'wall'", "'instructions'")),
 ]
 
 
-def test_the_rule_covers_format_matrix_profile_and_machine() -> None:
+def test_the_rule_covers_format_matrix_profile_machine_and_clock() -> None:
     assert COMPATIBLE_KEYS == ("format_version", "matrix_fingerprint", "profile",
-                               "machine_kind")
+                               "machine_kind", "clock")
 
 
 @pytest.mark.parametrize(("key", "value", "named", "shown"), EACH_KEY,

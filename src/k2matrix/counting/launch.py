@@ -5,6 +5,9 @@ What makes counts of one region vary from one fresh process to the next, and wha
 against it (each measured here; the figures are in docs/statistics.md):
 
 - hash randomization (string hashes change dict and set layouts): ``PYTHONHASHSEED=0``;
+- Python's small-object allocator, whose paths depend on what earlier calls left in its
+  pools: ``PYTHONMALLOC=malloc`` (the C allocator), and Arrow's pool, which returns memory
+  on a timer: ``ARROW_DEFAULT_MEMORY_POOL=system``;
 - thread pools (DuckDB, Arrow, Polars, pyiceberg size theirs to the machine, and valgrind
   runs threads one at a time in an order the scheduler picks): one thread each;
 - the garbage collector: collected before, and off during, every counted round (the plugin);
@@ -25,11 +28,17 @@ from k2matrix.counting.callgrind import DIR_VARIABLE, HELPER, INSTALL_STEP, Coun
 VALGRIND_PACKAGE = "valgrind"
 PINNED: dict[str, str] = {
     "PYTHONHASHSEED": "0",
+    # pymalloc's pools take fast or slow paths by the state earlier calls left: the same call
+    # moved 0.36% from one call to the next; with the C allocator 0.03% (+8% instructions)
+    "PYTHONMALLOC": "malloc",
     "K2_THREADS": "1",            # DuckDB connections (backends/duckdb_ext.py)
     "OMP_NUM_THREADS": "1",       # Arrow's CPU thread pool
     "ARROW_IO_THREADS": "1",      # Arrow's I/O thread pool
     "POLARS_MAX_THREADS": "1",    # Polars
     "PYICEBERG_MAX_WORKERS": "1",  # pyiceberg's executor
+    # Arrow's default pool (jemalloc or mimalloc) returns memory on a timer: counts moved
+    # with the wall clock
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
 }
 # processes a counted run may start that are not Python code under test
 _SKIP_CHILDREN = "*/git,*/sh,*/bash,*/dash,*/uname,*/lscpu,*/pg_isready"

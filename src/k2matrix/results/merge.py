@@ -22,12 +22,13 @@ from k2matrix.results.meta import META_FILE, read_meta
 
 __all__ = ["COMPATIBLE_KEYS", "check_compatible", "differences", "merge_dirs"]
 
-COMPATIBLE_KEYS = ("format_version", "matrix_fingerprint", "profile", "machine_kind")
+COMPATIBLE_KEYS = ("format_version", "matrix_fingerprint", "profile", "machine_kind", "clock")
 _WHY = {
     "format_version": "the runs were written in different results formats",
     "matrix_fingerprint": "the matrices decide different cells",
     "profile": "the runs sweep different profiles",
     "machine_kind": "timings from different kinds of machine do not compare",
+    "clock": "instruction counts and times (or two clocks) do not mix",
 }
 NO_CELL_FIX = "run a sweep (k2matrix run --profile NAME) and check the profile and the -k " \
     "selection: a sweep that selects no cell measures nothing"
