@@ -125,10 +125,16 @@ def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
     cells = build_cells(run)
     models, _ = find_noise(results_folder(run), run.k2)
     cells.frame = noise_floors(cells.frame, run, models, confidence)
-    frame = apply_targets(cells.frame, run.targets)
+    counted = run.k2.get("clock") == "instructions"
+    # the targets are times: a count is never judged against one
+    frame = apply_targets(cells.frame, [] if counted else run.targets)
     cells.frame = frame
     verdict = decide(frame, failed=len(cells.failed))
     notes = list(run.notes)
+    if counted:
+        notes.append("a counted run (--clock instructions): each median is an instruction "
+                     "count, not a time; the time targets are not judged (compare counts "
+                     "with k2matrix compare or ab)")
     failed_ids = {f["id"] for f in cells.failed}
     missing = [c for c in run.missing if c not in failed_ids]
     verdict.counts["missing"] = len(missing)

@@ -28,6 +28,17 @@ def fmt_seconds(value: Any) -> str:
     return f"{v / 1e-9:.3g} ns" if v else "0 s"
 
 
+def fmt_count(value: Any) -> str:
+    """13_357_475 -> '13.4M instr'."""
+    if not _finite(value):
+        return "-"
+    v = float(value)
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:.4g}{unit} instr"
+    return f"{v:.0f} instr"
+
+
 def fmt_number(value: Any, digits: int = 3) -> str:
     """12345 -> '12.3K'; None -> '-'."""
     if not _finite(value):
@@ -60,12 +71,15 @@ def _axes_text(row: dict[str, Any], axes: Sequence[str]) -> str:
 def sections(summary: Summary) -> list[Section]:
     """The tables of a summary, formatted for people, in reading order."""
     out: list[Section] = []
+    figure = fmt_seconds
+    if summary.run.k2.get("clock") == "instructions":  # the rounds are instruction counts
+        figure = fmt_count
     cells = summary.frame.select(
         "id", "median_s", "iqr_s", "trials", "throughput", "unit", "p99_ms", "efficiency",
         "noise_floor", "status", "target").to_dicts()
     out.append(Section("Cells", ("cell", "median", "IQR", "trials", "throughput", "p99",
                                  "efficiency", "noise floor", "status"), [
-        (c["id"], fmt_seconds(c["median_s"]), fmt_seconds(c["iqr_s"]),
+        (c["id"], figure(c["median_s"]), figure(c["iqr_s"]),
          str(c["trials"] or 1), f"{fmt_number(c['throughput'])} {c['unit']}",
          "-" if c["p99_ms"] is None else f"{fmt_number(c['p99_ms'])} ms",
          "-" if c["efficiency"] is None else f"{c['efficiency']:.0%}",
