@@ -106,26 +106,24 @@ def extra_work(counter: callgrind.InstructionClock, instructions: int) -> None:
 
 def slowed(component: str, call: Callable[[], T]) -> T:
     """Run ``call``; then add the component's fraction of its work (outermost call): its
-    instructions when counted, else its time."""
+    instructions when counted, else its time. With no fraction for the component it is the
+    plain call (no lap: callgrind's dumps are not free)."""
     depth = getattr(_depth, "value", 0)
-    _depth.value = depth + 1
-    counter = callgrind.ACTIVE if depth == 0 else None
-    counting = counter is not None and counter.counting
+    fraction = fractions().get(component, 0.0) if depth == 0 else 0.0
+    counter = callgrind.ACTIVE
+    counting = fraction > 0 and counter is not None and counter.counting
     if counting and counter is not None:
         counter.lap()
+    _depth.value = depth + 1
     started = clock()
     try:
         return call()
     finally:
         _depth.value = depth
-        if depth == 0:
-            fraction = fractions().get(component, 0.0)
-            if counting and counter is not None:
-                own = counter.lap()
-                if fraction:
-                    extra_work(counter, int(own * fraction))
-            elif fraction:
-                spin((clock() - started) * fraction)
+        if counting and counter is not None:
+            extra_work(counter, int(counter.lap() * fraction))
+        elif fraction:
+            spin((clock() - started) * fraction)
 
 
 class SlowProducer(K2Producer):
