@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from k2matrix.errors import ResultsError
+from k2matrix.options import CLOCKS
 from k2matrix.stats import efficiency, median, throughput
 
-CLOCKS = ("wall", "cpu", "instructions")
 WALL, CPU, INSTRUCTIONS = CLOCKS
 TIMED = frozenset({WALL, CPU})
 ANY_CLOCK = frozenset(CLOCKS)

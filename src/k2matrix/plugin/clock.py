@@ -11,8 +11,9 @@
   ``--benchmark-compare-fail=mean:2%``) are instruction counts. Before every round the
   garbage is collected and the collector is off during it; cells whose work happens on
   other threads or in another process (``Cell.uncounted``) are skipped with their reason;
-  every cell runs one warm-up round at least (:func:`warm_up_first`) and, where its suite
-  asks ``k2_rounds``, :data:`COUNTED_ROUNDS` round after it: after a warm-up a count
+  a suite that does not say ``warmup_rounds`` gets one uninstrumented warm-up round
+  (:func:`warm_up_first`) and, where it asks ``k2_rounds``, :data:`COUNTED_ROUNDS` round
+  after it: after a warm-up a count
   repeats to a fraction of a percent (what an A/A of fresh processes measures), and a
   counted round is 50-700x slower than a timed one.
 
@@ -41,7 +42,6 @@ from k2matrix import counters
 from k2matrix.counting import callgrind, launch
 from k2matrix.counting.callgrind import InstructionClock
 
-CLOCKS = ("wall", "cpu", "instructions")
 TIMERS = {"cpu": "time.process_time", "instructions": "k2matrix.plugin.clock.instruction_timer"}
 COUNTED_ROUNDS = 1
 

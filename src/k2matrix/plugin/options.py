@@ -12,6 +12,7 @@ from _pytest.mark import MarkMatcher  # pytest's own -m evaluation (pytest is pi
 from _pytest.mark.expression import Expression
 
 from k2matrix.matrix import CaseDef
+from k2matrix.options import CLOCKS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="every grid cell also runs N data shapes drawn from its seed "
                          "(ids end in -dK); default: 0")
     group.addoption("--k2-clock", metavar="CLOCK", default="wall",
-                    choices=("wall", "cpu", "instructions"),
+                    choices=CLOCKS,
                     help="what a round's figure is: wall (default) time, the process's cpu "
                          "time, or the instructions callgrind counts (the session re-runs "
                          "itself under valgrind; cells that cannot be counted are skipped)")

@@ -14,7 +14,7 @@ import pytest
 from k2matrix.cell import Cell
 from k2matrix.counting.launch import pinned
 from k2matrix.errors import ResultsError
-from k2matrix.figures import derive
+from k2matrix.figures import derive, figure
 from k2matrix.plugin import benchmarks as bench
 from k2matrix.plugin.clock import take_counters
 from k2matrix.plugin.state import RunState, get_state
@@ -93,18 +93,25 @@ def _enrich(state: RunState, cell: Cell, benches: list[Any]) -> None:
         info.update(derive(info, median, state.clock))
 
 
-# figures a suite derives from its round times: under the instruction clock the rounds are
-# counts, so these would be items per instruction; the suite's wall-clock phase timings and
-# references were not counted either
-_TIME_FIGURES = ("throughput", "efficiency", "ceiling_throughput", "iceberg_vs_parquet",
-                 "compare_on", "rounds_relative")
+# keys a suite records from its round times that k2matrix.figures does not declare: under
+# the instruction clock the rounds are counts, and the suite's own timings were not counted
+_UNDECLARED_TIME = ("compare_on",)
+
+
+def _timed(key: str) -> bool:
+    """Whether ``extra_info[key]`` is a figure of time (declared as valid only under a
+    timing clock, or an undeclared time)."""
+    try:
+        declared = figure(key)
+    except KeyError:
+        return key in _UNDECLARED_TIME or key.endswith(("_s", "_seconds"))
+    return not declared.valid_under("instructions")
 
 
 def _counted_figures(info: dict[str, Any], median: float) -> None:
     """Under ``--k2-clock instructions``: the cell's figure is its median count; figures
     derived from time are left out, the pinned settings recorded."""
-    for key in [k for k in info if k in _TIME_FIGURES or k.endswith(("_ms", "_s", "_seconds"))
-                or k.startswith("latency")]:
+    for key in [k for k in info if _timed(k)]:
         del info[key]
     info["instructions"] = int(median)
     info["k2"]["pinned"] = {**pinned(), "gc": "collected before, off during each round"}
