@@ -6,7 +6,7 @@ matrix accepts is a value a component knows. A test checks that each registry co
 axis exactly.
 
 Engines are open-ended: the ``engines`` axis takes the name of any installed engine (entry
-point group ``k2matrix.engine``) or an import path, checked by :mod:`k2matrix.plugins` when
+point group ``k2matrix.engine``) or an import path, checked by :mod:`k2matrix.implementations` when
 the matrix loads. :data:`ENGINES` are the names k2matrix itself registers.
 """
 

@@ -123,7 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _replay_file(args: argparse.Namespace) -> Path:
     """The cells ``--cell ID`` names, found among written counterexamples, in one file."""
     from k2matrix.explore.store import find_cell
-    from k2matrix.results.cells import write_cells
+    from k2matrix.results.cell_files import write_cells
 
     results = Path(args.results or "results")
     cells = [find_cell(results, cell_id)[0] for cell_id in args.cell]

@@ -1,4 +1,4 @@
-"""``--metric relative`` (k2matrix.compare.trials): a trial contributes the cell's time
+"""``--metric relative`` (k2matrix.compare.trial_figures): a trial contributes the cell's time
 relative to its in-run reference, so drift of the machine that both share cancels. Known
 truths from synthetic runs (tests/unit/synthetic.py: round speeds that halve at random)."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tiny_project import MATRIX, k2matrix, make_project
 
-from k2matrix.results.cells import read_entries
+from k2matrix.results.cell_files import read_entries
 from k2matrix.results.journal import read_run
 
 # a bound no conversion can meet (1 ns for hundreds of rows): every example violates; 3

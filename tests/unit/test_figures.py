@@ -7,8 +7,8 @@ import pytest
 
 from k2matrix import figures
 from k2matrix.errors import ResultsError
+from k2matrix.results.folding import fold
 from k2matrix.results.record import CellRecord
-from k2matrix.results.trials import fold
 
 
 def _bench(clock: str | None, **extra: object) -> dict[str, object]:

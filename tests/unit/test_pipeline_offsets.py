@@ -17,7 +17,7 @@ from k2matrix.backends.kafka import open_kafka
 from k2matrix.backends.registry import open_registry
 from k2matrix.errors import BackendError
 from k2matrix.pipeline import offsets
-from k2matrix.pipeline.load import LoadCluster
+from k2matrix.pipeline.loadgen import LoadCluster
 from k2matrix.pipeline.sink import Sink
 from k2matrix.pipeline.verify import verify_table
 from k2matrix.producer.k2producer import K2Producer

@@ -16,7 +16,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from k2matrix.backends.config import Backends, CatalogConfig, KafkaConfig
 from k2matrix.backends.tansu import TansuBroker, tansu_binary
-from k2matrix.pipeline.load import LoadCluster, Share, outcome
+from k2matrix.pipeline.loadgen import LoadCluster, Share, outcome
 from k2matrix.pipeline.run import PipelineConfig, PipelineError, run_pipeline
 from k2matrix.producer.latency import LatencyHistogram, merge_all
 

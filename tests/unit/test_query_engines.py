@@ -15,7 +15,7 @@ import pytest
 from k2matrix.axes import ENGINES
 from k2matrix.backends.duckdb_ext import connect, extension_path
 from k2matrix.errors import BackendError, QueryError
-from k2matrix.plugins import PluginError
+from k2matrix.implementations import PluginError
 from k2matrix.query.compare import check_result
 from k2matrix.query.datasets import Dataset, DatasetKey, dataset_seed, ensure_dataset
 from k2matrix.query.engine import execute_query, open_engine
@@ -242,11 +242,11 @@ def test_engine_by_import_path(datasets: dict[str, Dataset]) -> None:
 def test_every_builtin_engine_is_registered_by_name() -> None:
     """The built-in engines are entry points like a user's: each name of axes.ENGINES
     resolves (pyproject.toml registers them; pip install -e . installs them)."""
-    from k2matrix import plugins
+    from k2matrix import implementations
 
-    registered = plugins.installed("engine")
+    registered = implementations.installed("engine")
     assert set(ENGINES) <= set(registered)
-    assert {plugins.resolve("engine", name).target for name in ENGINES} == {
+    assert {implementations.resolve("engine", name).target for name in ENGINES} == {
         "k2matrix.query.duckdb_engines:DuckDBIcebergScanEngine",
         "k2matrix.query.duckdb_engines:DuckDBParquetEngine",
         "k2matrix.query.polars_engine:PolarsEngine"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from k2matrix import plugins
+from k2matrix import implementations
 from k2matrix.errors import K2Error
 from k2matrix.tools import slowdown
 
@@ -46,7 +46,7 @@ def test_the_outermost_call_spins_its_fraction_of_its_own_time(
     ("producer", "SlowProducer"), ("writer", "SlowWriter"), ("engine", "SlowIcebergScan"),
     ("engine", "SlowParquet")])
 def test_each_plugs_in_by_import_path(kind: str, name: str) -> None:
-    plugin = plugins.resolve(kind, f"k2matrix.tools.slowdown:{name}")
+    plugin = implementations.resolve(kind, f"k2matrix.tools.slowdown:{name}")
     assert plugin.factory is getattr(slowdown, name)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 import pyarrow as pa
 import pytest
 
-from k2matrix import plugins
+from k2matrix import implementations
 from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
 from k2matrix.errors import VerificationError, WorkloadError
@@ -138,16 +138,16 @@ def test_writer_by_import_path_and_by_name(catalog: Catalog) -> None:
     """The one plug-in loader builds the built-in writer by import path and by its entry
     point name, checked against the TradeWriter Protocol."""
     for spec in ("k2matrix.writer.iceberg:IcebergWriter", "iceberg"):
-        writer = plugins.load("writer", spec, catalog, namespace="k2", schema="v1",
+        writer = implementations.load("writer", spec, catalog, namespace="k2", schema="v1",
                               layout="unpartitioned")
         assert isinstance(writer, TradeWriter) and isinstance(writer, IcebergWriter)
         assert writer.schema == "v1"
-    with pytest.raises(plugins.PluginError, match="no writer of that name"):
-        plugins.load("writer", "k2matrix.writer.iceberg", catalog)
-    with pytest.raises(plugins.PluginError, match=r"no module named 'k2matrix\.nowhere'"):
-        plugins.load("writer", "k2matrix.nowhere:Writer", catalog)
-    with pytest.raises(plugins.PluginError, match="OrderedDict lacks write_trades"):
-        plugins.load("writer", "collections:OrderedDict")
+    with pytest.raises(implementations.PluginError, match="no writer of that name"):
+        implementations.load("writer", "k2matrix.writer.iceberg", catalog)
+    with pytest.raises(implementations.PluginError, match=r"no module named 'k2matrix\.nowhere'"):
+        implementations.load("writer", "k2matrix.nowhere:Writer", catalog)
+    with pytest.raises(implementations.PluginError, match="OrderedDict lacks write_trades"):
+        implementations.load("writer", "collections:OrderedDict")
 
 
 def test_target_file_size_is_configurable(catalog: Catalog) -> None:

@@ -145,7 +145,7 @@ def run_ab(args: argparse.Namespace) -> int:
 def run_noise(args: argparse.Namespace) -> int:
     from k2matrix.ab.run import run_job
     from k2matrix.compare import noise
-    from k2matrix.compare.trials import run_trials
+    from k2matrix.compare.trial_figures import trial_values
     from k2matrix.results.load import load_run
 
     job, _ = _job(args, "noise", (args.side, args.side))
@@ -154,7 +154,7 @@ def run_noise(args: argparse.Namespace) -> int:
     runs = [load_run(job.run_dir / s.name) for s in job.sides]
     models = {}
     for metric, suffix in (("time", ""), ("relative", noise.RELATIVE_KEY)):
-        base, cand = (run_trials(run, metric) for run in runs)
+        base, cand = (trial_values(run, metric) for run in runs)
         models.update({cid + suffix: m for cid in cand if cid in base
                        if (m := noise.measure(base[cid], cand[cid], "measured")) is not None})
     k2 = load_run(job.run_dir / "candidate").k2

@@ -25,12 +25,12 @@ from typing import Any
 
 from k2matrix.ab.spec import Side, SpecError
 from k2matrix.plugin.threads import THREAD_VARIABLES
-from k2matrix.plugin.trials import order_seed
+from k2matrix.plugin.trial_processes import order_seed
 from k2matrix.results import store
+from k2matrix.results.folding import trial_dir
 from k2matrix.results.jsonfile import write_json_atomic
 from k2matrix.results.launch import Plan, StatusLine, TrialProcess, log_tail, run_together
 from k2matrix.results.meta import affinity
-from k2matrix.results.trials import trial_dir
 
 USAGE, NO_TESTS = 4, 5  # pytest's exit codes for a usage error and for no test collected
 

@@ -117,7 +117,7 @@ def _check_python(spec: str, python: str) -> None:
     if not path.is_file() or not os.access(path, os.X_OK):
         raise SpecError(f"{spec}: {python} is not an executable file; give the python of an "
                         "environment (for example .venv/bin/python)")
-    probe = subprocess.run([python, "-c", "import k2matrix.plugin, k2matrix.results.trials"],
+    probe = subprocess.run([python, "-c", "import k2matrix.plugin, k2matrix.results.folding"],
                            capture_output=True, text=True, timeout=120)
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["(no output)"])[-1]

@@ -19,7 +19,7 @@ from typing import Any
 from k2matrix.compare.counts import compare_counts, spread
 from k2matrix.compare.spreads import INSTRUCTIONS_KEY, counter_key, exact_counters
 from k2matrix.compare.statistics import VERDICTS, NoiseModel, overall
-from k2matrix.compare.trials import INSTRUCTIONS, run_counters
+from k2matrix.compare.trial_figures import INSTRUCTIONS, run_counters
 from k2matrix.results.load import Run
 
 

@@ -41,7 +41,7 @@ from k2matrix.compare.spreads import (
     measure_spreads,
 )
 from k2matrix.compare.statistics import NoiseModel
-from k2matrix.compare.trials import run_clock
+from k2matrix.compare.trial_figures import run_clock
 from k2matrix.errors import ResultsError
 from k2matrix.results.jsonfile import path_kind, read_json, write_json_atomic
 from k2matrix.results.load import Run, load_run

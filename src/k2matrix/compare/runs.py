@@ -56,7 +56,7 @@ from k2matrix.compare.statistics import (
     compare_trials,
     overall,
 )
-from k2matrix.compare.trials import (
+from k2matrix.compare.trial_figures import (
     INSTRUCTIONS,
     RELATIVE,
     TIME,
@@ -64,8 +64,8 @@ from k2matrix.compare.trials import (
     run_figures,
     run_relative,
     run_times,
-    run_trials,
     trial_count,
+    trial_values,
 )
 from k2matrix.errors import ResultsError
 from k2matrix.results.load import Run
@@ -89,7 +89,7 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
         action="compare", key_prefix="k2.", fix=COMPARE_FIX)
     out_notes = [*(notes or []), *(f"--force: {m}" for m in overridden)]
     clock = _clock(baseline, candidate)
-    base, cand = run_trials(baseline), run_trials(candidate)
+    base, cand = trial_values(baseline), trial_values(candidate)
     shared = [cid for cid in cand if cid in base]
     models = noise or {}
     if clock == INSTRUCTIONS:

@@ -13,7 +13,7 @@ from typing import Any
 
 from k2matrix.compare.counts import spread
 from k2matrix.compare.statistics import NoiseModel
-from k2matrix.compare.trials import INSTRUCTIONS, run_clock, run_counters, run_trials
+from k2matrix.compare.trial_figures import INSTRUCTIONS, run_clock, run_counters, trial_values
 from k2matrix.results.load import Run
 
 INSTRUCTIONS_KEY = f"@{INSTRUCTIONS}"
@@ -40,7 +40,7 @@ def measure_spreads(sides: Sequence[Run], source: str = "measured"
     figures in all)."""
     out: dict[str, NoiseModel] = {}
     if sides and all(run_clock(run) == INSTRUCTIONS for run in sides):
-        for cid, values in pooled([run_trials(run) for run in sides]).items():
+        for cid, values in pooled([trial_values(run) for run in sides]).items():
             found = spread(values)
             if found is not None:
                 out[cid + INSTRUCTIONS_KEY] = NoiseModel(0.0, len(values), source, found)

@@ -71,13 +71,13 @@ def _confirm(prop: Property, factory: CellFactory, example: Example, args: argpa
              matrix_path: Path, suites: Path, run_dir: Path, label: str
              ) -> tuple[Confirmation, list[Cell]]:
     from k2matrix.explore.relation import confirm
-    from k2matrix.explore.runner import run_trials
+    from k2matrix.explore.runner import measure_cells
 
     cells = [factory.cell(p) for p in example.points]
     unique = list({c.id: c for c in cells}.values())
     print(f"\nk2matrix explore {prop.name}: confirming the {label} counterexample over "
           f"{args.trials} trials in fresh processes ...", file=sys.stderr, flush=True)
-    measured = run_trials(unique, matrix_path=matrix_path, suites=suites,
+    measured = measure_cells(unique, matrix_path=matrix_path, suites=suites,
                           folder=run_dir / "confirm", run_id=label, trials=args.trials,
                           rounds=None, metric=prop.metric)
     xs = [p.get(prop.axis) for p in example.points] if prop.axis else []

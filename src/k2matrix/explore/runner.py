@@ -6,7 +6,7 @@
   any sweep; a cell that fails its verification is an outcome with ``status`` failed, never
   a figure. Running in-process pays pytest's and the client libraries' imports once, not
   per example (a fresh ``pytest`` here takes 3-5 s before its first cell).
-- :func:`run_trials` re-measures cells in fresh processes (``--k2-trials N``, each trial a
+- :func:`measure_cells` re-measures cells in fresh processes (``--k2-trials N``, each trial a
   new process with the cells shuffled): what confirmation compares.
 
 Every example keeps its own run directory (journal, meta.json, benchmarks.json) under
@@ -27,11 +27,11 @@ from k2matrix.cell import Cell
 from k2matrix.errors import K2Error
 from k2matrix.explore.relation import metric_value, trial_metrics
 from k2matrix.explore.search import Outcome
-from k2matrix.results.cells import write_cells
+from k2matrix.results.cell_files import write_cells
 from k2matrix.results.journal import read_run
 from k2matrix.results.jsonfile import read_json
 
-__all__ = ["CellRunner", "run_trials", "suites_for"]
+__all__ = ["CellRunner", "measure_cells", "suites_for"]
 
 _QUIET = ["--benchmark-only", "-p", "no:cacheprovider", "-q", "--no-header",
           "-W", "ignore::pytest.PytestAssertRewriteWarning", "--benchmark-disable-gc"]
@@ -99,7 +99,7 @@ def outcomes(run_dir: Path, cells: Sequence[Cell], metric: str, log: Path) -> li
     return out
 
 
-def run_trials(cells: Sequence[Cell], *, matrix_path: Path, suites: Path, folder: Path,
+def measure_cells(cells: Sequence[Cell], *, matrix_path: Path, suites: Path, folder: Path,
                run_id: str, trials: int, rounds: int | None, metric: str,
                timeout_s: float = 1800
                ) -> dict[str, list[float]]:

@@ -2,7 +2,7 @@
 
 - ``explore.json``: the report (what ``--format json`` prints);
 - ``counterexamples.json``: every violating workload as a replayable cell (a cells file,
-  :mod:`k2matrix.results.cells`: id, axis values, data shape and seed, with the property,
+  :mod:`k2matrix.results.cell_files`: id, axis values, data shape and seed, with the property,
   the metric, the bound and whether it was confirmed), which ``k2matrix run --cell ID``
   re-measures;
 - ``hypothesis/``: the Hypothesis example database of the search. A new exploration of the
@@ -23,7 +23,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from k2matrix.cell import Cell
 from k2matrix.errors import K2Error, ResultsError
-from k2matrix.results.cells import read_entries, write_cells
+from k2matrix.results.cell_files import read_entries, write_cells
 from k2matrix.results.jsonfile import read_json, write_json_atomic
 
 __all__ = ["COUNTEREXAMPLES", "REPORT", "find_cell", "new_run_dir", "open_database",

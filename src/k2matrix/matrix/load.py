@@ -20,7 +20,7 @@ from k2matrix.axes import COMPONENTS, GLOBAL_AXES, OPTIONAL_AXES
 from k2matrix.backends.config import parse_backends
 from k2matrix.checks import Checker, did_you_mean, join
 from k2matrix.errors import MISSING, MatrixError, Problem
-from k2matrix.matrix.implementations import check_impls
+from k2matrix.matrix.impl_specs import check_impls
 from k2matrix.matrix.model import (
     DATA_DEFAULTS,
     METRICS,

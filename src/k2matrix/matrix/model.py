@@ -131,7 +131,7 @@ class Matrix:
     profiles: Mapping[str, Profile]
     targets: Mapping[str, Target]
     backends: Backends
-    # {component: implementation spec}: [components.producer|writer] impl (k2matrix.plugins)
+    # {component: implementation spec}: [components.producer|writer] impl (k2matrix.implementations)
     impls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMPLS))
     properties: Mapping[str, Property] = field(default_factory=dict)  # [properties.*]
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)

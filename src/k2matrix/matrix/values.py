@@ -1,6 +1,6 @@
 """The values an axis takes, checked: positive sizes, names from the vocabulary of
 :mod:`k2matrix.axes`, fractions, and engines (any installed engine or import path, see
-:mod:`k2matrix.matrix.implementations`)."""
+:mod:`k2matrix.matrix.impl_specs`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from k2matrix.axes import CHOICES
 from k2matrix.checks import Checker, join
-from k2matrix.matrix.implementations import check_engine
+from k2matrix.matrix.impl_specs import check_engine
 
 __all__ = ["check_axis_values"]
 

@@ -20,7 +20,7 @@ from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import Backends
 from k2matrix.backends.kafka import open_kafka
 from k2matrix.errors import BackendError, K2Error
-from k2matrix.pipeline.load import LoadCluster, Share, outcome
+from k2matrix.pipeline.loadgen import LoadCluster, Share, outcome
 from k2matrix.pipeline.probe import Probe, freshness
 from k2matrix.pipeline.sink import Sink, SinkStats
 from k2matrix.pipeline.verify import Verified, verify_table

@@ -23,13 +23,12 @@ from k2matrix.cell import Cell, derive_seed
 from k2matrix.counting import callgrind, launch
 from k2matrix.errors import ResultsError
 from k2matrix.matrix import Matrix
-from k2matrix.plugin import benchmarks as bench
-from k2matrix.plugin import clock, order, recording
+from k2matrix.plugin import benchmarks, clock, order, recording
 from k2matrix.plugin.exclusive import cell_slot
 from k2matrix.plugin.options import option_given, parse_shard, pytest_addoption, slow_selection
 from k2matrix.plugin.state import STATE, RunState, get_state
 from k2matrix.plugin.threads import apply_budget
-from k2matrix.plugin.trials import run_trials
+from k2matrix.plugin.trial_processes import launch_trials
 from k2matrix.results import store
 
 __all__ = ["STATE", "RunState", "option_given", "pytest_addoption", "slow_selection"]
@@ -39,8 +38,8 @@ __all__ = ["STATE", "RunState", "option_given", "pytest_addoption", "slow_select
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "k2(component, case): parametrize with matrix cells")
     config.addinivalue_line("markers", "slow: long sustained or stress cells")
-    bench.hold_benchmark_only(config)
-    bench.resolve_compare(config)
+    benchmarks.hold_benchmark_only(config)
+    benchmarks.resolve_compare(config)
     _configure_clock(config)
     root = config.rootpath
     explicit = config.getoption("k2_matrix") is not None
@@ -67,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 time.strftime("%Y%m%d-%H%M%S") + f"-{profile}")
             run_dir = results / run_id
             resume_passed = set()
-        worker = "controller" if bench.xdist_active(config) else "main"
+        worker = "controller" if benchmarks.xdist_active(config) else "main"
         workers = 1
     state = RunState(
         matrix_path=matrix_path, profile=profile, run_id=run_id,
@@ -118,11 +117,11 @@ def _check_resumable(run_dir: Path, profile: str, fingerprint: str) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """``--k2-trials N`` (N > 1): run the session N times, each a fresh process, and fold
-    the trials into one run (:mod:`k2matrix.plugin.trials`)."""
+    the trials into one run (:mod:`k2matrix.plugin.trial_processes`)."""
     if (config.getoption("k2_trials") > 1 and config.getoption("k2_trial") is None
             and not hasattr(config, "workerinput") and not config.option.help
             and not config.option.version):
-        return run_trials(config)
+        return launch_trials(config)
     if (config.getoption("k2_clock") == "instructions" and not hasattr(config, "workerinput")
             and not config.option.help and not config.option.version
             and not callgrind.running()):
@@ -136,7 +135,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = get_state(session.config)
-    bench.enable_under_xdist(session.config, is_worker=state.worker.startswith("gw"))
+    benchmarks.enable_under_xdist(session.config, is_worker=state.worker.startswith("gw"))
 
 
 # ---------------------------------------------------------------------------- xdist

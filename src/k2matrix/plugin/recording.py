@@ -15,7 +15,7 @@ from k2matrix.cell import Cell
 from k2matrix.counting.launch import pinned
 from k2matrix.errors import ResultsError
 from k2matrix.figures import derive, figure
-from k2matrix.plugin import benchmarks as bench
+from k2matrix.plugin import benchmarks
 from k2matrix.plugin.clock import take_counters
 from k2matrix.plugin.state import RunState, get_state
 from k2matrix.plugin.threads import budget
@@ -128,7 +128,7 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
     cell: Cell | None = callspec.params.get("k2_cell") if callspec is not None else None
     if cell is None:
         return
-    benches = bench.for_item(config, item.nodeid)
+    benches = benchmarks.for_item(config, item.nodeid)
     for b in benches:  # plain data only: the params cross process boundaries
         if b.params and isinstance(b.params.get("k2_cell"), Cell):
             b.params = {**b.params, "k2_cell": cell.id}
@@ -136,14 +136,14 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
         if report.passed:
             _enrich(state, cell, benches)
         else:
-            bench.drop(config, benches)
+            benchmarks.drop(config, benches)
     if report.when != "teardown":
         phases["overhead_s"] = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
         return
     status = _status(phases)
     timed = [b for b in benches if b]
     if status != PASSED:
-        bench.drop(config, benches)
+        benchmarks.drop(config, benches)
     record = CellRecord(
         nodeid=item.nodeid, cell=cell.to_dict(), status=status, error=_error_text(phases),
         worker=state.worker, pid=os.getpid(), started=phases["started"],
@@ -219,7 +219,7 @@ def finish(config: pytest.Config, state: RunState) -> None:
 def _give_to_pytest_benchmark(config: pytest.Config, doc: dict[str, Any]) -> None:
     """Every worker's timing into this session (the results table, --benchmark-json), and
     the merge's concurrency mark into the benchmarks this process timed itself."""
-    bs = bench.session(config)
+    bs = benchmarks.session(config)
     if bs is None:
         return
     merged = {entry["fullname"]: entry for entry in doc["benchmarks"]}
@@ -230,4 +230,4 @@ def _give_to_pytest_benchmark(config: pytest.Config, doc: dict[str, Any]) -> Non
             k2["concurrent"] = entry["extra_info"]["k2"].get("concurrent")
     for entry in merged.values():
         if entry.get("stats", {}).get("data"):
-            bs.benchmarks.append(bench.restore(entry))
+            bs.benchmarks.append(benchmarks.restore(entry))

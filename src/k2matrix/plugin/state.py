@@ -11,7 +11,7 @@ import pytest
 
 from k2matrix.errors import K2Error, MatrixError
 from k2matrix.matrix import Matrix, load_matrix
-from k2matrix.results.cells import read_cells
+from k2matrix.results.cell_files import read_cells
 from k2matrix.results.journal import Journal
 from k2matrix.workload.draws import with_draws
 

@@ -2,7 +2,7 @@
 
 **Naming it.** ``[components.producer] impl = "package.module:Factory"`` in the matrix (or
 the name of an entry point in the group ``k2matrix.producer``; the built-in is ``k2``,
-:class:`~k2matrix.producer.k2producer.K2Producer`). The loader is :mod:`k2matrix.plugins`.
+:class:`~k2matrix.producer.k2producer.K2Producer`). The loader is :mod:`k2matrix.implementations`.
 
 **The factory** (a class or a function) is called as
 ``Factory(cluster, registry, schema, topic, **overrides)``:

@@ -1,5 +1,5 @@
 """The producer under test as the producer suite drives it: built by the factory the matrix
-names (``[components.producer] impl``, loaded by :mod:`k2matrix.plugins`), warmed up, and
+names (``[components.producer] impl``, loaded by :mod:`k2matrix.implementations`), warmed up, and
 measured with the optional capabilities it has (listed in
 :mod:`k2matrix.producer.protocol`). What a cell could not measure for lack of a capability
 is recorded in its ``extra_info["capabilities_missing"]``. The producer's ``kafka.*`` counters
@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import pyarrow as pa
 
-from k2matrix import counters, plugins
+from k2matrix import counters, implementations
 from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.producer.bench import RawReference, produce_paced
 from k2matrix.producer.protocol import PacedProducer, PayloadProducer, Record, TradeProducer
@@ -28,7 +28,7 @@ ALTERNATIVES = "serializer alternatives (the factory takes no serializer keyword
 COUNTS = "settle_counts (no kafka.* counters per round)"
 
 
-class ProducerBench(plugins.Capabilities):
+class ProducerBench(implementations.Capabilities):
     """Makes the cell's producers (closing them afterwards) and measures around them."""
 
     def __init__(self, spec: str, cluster: KafkaCluster, registry: Any) -> None:

@@ -13,7 +13,7 @@ Engines (the ``engines`` matrix axis), each behind :class:`QueryEngine`:
 - ``polars``: ``polars.scan_iceberg``, each shape as a lazy Polars plan.
 
 The engines are registered as entry points (group ``k2matrix.engine``) and loaded by
-:mod:`k2matrix.plugins`, like a user's own: a name of an installed engine or an import path
+:mod:`k2matrix.implementations`, like a user's own: a name of an installed engine or an import path
 ``"package.module:ClassName"`` (a class taking the tables mapping and satisfying
 :class:`~k2matrix.query.protocol.QueryEngine`).
 """
@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from k2matrix import plugins
+from k2matrix import implementations
 from k2matrix.backends import storage
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError, QueryError
@@ -112,10 +112,10 @@ def bind_shape(query: str, params: Params, tables: Mapping[str, str]
 
 def open_engine(name: str, tables: Mapping[str, str]) -> QueryEngine:
     """Open engine ``name`` (an installed engine's name or ``"package.module:ClassName"``,
-    loaded by :mod:`k2matrix.plugins`) on ``tables`` (``{table name: metadata file}``);
-    :class:`~k2matrix.plugins.PluginError` naming the engine if it cannot be loaded or
+    loaded by :mod:`k2matrix.implementations`) on ``tables`` (``{table name: metadata file}``);
+    :class:`~k2matrix.implementations.PluginError` naming the engine if it cannot be loaded or
     lacks the :class:`QueryEngine` members."""
-    engine: QueryEngine = plugins.resolve("engine", name).build(dict(tables))
+    engine: QueryEngine = implementations.resolve("engine", name).build(dict(tables))
     return engine
 
 

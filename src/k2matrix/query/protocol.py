@@ -3,7 +3,7 @@
 **Naming it.** In the ``engines`` axis of the matrix, by the name of an entry point in the
 group ``k2matrix.engine`` (the built-ins: ``duckdb_iceberg_scan``, ``duckdb_parquet``,
 ``polars``) or by import path, ``"package.module:ClassName"``. The loader is
-:mod:`k2matrix.plugins`; the axis value is the cell's ``engine`` parameter.
+:mod:`k2matrix.implementations`; the axis value is the cell's ``engine`` parameter.
 
 **The factory** (a class or a function) is called with the tables it serves,
 ``{table name: Iceberg metadata file}`` (``trades`` and ``quotes`` for the query workload),

@@ -18,12 +18,12 @@ from typing import Any
 
 from k2matrix.results import FORMAT_VERSION
 from k2matrix.results.document import MERGED_FILE, build_document
+from k2matrix.results.folding import fold, read_trials, trial_dirs
 from k2matrix.results.journal import Journal, latest, read_run
 from k2matrix.results.jsonfile import write_json_atomic
 from k2matrix.results.merge import check_compatible
 from k2matrix.results.meta import META_FILE, machine_kind, read_meta
 from k2matrix.results.record import CellRecord
-from k2matrix.results.trials import fold, read_trials, trial_dirs
 
 LATEST_LINK = "latest"
 RESUME_FIX = ("resume with the matrix and --k2-profile the run was started with, on the same "
@@ -69,7 +69,7 @@ def finish_run(run_dir: Path, records: Sequence[CellRecord], crashed: Mapping[st
 def finish_trials(run_dir: Path, planned_trials: int, link_latest: bool = True
                   ) -> dict[str, Any] | None:
     """Fold the trials of ``run_dir`` (``trials/tNN/``) into its ``meta.json`` and
-    ``benchmarks.json`` (:mod:`k2matrix.results.trials`) and point ``latest`` at it; None
+    ``benchmarks.json`` (:mod:`k2matrix.results.folding`) and point ``latest`` at it; None
     when no trial recorded anything."""
     done = read_trials(run_dir)
     if not any(records for _, records in done):

@@ -13,11 +13,11 @@ from k2matrix.compare.runs import compare_runs
 from k2matrix.compare.statistics import DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD
 from k2matrix.errors import ResultsError
 from k2matrix.results.load import Run, load_run
-from k2matrix.summary.cells import Cells, build_cells
 from k2matrix.summary.compare import run_shift
 from k2matrix.summary.draws import draw_spread
 from k2matrix.summary.drift import drift
 from k2matrix.summary.noise import noise_floors
+from k2matrix.summary.rows import Cells, build_cells
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
 from k2matrix.summary.status import apply_targets
 from k2matrix.summary.storage import storage_costs

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from k2matrix.compare.statistics import NoiseModel
-from k2matrix.compare.trials import run_trials
+from k2matrix.compare.trial_figures import trial_values
 from k2matrix.results.load import Run
 
 
@@ -31,7 +31,7 @@ def _own(medians: list[float]) -> NoiseModel | None:
 def noise_floors(frame: pl.DataFrame, run: Run, measured: Mapping[str, NoiseModel],
                  confidence: float) -> pl.DataFrame:
     """``frame`` with ``trials`` and ``noise_floor`` columns."""
-    trials = run_trials(run)
+    trials = trial_values(run)
     counts, floors = [], []
     for cell_id in frame["id"].to_list() if frame.height else []:
         medians = trials.get(cell_id, [])

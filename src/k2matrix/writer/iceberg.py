@@ -1,7 +1,7 @@
 """The Iceberg writer under test: K2's ``write_trades(records, table_name)`` on pyiceberg.
 
 - :class:`~k2matrix.writer.protocol.TradeWriter` is the Protocol a user's own writer
-  implements (the matrix names it, ``[components.writer] impl``; :mod:`k2matrix.plugins`
+  implements (the matrix names it, ``[components.writer] impl``; :mod:`k2matrix.implementations`
   loads it). This writer is registered as the entry point ``iceberg``.
 - :class:`IcebergWriter` appends dict records (checked, converted column-wise) or Arrow
   tables to V1/V2 tables of any layout; one Iceberg commit per call. A commit that loses a

@@ -2,7 +2,7 @@
 
 **Naming it.** ``[components.writer] impl = "package.module:Factory"`` in the matrix (or the
 name of an entry point in the group ``k2matrix.writer``; the built-in is ``iceberg``,
-:class:`~k2matrix.writer.iceberg.IcebergWriter`). The loader is :mod:`k2matrix.plugins`.
+:class:`~k2matrix.writer.iceberg.IcebergWriter`). The loader is :mod:`k2matrix.implementations`.
 
 **The factory** (a class or a function) is called as
 ``Factory(catalog, *, namespace, schema, layout)``: the pyiceberg catalog of the matrix, the

@@ -1,5 +1,5 @@
 """The writer under test as the writer suite drives it: built by the factory the matrix names
-(``[components.writer] impl``, loaded by :mod:`k2matrix.plugins`), with fresh tables per
+(``[components.writer] impl``, loaded by :mod:`k2matrix.implementations`), with fresh tables per
 round, every table read back *through the catalog* (not through the writer) and checked, and
 the optional capabilities of :mod:`k2matrix.writer.protocol` used where the writer has them.
 What a cell did instead is recorded in its ``extra_info["capabilities_missing"]``."""
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from k2matrix import plugins
+from k2matrix import implementations
 from k2matrix.writer.bench import Tables, commit_info, tenths
 from k2matrix.writer.checksum import Checksum
 from k2matrix.writer.iceberg import CommitRecord
@@ -28,7 +28,7 @@ SCHEMA_OF = "schema_of (the suite told the buffered writer each table's schema)"
 COMMITS = "commits (commit counts, bytes and files from snapshot summaries; no commit timings)"
 
 
-class WriterBench(plugins.Capabilities):
+class WriterBench(implementations.Capabilities):
     """Makes the cell's writers and knows the tables they write."""
 
     def __init__(self, spec: str, catalog: Catalog, namespace: str, schema: str) -> None:

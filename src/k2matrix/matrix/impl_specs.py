@@ -1,7 +1,7 @@
 """The implementations a matrix names, checked when it loads: ``[components.producer] impl``
 and ``[components.writer] impl`` (a factory), and each value of the ``engines`` axis (an
 engine). Each is a name of an installed implementation (entry point group
-``k2matrix.<kind>``) or an import path ``"package.module:Name"``; :mod:`k2matrix.plugins`
+``k2matrix.<kind>``) or an import path ``"package.module:Name"``; :mod:`k2matrix.implementations`
 imports it and checks it has the methods of its Protocol. A problem names the key path.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from k2matrix import plugins
+from k2matrix import implementations
 from k2matrix.axes import COMPONENTS, DEFAULT_IMPLS, ENGINE_KIND, IMPL_KINDS
 from k2matrix.checks import Checker, join
 
@@ -24,14 +24,14 @@ def _problem(ck: Checker, kind: str, spec: str) -> str | None:
     seen = _SEEN.setdefault(ck, {})
     if (kind, spec) not in seen:
         try:
-            plugins.resolve(kind, spec)
+            implementations.resolve(kind, spec)
             seen[kind, spec] = None
-        except plugins.UnknownName as exc:
+        except implementations.UnknownName as exc:
             listed = ", ".join(exc.names) or "none installed"
             seen[kind, spec] = (f"unknown value{exc.hint}; allowed: {listed} (installed, entry "
-                                f"point group {plugins.group(kind)}) or an import path "
-                                f"{plugins.FORM}")
-        except plugins.PluginError as exc:
+                                f"point group {implementations.group(kind)}) or an import path "
+                                f"{implementations.FORM}")
+        except implementations.PluginError as exc:
             seen[kind, spec] = exc.problem
     return seen[kind, spec]
 
@@ -40,7 +40,7 @@ def check_spec(ck: Checker, kind: str, value: Any, path: str) -> str | None:
     """``value`` if it names a usable implementation of ``kind``, else a problem at
     ``path`` and ``None``."""
     spec = ck.str_(value, path, what=f"a name of an installed {kind} or an import path "
-                   f"{plugins.FORM}")
+                   f"{implementations.FORM}")
     if spec is None:
         return None
     problem = _problem(ck, kind, spec)
@@ -70,7 +70,7 @@ def check_impls(ck: Checker, components: dict[str, Any]) -> dict[str, str]:
                 continue
             ck.add(path, table["impl"], "the query component has no impl: name its engines "
                    "in the engines axis (an installed engine's name or "
-                   f"{plugins.FORM})")
+                   f"{implementations.FORM})")
             continue
         spec = check_spec(ck, IMPL_KINDS[component], table["impl"], path)
         if spec is not None:

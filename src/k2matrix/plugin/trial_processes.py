@@ -2,7 +2,7 @@
 its own xdist workers under ``-n``) writing a run directory of its own under
 ``<run>/trials/tNN/``, with the cells in an order shuffled anew for each trial, so that the
 machine's drift spreads over every cell instead of landing on whichever ran last. The
-trials are then folded into the run's ``benchmarks.json`` (:mod:`k2matrix.results.trials`).
+trials are then folded into the run's ``benchmarks.json`` (:mod:`k2matrix.results.folding`).
 
 Statistics over trials, never over the pooled rounds of one process, is what makes a
 comparison trustworthy on a noisy machine (:mod:`k2matrix.compare`).
@@ -19,8 +19,8 @@ import pytest
 from k2matrix.cell import derive_seed
 from k2matrix.errors import ResultsError
 from k2matrix.results import store
+from k2matrix.results.folding import trial_dir
 from k2matrix.results.launch import Plan, StatusLine, log_tail, run_trial
-from k2matrix.results.trials import trial_dir
 
 # options the parent decides for each trial (with a value, as "--opt=V" or "--opt V")
 _OWN = ("--k2-trials", "--k2-run-id", "--k2-results", "--k2-trial", "--k2-order-seed")
@@ -51,7 +51,7 @@ def order_seed(run_id: str, trial: int) -> int:
     return derive_seed(trial, run_id)
 
 
-def run_trials(config: pytest.Config) -> int:
+def launch_trials(config: pytest.Config) -> int:
     """Run the trials, fold them, return the worst exit code."""
     trials = int(config.getoption("k2_trials"))
     if config.getoption("k2_resume"):

@@ -17,7 +17,7 @@ Three metrics:
 Besides its metric, every trial records counters (``counters``: per-round means,
 :func:`run_counters`). Every figure is read through :mod:`k2matrix.figures`.
 
-A benchmark folded from trials (``extra_info.k2.trials``, :mod:`k2matrix.results.trials`)
+A benchmark folded from trials (``extra_info.k2.trials``, :mod:`k2matrix.results.folding`)
 gives one figure per trial; any other entry (a run of one trial, a plain pytest-benchmark
 file) is one trial, read from ``stats`` and ``extra_info``.
 """
@@ -72,7 +72,7 @@ def entry_trials(bench: Mapping[str, Any]) -> list[float]:
     return out
 
 
-def run_trials(run: Run, metric: str = TIME) -> dict[str, list[float]]:
+def trial_values(run: Run, metric: str = TIME) -> dict[str, list[float]]:
     """Cell id -> its trial figures in ``metric`` (``relative`` leaves out the cells without
     an in-run reference: see :func:`run_relative`; ``time`` takes a cell's ``compare_on``
     figure where it names one: :func:`entry_figure`), for every benchmark of ``run`` (a

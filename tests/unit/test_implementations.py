@@ -1,4 +1,4 @@
-"""The one plug-in loader (k2matrix.plugins): by import path, by entry point name (the
+"""The one plug-in loader (k2matrix.implementations): by import path, by entry point name (the
 built-ins and a third-party distribution on sys.path), every error naming the spec and the
 fix; and, end to end, the example implementations under examples/ swept by the unchanged
 suites through ``k2matrix run``."""
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from k2matrix import plugins
+from k2matrix import implementations as impls
 from k2matrix.query.protocol import QueryEngine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,18 +98,18 @@ def module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], s
 
 def test_import_path_resolves_and_builds(module: Callable[[str], str]) -> None:
     mod = module(ENGINE)
-    plugin = plugins.resolve("engine", f"{mod}:Engine")
+    plugin = impls.resolve("engine", f"{mod}:Engine")
     assert plugin.target == f"{mod}:Engine" and plugin.name == "Engine"
     engine = plugin.build({"trades": "x"})
     assert isinstance(engine, QueryEngine) and engine.tables == {"trades": "x"}
-    assert isinstance(plugins.load("engine", f"{mod}:make_engine", {}), QueryEngine)
-    assert isinstance(plugins.load("engine", f"{mod}:Factories.engine", {}), QueryEngine)
+    assert isinstance(impls.load("engine", f"{mod}:make_engine", {}), QueryEngine)
+    assert isinstance(impls.load("engine", f"{mod}:Factories.engine", {}), QueryEngine)
 
 
 def test_builtins_resolve_by_entry_point_name() -> None:
-    assert plugins.resolve("producer", "k2").target == "k2matrix.producer.k2producer:K2Producer"
-    assert plugins.resolve("writer", "iceberg").target == "k2matrix.writer.iceberg:IcebergWriter"
-    assert set(plugins.installed("engine")) >= {"duckdb_iceberg_scan", "duckdb_parquet", "polars"}
+    assert impls.resolve("producer", "k2").target == "k2matrix.producer.k2producer:K2Producer"
+    assert impls.resolve("writer", "iceberg").target == "k2matrix.writer.iceberg:IcebergWriter"
+    assert set(impls.installed("engine")) >= {"duckdb_iceberg_scan", "duckdb_parquet", "polars"}
 
 
 def test_third_party_entry_point_resolves_by_name(module: Callable[[str], str], tmp_path: Path
@@ -122,12 +122,12 @@ def test_third_party_entry_point_resolves_by_name(module: Callable[[str], str], 
                                    "Version: 1.0\n", encoding="utf-8")
     (dist / "entry_points.txt").write_text(f"[k2matrix.engine]\ntiny = {mod}:Engine\n",
                                            encoding="utf-8")
-    assert plugins.installed("engine")["tiny"] == f"{mod}:Engine"
-    assert plugins.load("engine", "tiny", {}).name == "tiny"
+    assert impls.installed("engine")["tiny"] == f"{mod}:Engine"
+    assert impls.load("engine", "tiny", {}).name == "tiny"
 
 
 def test_optional_keywords_are_declared_parameters() -> None:
-    producer = plugins.resolve("producer", "k2")
+    producer = impls.resolve("producer", "k2")
     assert producer.accepts("serializer")
     assert not producer.accepts("no_such_option")  # **overrides does not count
 
@@ -150,8 +150,8 @@ def test_optional_keywords_are_declared_parameters() -> None:
                                 "Protocol (k2matrix.query.protocol.QueryEngine); add them"),
 ])
 def test_errors_name_the_spec_and_the_fix(spec: str, says: str) -> None:
-    with pytest.raises(plugins.PluginError) as info:
-        plugins.resolve("engine", spec)
+    with pytest.raises(impls.PluginError) as info:
+        impls.resolve("engine", spec)
     assert str(info.value).startswith(f"engine {spec!r}: ")
     assert says in info.value.problem
 
@@ -165,19 +165,19 @@ def test_errors_name_the_spec_and_the_fix(spec: str, says: str) -> None:
 def test_errors_on_what_the_module_holds(module: Callable[[str], str], attr: str, says: str
                                          ) -> None:
     mod = module(ENGINE)
-    with pytest.raises(plugins.PluginError) as info:
-        plugins.resolve("engine", f"{mod}:{attr}")
+    with pytest.raises(impls.PluginError) as info:
+        impls.resolve("engine", f"{mod}:{attr}")
     assert says in str(info.value)
 
 
 def test_what_only_the_built_object_shows_is_checked_when_built(
         module: Callable[[str], str]) -> None:
     mod = module(ENGINE)
-    unannotated = plugins.resolve("engine", f"{mod}:make_anything")  # cannot tell yet
-    with pytest.raises(plugins.PluginError, match="Half lacks profile, close"):
+    unannotated = impls.resolve("engine", f"{mod}:make_anything")  # cannot tell yet
+    with pytest.raises(impls.PluginError, match="Half lacks profile, close"):
         unannotated.build({})
-    nameless = plugins.resolve("engine", f"{mod}:Nameless")  # methods are there
-    with pytest.raises(plugins.PluginError, match="Nameless lacks name of the QueryEngine"):
+    nameless = impls.resolve("engine", f"{mod}:Nameless")  # methods are there
+    with pytest.raises(impls.PluginError, match="Nameless lacks name of the QueryEngine"):
         nameless.build({})
 
 
@@ -190,21 +190,21 @@ def test_what_only_the_built_object_shows_is_checked_when_built(
 def test_a_module_that_fails_to_import(module: Callable[[str], str], source: str, says: str
                                        ) -> None:
     mod = module(source)
-    with pytest.raises(plugins.PluginError) as info:
-        plugins.resolve("writer", f"{mod}:Writer")
+    with pytest.raises(impls.PluginError) as info:
+        impls.resolve("writer", f"{mod}:Writer")
     assert f"importing {mod} " in str(info.value) and says in str(info.value)
 
 
 def test_unknown_kind_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="kind='catalog': use one of producer, writer, engine"):
-        plugins.resolve("catalog", "x:Y")
+        impls.resolve("catalog", "x:Y")
 
 
 def test_protocol_members_are_what_the_suites_call() -> None:
-    assert plugins.protocol_members("producer") == (
+    assert impls.protocol_members("producer") == (
         ["produce_trade", "produce_trades", "flush", "reset", "close"], ["topic", "schema"])
-    assert plugins.protocol_members("writer") == (["write_trades", "write_arrow", "close"], [])
-    assert plugins.protocol_members("engine") == (["run", "profile", "close"], ["name"])
+    assert impls.protocol_members("writer") == (["write_trades", "write_arrow", "close"], [])
+    assert impls.protocol_members("engine") == (["run", "profile", "close"], ["name"])
 
 
 # ---------------------------------------------------------------------------- end to end
@@ -256,7 +256,7 @@ def test_the_examples_are_swept_and_verified_by_the_unchanged_suites(tmp_path: P
 
 
 def test_capabilities_record_the_spec_and_each_missing_capability_once() -> None:
-    used = plugins.Capabilities("writer", "iceberg")
+    used = impls.Capabilities("writer", "iceberg")
     assert used.plugin.name == "IcebergWriter"
     assert used.info() == {"impl": "iceberg"}
     used.lacks("commits")
