@@ -2,7 +2,7 @@
 
 The unit that varies is the trial (a fresh process), not the round: rounds in one process
 share its machine state, so a test over pooled rounds of two runs calls an A/A significant
-(p = 1e-18 here). Each trial contributes one figure, the median of its rounds, and the
+(docs/measurements.md). Each trial contributes one figure, the median of its rounds, and the
 comparison works on the logarithm of those figures:
 
 - ``change``: the ratio of the medians of the trial medians, minus 1 (+0.10 = 10% slower);

@@ -2,7 +2,7 @@
 command, and the environment pinned so that the same work executes the same instructions.
 
 What makes counts of one region vary from one fresh process to the next, and what is pinned
-against it (each measured here; the figures are in docs/statistics.md):
+against it (the figures are in docs/measurements.md):
 
 - hash randomization (string hashes change dict and set layouts): ``PYTHONHASHSEED=0``;
 - Python's small-object allocator, whose paths depend on what earlier calls left in its
@@ -28,15 +28,15 @@ from k2matrix.counting.callgrind import DIR_VARIABLE, HELPER, INSTALL_STEP, Coun
 VALGRIND_PACKAGE = "valgrind"
 PINNED: dict[str, str] = {
     "PYTHONHASHSEED": "0",
-    # pymalloc's pools take fast or slow paths by the state earlier calls left: the same call
-    # moved 0.36% from one call to the next; with the C allocator 0.03% (+8% instructions)
+    # pymalloc's pools take fast or slow paths by the state earlier calls left; the C
+    # allocator's do far less (docs/measurements.md)
     "PYTHONMALLOC": "malloc",
     "K2_THREADS": "1",            # DuckDB connections (backends/duckdb_ext.py)
     "OMP_NUM_THREADS": "1",       # Arrow's CPU thread pool
     "ARROW_IO_THREADS": "1",      # Arrow's I/O thread pool
     "POLARS_MAX_THREADS": "1",    # Polars
     "PYICEBERG_MAX_WORKERS": "1",  # pyiceberg's executor
-    # Arrow's default pool (jemalloc or mimalloc) returns memory on a timer: counts moved
+    # Arrow's default pool (jemalloc or mimalloc) returns memory on a timer: counts move
     # with the wall clock
     "ARROW_DEFAULT_MEMORY_POOL": "system",
 }

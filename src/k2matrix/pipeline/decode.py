@@ -1,11 +1,11 @@
 """Confluent-wire Avro values to an Arrow table, in bulk: the sink's decoder.
 
-Decoding message by message (fastavro's ``schemaless_reader``, then dicts to Arrow) costs
-about 30 us per V2 trade here, which alone caps one sink near 33K rows/s. This decoder frames
+Decoding message by message (fastavro's ``schemaless_reader``, then dicts to Arrow) alone
+caps one sink's rate (docs/measurements.md has the figures). This decoder frames
 the values' Avro bodies (each after the 5-byte Confluent header) as one block of an Avro
 object container file, with the writer schema in its header, and lets DuckDB's ``avro``
 extension (loaded from its PyPI package, :mod:`k2matrix.backends.duckdb_ext`) read the block
-into Arrow in C++: about 4 us per V2 trade. DuckDB reads a ``decimal`` on ``bytes`` as the
+into Arrow in C++, several times faster. DuckDB reads a ``decimal`` on ``bytes`` as the
 raw bytes and the enums as dictionaries; :func:`decode` turns them into the writer's Arrow
 schema (``schemas.arrow_schema``): the unscaled two's-complement big-endian integers into
 ``decimal128`` without a Python loop, the timestamps into UTC.

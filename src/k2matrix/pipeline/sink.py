@@ -105,8 +105,8 @@ class Sink:
         self.position = snapshot_offsets(writer.table(table_name), topic)
         self.resumed_from = dict(self.position)
         conf = cluster.consumer_config(group)
-        # freshness is the figure: a fetch waits at most 20 ms for data (librdkafka's
-        # default of 500 ms put 350 ms between produce and consume at 2000 rows/s)
+        # freshness is the figure: a fetch waits at most FETCH_WAIT_MS for data, not
+        # librdkafka's default 500 ms (docs/measurements.md)
         conf["fetch.wait.max.ms"] = FETCH_WAIT_MS
         if self.position:
             # resuming: a position the broker no longer holds (retention) is an error, never
