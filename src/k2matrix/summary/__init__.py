@@ -1,9 +1,10 @@
 """Polars analysis of a run (the only package that imports polars): per-cell status against
 the targets, scaling fits, the K2 verdict, baseline comparison, tables, plots and reports.
 
-Modules: ``load`` (read a run), ``cells`` (the frame), ``status`` (targets), ``verdict``,
-``scaling``, ``drift``, ``compare`` (baseline), ``build`` (all together), ``render`` (text
-and Markdown), ``plots``, ``html``, ``export`` (github-action-benchmark), ``command`` (CLI).
+Modules: ``rows`` (the frame; a run is read by :mod:`k2matrix.results.load`), ``status``
+(targets), ``verdict``, ``scaling``, ``drift``, ``draws``, ``compare`` (baseline), ``noise``,
+``storage``, ``build`` (all together), ``render`` (text and Markdown), ``plots``, ``html``,
+``export`` (github-action-benchmark), ``command`` (CLI).
 """
 
 from typing import Any
