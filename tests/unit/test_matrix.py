@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from k2matrix.axes import GLOBAL_AXES
+from k2matrix.axes import CHOICES, GLOBAL_AXES, OPTIONAL_AXES, PIPELINE_AXES
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed, param_name
 from k2matrix.errors import MatrixError
 from k2matrix.matrix import Matrix, load_matrix, parse_matrix
+from k2matrix.matrix.axis_checks import AXIS_CHECKS, Names
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX_TOML = ROOT / "matrix.toml"
@@ -233,6 +234,15 @@ def test_target_levels_follow_the_direction(matrix: Matrix) -> None:
     assert [tput.status(v) for v in (20_000, 10_000, 7_000, 4_999)] == [
         "pass", "pass", "below_target", "below_critical"]
     assert json.loads(json.dumps(tput.to_dict()))["applies_to"] == list(tput.applies_to)
+
+
+# ---------------------------------------------------------------------------- axis values
+
+
+def test_every_axis_of_the_vocabulary_declares_what_it_holds() -> None:
+    assert {*GLOBAL_AXES, *OPTIONAL_AXES, *CHOICES, *PIPELINE_AXES} <= set(AXIS_CHECKS)
+    for axis, choices in CHOICES.items():
+        assert AXIS_CHECKS[axis] == Names(choices)
 
 
 # ---------------------------------------------------------------------------- specificity

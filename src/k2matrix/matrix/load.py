@@ -20,6 +20,7 @@ from k2matrix.axes import COMPONENTS, GLOBAL_AXES, OPTIONAL_AXES
 from k2matrix.backends.config import parse_backends
 from k2matrix.checks import Checker, did_you_mean, join
 from k2matrix.errors import MISSING, MatrixError, Problem
+from k2matrix.matrix.axis_checks import check_axis_values
 from k2matrix.matrix.impl_specs import check_impls
 from k2matrix.matrix.model import (
     DATA_DEFAULTS,
@@ -31,7 +32,6 @@ from k2matrix.matrix.model import (
     Target,
 )
 from k2matrix.matrix.properties import check_properties
-from k2matrix.matrix.values import check_axis_values
 
 __all__ = ["load_matrix", "parse_matrix"]
 

@@ -24,8 +24,8 @@ from typing import Any
 from k2matrix.axes import param_name
 from k2matrix.checks import Checker, did_you_mean, join
 from k2matrix.errors import MISSING
+from k2matrix.matrix.axis_checks import check_axis_values
 from k2matrix.matrix.model import DATA_DEFAULTS, WORKLOAD_DEFAULTS, CaseDef, Target
-from k2matrix.matrix.values import check_axis_values
 
 __all__ = ["KINDS", "PROPERTY_METRICS", "Choices", "Property", "Range", "check_properties"]
 
