@@ -31,7 +31,7 @@ from k2matrix.matrix.model import (
     Profile,
     Target,
 )
-from k2matrix.matrix.properties import check_properties
+from k2matrix.matrix.property_checks import check_properties
 
 __all__ = ["load_matrix", "parse_matrix"]
 
