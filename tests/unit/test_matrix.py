@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from matrices import matrix_toml
 
 from k2matrix.axes import CHOICES, GLOBAL_AXES, OPTIONAL_AXES, PIPELINE_AXES
 from k2matrix.backends.config import Backends
@@ -247,40 +248,20 @@ def test_every_axis_of_the_vocabulary_declares_what_it_holds() -> None:
 
 # ---------------------------------------------------------------------------- specificity
 
-SMALL = """
-[matrix]
-name = "small"
-seed = 7
-
-[axes]
-components = ["writer"]
-schemas = ["v1", "v2"]
-batch_sizes = [1, 2, 3]
-query_shapes = ["simple_scan"]
-engines = ["polars"]
-layouts = ["unpartitioned"]
-dataset_sizes = [10]
-
-[components.writer.cases.plain]
-sweep = ["batch_sizes"]
-
-[components.writer.cases.own]
-sweep = ["batch_sizes"]
-values.batch_sizes = [6]
-
-[components.writer.cases.both]
-sweep = ["schemas", "batch_sizes"]
-values.batch_sizes = [8]
-
-[profiles.global]
-
-[profiles.narrow]
-batch_sizes = [4, 5]
-schemas = ["v2"]
-
-[profiles.narrow.case_values]
-"writer.both".batch_sizes = [7]
-"""
+SMALL = matrix_toml(
+    matrix={"name": "small"},
+    axes={"batch_sizes": [1, 2, 3], "engines": ["polars"], "dataset_sizes": [10]},
+    cases={
+        "writer.plain": {"sweep": ["batch_sizes"]},
+        "writer.own": {"sweep": ["batch_sizes"], "values": {"batch_sizes": [6]}},
+        "writer.both": {"sweep": ["schemas", "batch_sizes"], "values": {"batch_sizes": [8]}},
+    },
+    profiles={
+        "global": {},
+        "narrow": {"batch_sizes": [4, 5], "schemas": ["v2"],
+                   "case_values": {"writer.both": {"batch_sizes": [7]}}},
+    },
+)
 
 
 def _values(m: Matrix, profile: str) -> dict[str, list[tuple[Any, ...]]]:
