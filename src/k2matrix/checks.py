@@ -94,9 +94,11 @@ class Checker:
                 return None
         return value
 
-    def bool_(self, value: Any, path: str) -> bool | None:
+    def bool_(self, value: Any, path: str, meaning: str = "") -> bool | None:
+        """``meaning`` (what ``true`` does) follows the message in parentheses."""
         if not isinstance(value, bool):
-            self.add(path, value, "must be true or false")
+            self.add(path, value, f"must be true or false ({meaning})" if meaning
+                     else "must be true or false")
             return None
         return value
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_project import MATRIX, k2matrix, make_project
+from tiny_project import k2matrix, make_project, tiny_matrix
 
 from k2matrix.counting import callgrind, launch
 from k2matrix.errors import MatrixError
@@ -117,10 +117,8 @@ def test_a_dump_without_totals_names_the_file(tmp_path: Path) -> None:
     assert callgrind.read_totals(dump) == 1234
 
 
-COUNTABLE_MATRIX = MATRIX.replace(
-    "[components.writer.cases.decimal_precision]\nsweep = [\"schemas\"]\n",
-    "[components.writer.cases.decimal_precision]\nsweep = [\"schemas\"]\n"
-    "not_countable = \"its rows are made on another thread\"\n")
+COUNTABLE_MATRIX = tiny_matrix(
+    decimal_precision={"not_countable": "its rows are made on another thread"})
 
 
 def _records(run: Path) -> dict[str, dict[str, object]]:
@@ -196,10 +194,8 @@ def test_clock_instructions_without_the_helper_names_the_install_step(tmp_path: 
 
 def test_not_countable_must_say_why(tmp_path: Path) -> None:
     path = tmp_path / "matrix.toml"
-    for bad in ('not_countable = ""', "not_countable = true"):
-        path.write_text(MATRIX.replace(
-            "[components.writer.cases.decimal_precision]\n",
-            f"[components.writer.cases.decimal_precision]\n{bad}\n"))
+    for bad in ("", True):
+        path.write_text(tiny_matrix(decimal_precision={"not_countable": bad}))
         with pytest.raises(MatrixError, match=r"decimal_precision\.not_countable.*non-empty "
                                               r"string saying why"):
             load_matrix(path)

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from matrices import matrix_toml
 
-from k2matrix.axes import GLOBAL_AXES
+from k2matrix.axes import CHOICES, GLOBAL_AXES, OPTIONAL_AXES, PIPELINE_AXES
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed, param_name
 from k2matrix.errors import MatrixError
 from k2matrix.matrix import Matrix, load_matrix, parse_matrix
+from k2matrix.matrix.axis_checks import AXIS_CHECKS, Names
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX_TOML = ROOT / "matrix.toml"
@@ -235,42 +237,31 @@ def test_target_levels_follow_the_direction(matrix: Matrix) -> None:
     assert json.loads(json.dumps(tput.to_dict()))["applies_to"] == list(tput.applies_to)
 
 
+# ---------------------------------------------------------------------------- axis values
+
+
+def test_every_axis_of_the_vocabulary_declares_what_it_holds() -> None:
+    assert {*GLOBAL_AXES, *OPTIONAL_AXES, *CHOICES, *PIPELINE_AXES} <= set(AXIS_CHECKS)
+    for axis, choices in CHOICES.items():
+        assert AXIS_CHECKS[axis] == Names(choices)
+
+
 # ---------------------------------------------------------------------------- specificity
 
-SMALL = """
-[matrix]
-name = "small"
-seed = 7
-
-[axes]
-components = ["writer"]
-schemas = ["v1", "v2"]
-batch_sizes = [1, 2, 3]
-query_shapes = ["simple_scan"]
-engines = ["polars"]
-layouts = ["unpartitioned"]
-dataset_sizes = [10]
-
-[components.writer.cases.plain]
-sweep = ["batch_sizes"]
-
-[components.writer.cases.own]
-sweep = ["batch_sizes"]
-values.batch_sizes = [6]
-
-[components.writer.cases.both]
-sweep = ["schemas", "batch_sizes"]
-values.batch_sizes = [8]
-
-[profiles.global]
-
-[profiles.narrow]
-batch_sizes = [4, 5]
-schemas = ["v2"]
-
-[profiles.narrow.case_values]
-"writer.both".batch_sizes = [7]
-"""
+SMALL = matrix_toml(
+    matrix={"name": "small"},
+    axes={"batch_sizes": [1, 2, 3], "engines": ["polars"], "dataset_sizes": [10]},
+    cases={
+        "writer.plain": {"sweep": ["batch_sizes"]},
+        "writer.own": {"sweep": ["batch_sizes"], "values": {"batch_sizes": [6]}},
+        "writer.both": {"sweep": ["schemas", "batch_sizes"], "values": {"batch_sizes": [8]}},
+    },
+    profiles={
+        "global": {},
+        "narrow": {"batch_sizes": [4, 5], "schemas": ["v2"],
+                   "case_values": {"writer.both": {"batch_sizes": [7]}}},
+    },
+)
 
 
 def _values(m: Matrix, profile: str) -> dict[str, list[tuple[Any, ...]]]:

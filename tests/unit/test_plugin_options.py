@@ -5,6 +5,7 @@ pytest takes it from (the command line, ``addopts`` in the ini file, ``PYTEST_AD
 from __future__ import annotations
 
 import pytest
+from matrices import matrix_toml
 
 from k2matrix.matrix import CaseDef
 from k2matrix.plugin import slow_selection
@@ -49,30 +50,12 @@ def test_one_slow_case_asked_for_is_enough_and_no_slow_case_means_no_opinion() -
     assert slow_selection("slow", [FAST]) is None
 
 
-MATRIX = """
-[matrix]
-name = "options"
-seed = 3
-
-[axes]
-components = ["writer"]
-schemas = ["v1", "v2"]
-batch_sizes = [10]
-query_shapes = ["simple_scan"]
-engines = ["duckdb_iceberg_scan"]
-layouts = ["unpartitioned"]
-dataset_sizes = [1000]
-
-[components.writer.cases.append]
-sweep = ["schemas"]
-
-[components.writer.cases.buffered]
-sweep = ["schemas"]
-slow = true
-
-[profiles.smoke]
-description = "the slow case only with -m slow"
-"""
+MATRIX = matrix_toml(
+    matrix={"name": "options", "seed": 3},
+    cases={"writer.append": {"sweep": ["schemas"]},
+           "writer.buffered": {"sweep": ["schemas"], "slow": True}},
+    profiles={"smoke": {"description": "the slow case only with -m slow"}},
+)
 
 SUITE = """
 import pytest

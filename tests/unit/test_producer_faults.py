@@ -18,7 +18,8 @@ from confluent_kafka import Producer
 from k2matrix.backends.config import Backends, KafkaConfig, SchemaRegistryConfig
 from k2matrix.backends.kafka import open_kafka
 from k2matrix.backends.registry import open_registry
-from k2matrix.backends.tansu import TansuBroker, free_port, tansu_binary
+from k2matrix.backends.server_process import free_port
+from k2matrix.backends.tansu import TansuBroker, tansu_binary
 from k2matrix.errors import BackendError, K2Error
 from k2matrix.producer.k2producer import K2Producer
 from k2matrix.producer.verify import verify_topic

@@ -5,7 +5,6 @@ the embedded server's request counts and delay, and the preflight (doctor) on S3
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from k2matrix.backends.config import Backends
 from k2matrix.backends.moto_server import MotoServer, request_kind
 from k2matrix.backends.s3_session import S3Session
+from k2matrix.backends.server_process import free_port
 from k2matrix.backends.storage import ObjectStore
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError
@@ -40,12 +40,6 @@ def s3() -> Iterator[MotoServer]:
         yield server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _fault(config: StorageConfig, secret: str | None = None) -> str:
     started = time.monotonic()
     with pytest.raises(BackendError) as info:
@@ -63,7 +57,7 @@ def _fault(config: StorageConfig, secret: str | None = None) -> str:
 
 
 def test_unreachable_endpoint() -> None:
-    endpoint = f"http://127.0.0.1:{_free_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     message = _fault(StorageConfig(kind="s3", endpoint=endpoint))
     assert "cannot be reached" in message or "connect" in message.lower()
 
@@ -133,7 +127,7 @@ def test_embedded_session_counts_requests_and_adds_delay(tmp_path: Path) -> None
 
 
 def test_doctor_names_the_unreachable_storage(capsys: pytest.CaptureFixture[str]) -> None:
-    endpoint = f"http://127.0.0.1:{_free_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     backends = Backends(storage=StorageConfig(kind="s3", endpoint=endpoint))
     started = time.monotonic()
     checks = doctor.run_checks(backends)

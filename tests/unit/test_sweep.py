@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from matrices import matrix_toml
 
 from k2matrix.errors import ResultsError
 from k2matrix.plugin.threads import THREAD_VARIABLES
@@ -20,33 +21,19 @@ from k2matrix.results.merge import merge_dirs
 
 pytest_plugins = ["pytester"]
 
-TINY_MATRIX = """
-[matrix]
-name = "tiny"
-seed = 7
 
-[axes]
-components = ["writer"]
-schemas = ["v1", "v2"]
-batch_sizes = [10, 20, 30]
-query_shapes = ["simple_scan"]
-engines = ["duckdb_iceberg_scan"]
-layouts = ["unpartitioned"]
-dataset_sizes = [1000]
+def tiny_matrix(batch_sizes: tuple[int, ...] = (10, 20, 30), **profiles: Any) -> str:
+    """One case over schemas and batch sizes (six cells), a target on it."""
+    return matrix_toml(
+        axes={"batch_sizes": list(batch_sizes)},
+        cases={"writer.arrow_conversion": {"sweep": ["schemas", "batch_sizes"]}},
+        profiles={"smoke": {"description": "all six cells"}, **profiles},
+        targets={"conversion": {"metric": "median_ms", "direction": "lower", "target": 100,
+                                "critical": 1000, "applies_to": ["writer.arrow_conversion"]}},
+    )
 
-[components.writer.cases.arrow_conversion]
-sweep = ["schemas", "batch_sizes"]
 
-[profiles.smoke]
-description = "all six cells"
-
-[targets.conversion]
-metric = "median_ms"
-direction = "lower"
-target = 100
-critical = 1000
-applies_to = ["writer.arrow_conversion"]
-"""
+TINY_MATRIX = tiny_matrix()
 
 SUITE = """
 import os
@@ -208,7 +195,7 @@ def test_incompatible_merge_is_refused_naming_the_key(project: pytest.Pytester) 
 
 
 def test_bad_matrix_stops_the_run_with_every_problem(project: pytest.Pytester) -> None:
-    project.makefile(".toml", matrix=TINY_MATRIX.replace("[10, 20, 30]", "[10, -5, 0]"))
+    project.makefile(".toml", matrix=tiny_matrix((10, -5, 0)))
     result = _run(project)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
@@ -243,7 +230,7 @@ def test_k2matrix_run_wraps_the_sweep(project: pytest.Pytester) -> None:
 
 def test_resume_refuses_another_profile_naming_the_key(project: pytest.Pytester) -> None:
     _run(project, "--k2-run-id=rp").assert_outcomes(passed=6)
-    project.makefile(".toml", matrix=TINY_MATRIX + '\n[profiles.other]\ndescription = "x"\n')
+    project.makefile(".toml", matrix=tiny_matrix(other={"description": "x"}))
     result = _run(project, "--k2-profile=other", f"--k2-resume={project.path / 'results' / 'rp'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()

@@ -8,36 +8,29 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from matrices import matrix_toml
 
 from k2matrix.plugin.threads import THREAD_VARIABLES
 
-MATRIX = """
-[matrix]
-name = "tiny"
-seed = 7
+# its matrix: two writer cases over schemas (one also over batch sizes), one of them exclusive
+CASES: dict[str, dict[str, Any]] = {
+    "writer.arrow_conversion": {"sweep": ["schemas", "batch_sizes"]},
+    "writer.decimal_precision": {"sweep": ["schemas"], "exclusive": True},
+}
 
-[axes]
-components = ["writer"]
-schemas = ["v1", "v2"]
-batch_sizes = [200, 400]
-query_shapes = ["simple_scan"]
-engines = ["duckdb_iceberg_scan"]
-layouts = ["unpartitioned"]
-dataset_sizes = [1000]
 
-[data]
-skew = 1.1
+def tiny_matrix(**changes: dict[str, Any]) -> str:
+    """The tiny project's matrix; ``changes`` add keys to a case, by its name
+    (``decimal_precision={"not_countable": "..."}``)."""
+    cases = {key: {**case, **changes.get(key.split(".", 1)[1], {})}
+             for key, case in CASES.items()}
+    return matrix_toml(axes={"batch_sizes": [200, 400]}, data={"skew": 1.1}, cases=cases,
+                       profiles={"smoke": {"description": "every cell"}})
 
-[components.writer.cases.arrow_conversion]
-sweep = ["schemas", "batch_sizes"]
 
-[components.writer.cases.decimal_precision]
-sweep = ["schemas"]
-exclusive = true
-
-[profiles.smoke]
-description = "every cell"
-"""
+MATRIX = tiny_matrix()
 
 SUITE = """
 import os

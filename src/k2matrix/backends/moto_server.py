@@ -1,6 +1,7 @@
 """The embedded S3 and Glue endpoint: moto's server (``moto[server]``) out of process on
 loopback. It speaks the real S3 and Glue APIs over HTTP; pyiceberg, DuckDB httpfs and Polars
-reach it as they would reach AWS or MinIO.
+reach it as they would reach AWS or MinIO. It runs as a
+:class:`~k2matrix.backends.server_process.ServerProcess`, ready once ``/_k2/stats`` answers.
 
 k2matrix serves moto's own WSGI application (the one ``moto_server`` runs) behind a thin
 layer that (1) counts requests by kind (GET, PUT, HEAD, LIST, DELETE; Glue calls apart) and
@@ -25,26 +26,24 @@ From a shell (CI runs the S3 cells once against it)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
-from k2matrix.errors import BackendError
+from k2matrix.backends.server_process import (
+    ServerProcess,
+    free_port,
+    pid_file_cli,
+    run_pid_command,
+)
 
 DEFAULT_PID_FILE = ".k2matrix/moto.pid"
-START_TIMEOUT_S = 30.0
 KINDS = ("GET", "PUT", "HEAD", "LIST", "DELETE")
 GLUE = "_glue"  # the stats key of Glue calls
 
@@ -162,12 +161,6 @@ def serve(host: str, port: int) -> None:
 # ---------------------------------------------------------------------------- the client side
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def control(endpoint: str, action: str = "stats", timeout: float = 5.0) -> dict[str, Any] | None:
     """``GET /_k2/stats`` (or POST ``reset`` / ``latency?ms=N``) of a k2matrix moto server;
     None if ``endpoint`` is another S3 server (no such route)."""
@@ -181,51 +174,29 @@ def control(endpoint: str, action: str = "stats", timeout: float = 5.0) -> dict[
         return None
 
 
-class MotoServer:
-    """A running moto server process on a loopback port."""
+class MotoServer(ServerProcess):
+    """A running moto server process on a loopback port. ``start(env=...)`` adds moto
+    settings (e.g. ``INITIAL_NO_AUTH_ACTION_COUNT=0`` makes it check credentials like AWS)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], host: str, port: int) -> None:
-        self.proc, self.host, self.port = proc, host, port
+    START_TIMEOUT_S: ClassVar[float] = 30.0
+    STOP_TIMEOUT_S: ClassVar[float] = 3.0
+    SCHEME: ClassVar[str] = "http://"
+    EXITED: ClassVar[str] = ("the moto server exited with code {code} before listening on "
+                             "{host}:{port} (is moto[server] installed? pip install "
+                             "'moto[server]==5.2.5')")
+    SILENT: ClassVar[str] = "the moto server did not answer on {address} within {timeout:g} s"
+
+    @classmethod
+    def command(cls, host: str, port: int) -> list[str]:
+        return [sys.executable, "-m", "k2matrix.backends.moto_server", "serve",
+                "--host", host, "--port", str(port)]
+
+    def ready(self) -> bool:
+        return control(self.endpoint, timeout=1.0) is not None
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @classmethod
-    def start(cls, host: str = "127.0.0.1", port: int | None = None,
-              timeout: float = START_TIMEOUT_S, log: Path | None = None,
-              env: dict[str, str] | None = None) -> MotoServer:
-        """Start the server on ``host:port`` (a free port by default); return once it
-        answers ``/_k2/stats``. ``env`` adds moto settings (e.g.
-        ``INITIAL_NO_AUTH_ACTION_COUNT=0`` makes it check credentials like AWS)."""
-        port = port or _free_port(host)
-        cmd = [sys.executable, "-m", "k2matrix.backends.moto_server", "serve",
-               "--host", host, "--port", str(port)]
-        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - child owns it
-        try:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True,
-                                    env={**os.environ, **(env or {})})
-        finally:
-            if log:
-                out.close()  # type: ignore[union-attr]
-        server = cls(proc, host, port)
-        deadline = time.monotonic() + timeout
-        while control(server.endpoint, timeout=1.0) is None:
-            if proc.poll() is not None:
-                raise BackendError(f"the moto server exited with code {proc.returncode} "
-                                   f"before listening on {host}:{port} (is moto[server] "
-                                   "installed? pip install 'moto[server]==5.2.5')")
-            if time.monotonic() > deadline:
-                server.stop()
-                raise BackendError(f"the moto server did not answer on {server.endpoint} "
-                                   f"within {timeout:g} s")
-            time.sleep(0.05)
-        return server
+        return self.address
 
     def stats(self) -> dict[str, Any]:
         return control(self.endpoint) or {"buckets": {}}
@@ -236,90 +207,34 @@ class MotoServer:
     def set_latency(self, ms: float) -> None:
         control(self.endpoint, f"latency?ms={ms:g}")
 
-    def kill(self) -> None:
-        """Kill the server at once (SIGKILL), as a crash would."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-    def stop(self, timeout: float = 3.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def __enter__(self) -> MotoServer:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
 
 # ---------------------------------------------------------------------------- CLI
 
 
-def _start(args: argparse.Namespace) -> int:
-    pid_file = Path(args.pid_file)
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    server = MotoServer.start(args.host, args.port, args.timeout,
-                              Path(args.log) if args.log else None)
-    pid_file.write_text(f"{server.pid} {server.endpoint}\n")
+def _make_bucket(server: MotoServer, args: argparse.Namespace) -> None:
     if args.bucket:  # the server starts empty: give it the warehouse bucket
         from k2matrix.backends.storage import ObjectStore
         from k2matrix.backends.storage_config import StorageConfig
 
         ObjectStore(StorageConfig(kind="s3", endpoint=server.endpoint,
                                   bucket=args.bucket)).ensure_bucket()
-    print(server.endpoint, flush=True)
-    return 0
-
-
-def _stop(args: argparse.Namespace) -> int:
-    pid_file = Path(args.pid_file)
-    if not pid_file.exists():
-        print(f"no pid file at {pid_file}: nothing to stop", file=sys.stderr)
-        return 0
-    pid = int(pid_file.read_text().split()[0])
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
-    pid_file.unlink()
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m k2matrix.backends.moto_server",
-                                     description="Start or stop the embedded S3/Glue server "
-                                     "(moto) on loopback.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="start in the background; print its endpoint URL")
-    start.add_argument("--log", default=None, help="append the server's output here")
-    start.add_argument("--bucket", default="warehouse",
-                       help="create this bucket once it runs (default warehouse; '' for none)")
-    stop = sub.add_parser("stop", help="stop the server named in the pid file")
-    run = sub.add_parser("serve", help="serve in the foreground (what start runs)")
-    for p in (start, run):
-        p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=None, help="default: a free port")
-    for p in (start, stop):
-        p.add_argument("--pid-file", default=DEFAULT_PID_FILE)
-        p.add_argument("--timeout", type=float, default=START_TIMEOUT_S)
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "serve":
-            serve(args.host, args.port or _free_port(args.host))
-            return 0
-        return _start(args) if args.command == "start" else _stop(args)
-    except BackendError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cli = pid_file_cli(MotoServer, "python -m k2matrix.backends.moto_server",
+                       "Start or stop the embedded S3/Glue server (moto) on loopback.",
+                       "its endpoint URL", DEFAULT_PID_FILE)
+    cli.start.add_argument("--bucket", default="warehouse",
+                           help="create this bucket once it runs (default warehouse; '' for "
+                           "none)")
+    run = cli.commands.add_parser("serve", help="serve in the foreground (what start runs)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=None, help="default: a free port")
+    args = cli.parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.host, args.port or free_port(args.host))
+        return 0
+    return run_pid_command(MotoServer, args, _make_bucket)
 
 
 if __name__ == "__main__":

