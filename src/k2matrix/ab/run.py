@@ -29,8 +29,9 @@ from k2matrix.plugin.trial_processes import order_seed
 from k2matrix.results import store
 from k2matrix.results.folding import trial_dir
 from k2matrix.results.jsonfile import write_json_atomic
-from k2matrix.results.launch import Plan, StatusLine, TrialProcess, log_tail, run_together
 from k2matrix.results.meta import affinity
+from k2matrix.sweep.launch import TrialProcess, log_tail, run_together
+from k2matrix.sweep.status import Plan, StatusLine
 
 USAGE, NO_TESTS = 4, 5  # pytest's exit codes for a usage error and for no test collected
 

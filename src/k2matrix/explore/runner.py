@@ -16,7 +16,6 @@ Every example keeps its own run directory (journal, meta.json, benchmarks.json) 
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from k2matrix.explore.search import Outcome
 from k2matrix.results.cell_files import write_cells
 from k2matrix.results.journal import read_run
 from k2matrix.results.jsonfile import read_json
+from k2matrix.sweep.launch import run_logged
 
 __all__ = ["CellRunner", "measure_cells", "suites_for"]
 
@@ -114,10 +114,7 @@ def measure_cells(cells: Sequence[Cell], *, matrix_path: Path, suites: Path, fol
         cmd.append(f"--benchmark-min-rounds={rounds}")
     log = folder / f"{run_id}.log"
     with log.open("w", encoding="utf-8") as out:
-        try:
-            subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s,
-                           check=False, cwd=Path.cwd())
-        except subprocess.TimeoutExpired:
+        if run_logged(cmd, Path.cwd(), None, out, timeout_s) is None:
             out.write(f"\nk2matrix explore: trials stopped after {timeout_s:.0f} s\n")
     doc_path = folder / run_id / "benchmarks.json"
     if not doc_path.is_file():

@@ -20,7 +20,8 @@ from k2matrix.cell import derive_seed
 from k2matrix.errors import ResultsError
 from k2matrix.results import store
 from k2matrix.results.folding import trial_dir
-from k2matrix.results.launch import Plan, StatusLine, log_tail, run_trial
+from k2matrix.sweep.launch import log_tail, run_trial
+from k2matrix.sweep.status import Plan, StatusLine
 
 # options the parent decides for each trial (with a value, as "--opt=V" or "--opt V")
 _OWN = ("--k2-trials", "--k2-run-id", "--k2-results", "--k2-trial", "--k2-order-seed")
