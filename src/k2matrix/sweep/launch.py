@@ -9,6 +9,8 @@ a log of the caller's choosing and may be cut short (:func:`run_logged`), or one
 this process's terminal (:func:`run_attached`, the session re-run under callgrind), is
 started the same way. Ctrl-C (or SIGTERM through the CLI) stops every process started here
 before the interrupt goes on.
+
+The commands come from :class:`k2matrix.sweep.command.SweepCommand`.
 """
 
 from __future__ import annotations
