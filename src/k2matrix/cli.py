@@ -74,6 +74,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from k2matrix.matrix import load_matrix
     from k2matrix.summary.command import check_writable
+    from k2matrix.sweep.command import SweepCommand
 
     matrix_path = Path(args.matrix)
     load_matrix(matrix_path).cells(args.profile)  # fail early: a bad matrix or profile
@@ -91,26 +92,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
                           f"{matrix_path}); pass --tests PATH")
     if args.results:
         check_writable("--results", args.results, folder=True)
-    argv = [str(suites), f"--k2-matrix={matrix_path}", f"--k2-profile={args.profile}",
-            "--benchmark-only", "-p", "no:cacheprovider",
-            # this process imported k2matrix before pytest could rewrite its plugin's asserts
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    extra: list[str] = args.pytest_args
-    if args.numprocesses is not None:
-        argv += ["-n", args.numprocesses]
-        if not any(a == "--dist" or a.startswith("--dist=") for a in extra):
-            # cells differ in length by 1000x: stealing keeps both workers busy to the end
-            # (smoke -n 2: workers' busy time 51.7 s vs 56.6 s with load, 55.5 s each here)
-            argv += ["--dist", "worksteal"]
-    if args.results:
-        argv.append(f"--k2-results={args.results}")
-    if args.cell:
-        argv.append(f"--k2-cells={_replay_file(args)}")
-    if args.trials > 1:
-        argv.append(f"--k2-trials={args.trials}")
-    if args.clock != "wall":
-        argv.append(f"--k2-clock={args.clock}")
-    argv += extra
+    command = SweepCommand(
+        suites=suites, matrix=matrix_path, profile=args.profile,
+        results=Path(args.results) if args.results else None,
+        cells=_replay_file(args) if args.cell else None,
+        trials=args.trials if args.trials > 1 else None,  # one trial: a plain session
+        clock=args.clock, workers=args.numprocesses, pytest_args=tuple(args.pytest_args))
+    argv = command.main_args()
     code = int(pytest.main(argv))
     if code == pytest.ExitCode.USAGE_ERROR:  # pytest has printed what it refused
         return EXIT_USAGE

@@ -25,12 +25,13 @@ from typing import Any
 
 from k2matrix.ab.spec import Side, SpecError
 from k2matrix.plugin.threads import THREAD_VARIABLES
-from k2matrix.plugin.trial_processes import order_seed
 from k2matrix.results import store
 from k2matrix.results.folding import trial_dir
 from k2matrix.results.jsonfile import write_json_atomic
-from k2matrix.results.launch import Plan, StatusLine, TrialProcess, log_tail, run_together
 from k2matrix.results.meta import affinity
+from k2matrix.sweep.command import SweepCommand
+from k2matrix.sweep.launch import TrialProcess, log_tail, run_together
+from k2matrix.sweep.status import Plan, StatusLine
 
 USAGE, NO_TESTS = 4, 5  # pytest's exit codes for a usage error and for no test collected
 
@@ -49,21 +50,14 @@ class Job:
 
 
 def side_command(job: Job, side: Side, trial: int) -> list[str]:
-    """The pytest command of one trial of one side."""
-    folder = trial_dir(job.run_dir / side.name, trial)
-    cmd = [side.python, "-m", "pytest", str(side.project / "tests" / "performance"),
-           f"--k2-matrix={side.matrix}", f"--k2-profile={job.profile}", "--benchmark-only",
-           "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning", "-q",
-           f"--k2-results={folder.parent}", f"--k2-run-id={folder.name}",
-           f"--k2-trial={trial}/{job.trials}",
-           f"--k2-order-seed={order_seed(job.run_dir.name, trial)}"]
-    if side.workdir is not None:
-        cmd.append(f"--k2-workdir={side.workdir}")
-    if job.keyword:
-        cmd += ["-k", job.keyword]
-    if job.workers is not None:
-        cmd += ["-n", job.workers, "--dist", "worksteal"]
-    return cmd + job.pytest_args
+    """The pytest command of one trial of one side (both sides' trial *i* run their cells
+    in one order: the seed is the A/B's)."""
+    command = SweepCommand(suites=side.project / "tests" / "performance", matrix=side.matrix,
+                           profile=job.profile, python=side.python, quiet=True,
+                           workdir=side.workdir, keyword=job.keyword, workers=job.workers,
+                           pytest_args=tuple(job.pytest_args))
+    return command.for_trial(job.run_dir / side.name, trial, job.trials,
+                             seed_key=job.run_dir.name).argv()
 
 
 def duet_cpus() -> tuple[list[int], list[int]]:

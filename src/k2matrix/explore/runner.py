@@ -16,8 +16,6 @@ Every example keeps its own run directory (journal, meta.json, benchmarks.json) 
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +28,13 @@ from k2matrix.explore.search import Outcome
 from k2matrix.results.cell_files import write_cells
 from k2matrix.results.journal import read_run
 from k2matrix.results.jsonfile import read_json
+from k2matrix.sweep.command import SweepCommand
+from k2matrix.sweep.launch import run_logged
 
-__all__ = ["CellRunner", "measure_cells", "suites_for"]
+__all__ = ["CellRunner", "example_command", "measure_cells", "suites_for"]
 
-_QUIET = ["--benchmark-only", "-p", "no:cacheprovider", "-q", "--no-header",
-          "-W", "ignore::pytest.PytestAssertRewriteWarning", "--benchmark-disable-gc"]
+# an example's output is its log; the collector stays out of its rounds
+_EXAMPLE_ARGS = ("--no-header", "--benchmark-disable-gc")
 
 
 def suites_for(matrix_path: Path, tests: Path | None = None) -> Path:
@@ -44,6 +44,16 @@ def suites_for(matrix_path: Path, tests: Path | None = None) -> Path:
         raise K2Error(f"no benchmark suites at {suites}; pass --tests PATH (the folder of "
                       "the suites, tests/performance in the repository)")
     return suites
+
+
+def example_command(suites: Path, matrix_path: Path, cells_file: Path, folder: Path,
+                    run_id: str, rounds: int | None, trials: int | None = None
+                    ) -> SweepCommand:
+    """The command that measures the cells of ``cells_file`` into ``folder/run_id`` (with
+    ``trials``: in that many fresh processes; ``rounds`` None: the suite's own rounds)."""
+    return SweepCommand(suites=suites, matrix=matrix_path, cells=cells_file, quiet=True,
+                        results=folder, run_id=run_id, trials=trials, min_rounds=rounds,
+                        pytest_args=_EXAMPLE_ARGS)
 
 
 @dataclass
@@ -64,9 +74,8 @@ class CellRunner:
             run_id = f"e{self.count:04d}"
         self.folder.mkdir(parents=True, exist_ok=True)
         listed = write_cells(self.folder / f"{run_id}.cells.json", cells)
-        args = [str(self.suites), f"--k2-matrix={self.matrix_path}", f"--k2-cells={listed}",
-                f"--k2-results={self.folder}", f"--k2-run-id={run_id}",
-                f"--benchmark-min-rounds={self.rounds}", *_QUIET]
+        args = example_command(self.suites, self.matrix_path, listed, self.folder, run_id,
+                               self.rounds).main_args()
         log = self.folder / f"{run_id}.log"
         with log.open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(out):
@@ -107,17 +116,10 @@ def measure_cells(cells: Sequence[Cell], *, matrix_path: Path, suites: Path, fol
     (``rounds`` None: the suite's own rounds, as in a sweep)."""
     folder.mkdir(parents=True, exist_ok=True)
     listed = write_cells(folder / f"{run_id}.cells.json", cells)
-    cmd = [sys.executable, "-m", "pytest", str(suites), f"--k2-matrix={matrix_path}",
-           f"--k2-cells={listed}", f"--k2-results={folder}", f"--k2-run-id={run_id}",
-           f"--k2-trials={trials}", *_QUIET]
-    if rounds is not None:
-        cmd.append(f"--benchmark-min-rounds={rounds}")
+    command = example_command(suites, matrix_path, listed, folder, run_id, rounds, trials)
     log = folder / f"{run_id}.log"
     with log.open("w", encoding="utf-8") as out:
-        try:
-            subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s,
-                           check=False, cwd=Path.cwd())
-        except subprocess.TimeoutExpired:
+        if run_logged(command.argv(), Path.cwd(), None, out, timeout_s) is None:
             out.write(f"\nk2matrix explore: trials stopped after {timeout_s:.0f} s\n")
     doc_path = folder / run_id / "benchmarks.json"
     if not doc_path.is_file():

@@ -29,7 +29,6 @@ from __future__ import annotations
 import gc
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -39,8 +38,10 @@ from typing import Any
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from k2matrix import counters
-from k2matrix.counting import callgrind, launch
+from k2matrix.counting import callgrind
 from k2matrix.counting.callgrind import InstructionClock
+from k2matrix.sweep.command import SweepCommand
+from k2matrix.sweep.launch import run_attached
 
 TIMERS = {"cpu": "time.process_time", "instructions": "k2matrix.plugin.clock.instruction_timer"}
 COUNTED_ROUNDS = 1
@@ -167,18 +168,14 @@ def rerun_counted(config: Any) -> int:
     return its exit code. Its dumps go to a temporary folder, removed afterwards; valgrind's
     own log is shown when the session fails."""
     out_dir = Path(tempfile.mkdtemp(prefix="k2-callgrind-"))
-    args = [str(a) for a in config.invocation_params.args]
-    cmd = launch.command([sys.executable, "-m", "pytest", *args], out_dir)
-    env = launch.environment(os.environ, out_dir)
-    proc = subprocess.Popen(cmd, cwd=config.invocation_params.dir, env=env)
+    command = SweepCommand(session=tuple(str(a) for a in config.invocation_params.args),
+                           callgrind_dir=out_dir)
+    code: int | None = None  # None: interrupted (Ctrl-C or SIGTERM stop the counted session)
     try:
-        code = proc.wait()
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the counted session ends with this one
-        proc.terminate()
-        proc.wait()
-        raise
+        code = run_attached(command.argv(), config.invocation_params.dir,
+                            command.environment(os.environ))
     finally:
-        if proc.returncode not in (0, 1, None):
+        if code not in (0, 1):
             for log in sorted(out_dir.glob("valgrind.*.log")):
                 text = log.read_text(errors="replace").strip()
                 if text:

@@ -22,8 +22,8 @@ from k2matrix.plugin.threads import budget
 from k2matrix.results import store
 from k2matrix.results.document import MERGED_FILE
 from k2matrix.results.journal import Journal
-from k2matrix.results.launch import write_progress
 from k2matrix.results.meta import affinity, run_meta
+from k2matrix.results.progress import write_progress
 from k2matrix.results.record import PASSED, CellRecord
 
 PHASES = pytest.StashKey[dict[str, Any]]()
@@ -168,7 +168,7 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
 
 def on_setup(item: pytest.Item) -> None:
     """A cell starts when its setup starts (its fixtures are part of its wall time); a
-    trial process says which cell it is at (:func:`k2matrix.results.launch.write_progress`)."""
+    trial process says which cell it is at (:func:`k2matrix.results.progress.write_progress`)."""
     item.stash[PHASES] = {"started": time.time()}
     state = get_state(item.config)
     if state.trial is not None:

@@ -10,45 +10,20 @@ comparison trustworthy on a noisy machine (:mod:`k2matrix.compare`).
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from k2matrix.cell import derive_seed
 from k2matrix.errors import ResultsError
 from k2matrix.results import store
 from k2matrix.results.folding import trial_dir
-from k2matrix.results.launch import Plan, StatusLine, log_tail, run_trial
+from k2matrix.sweep.command import SweepCommand, child_args
+from k2matrix.sweep.launch import log_tail, run_trial
+from k2matrix.sweep.status import Plan, StatusLine
 
-# options the parent decides for each trial (with a value, as "--opt=V" or "--opt V")
-_OWN = ("--k2-trials", "--k2-run-id", "--k2-results", "--k2-trial", "--k2-order-seed")
 _STOP = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
          pytest.ExitCode.USAGE_ERROR)
-
-
-def child_args(args: list[str]) -> list[str]:
-    """The invocation's arguments without the options each trial is given anew."""
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        if arg in _OWN:
-            skip = True
-            continue
-        if any(arg.startswith(f"{opt}=") for opt in _OWN):
-            continue
-        out.append(arg)
-    return out
-
-
-def order_seed(run_id: str, trial: int) -> int:
-    """The shuffle seed of one trial: new for each trial, the same for each side of an A/B
-    (so trial *i* of both sides runs its cells in one order)."""
-    return derive_seed(trial, run_id)
 
 
 def launch_trials(config: pytest.Config) -> int:
@@ -65,7 +40,9 @@ def launch_trials(config: pytest.Config) -> int:
     if (run_dir / "trials").exists():
         raise pytest.UsageError(f"--k2-run-id={run_id}: {run_dir} already holds trials; choose "
                                 "another run id (or leave it out for a new one)")
-    base = child_args([str(a) for a in config.invocation_params.args])
+    # the session again, without what each trial is given anew (sweep.command.child_args)
+    base = SweepCommand(session=tuple(child_args([str(a) for a in
+                                                  config.invocation_params.args])))
     status = StatusLine()
     plan = Plan(total=trials, started=time.time())
     codes: list[int] = []
@@ -73,11 +50,9 @@ def launch_trials(config: pytest.Config) -> int:
     try:
         for k in range(1, trials + 1):
             folder = trial_dir(run_dir, k)
-            cmd = [sys.executable, "-m", "pytest", *base,
-                   f"--k2-results={folder.parent}", f"--k2-run-id={folder.name}",
-                   f"--k2-trial={k}/{trials}", f"--k2-order-seed={order_seed(run_id, k)}"]
             label = f"trial {k} of {trials}"
-            code = run_trial(cmd, config.invocation_params.dir, None, folder,
+            code = run_trial(base.for_trial(run_dir, k, trials, seed_key=run_id).argv(),
+                             config.invocation_params.dir, None, folder,
                              status.follow(plan, label))
             plan.finished += 1
             codes.append(code)
