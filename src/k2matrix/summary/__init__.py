@@ -3,12 +3,13 @@ the targets, scaling fits, the K2 verdict, baseline comparison, tables, plots an
 
 Modules: ``load`` (read a run), ``cells`` (the frame), ``status`` (targets), ``verdict``,
 ``scaling``, ``drift``, ``compare`` (baseline), ``build`` (all together), ``render`` (text
-and Markdown), ``plots``, ``html``, ``export`` (github-action-benchmark), ``command`` (CLI).
+and Markdown), ``plots``, ``html``, ``export`` (github-action-benchmark); the command is
+:mod:`k2matrix.commands.summary` (also ``python -m k2matrix.summary``).
 """
 
 from typing import Any
 
-__all__ = ["Summary", "add_summary_parser", "build_summary", "run_summary"]
+__all__ = ["Summary", "build_summary"]
 
 
 def __getattr__(name: str) -> Any:
@@ -17,8 +18,4 @@ def __getattr__(name: str) -> Any:
         from k2matrix.summary import build
 
         return getattr(build, name)
-    if name in ("add_summary_parser", "run_summary"):
-        from k2matrix.summary import command
-
-        return getattr(command, name)
     raise AttributeError(name)
