@@ -1,6 +1,6 @@
 """Command-line values every k2matrix command parses the same way: fractions (``0.10`` or
-``10%``), probabilities, and paths a command will write (checked before any work, so a long
-run is not lost to a typo at its end)."""
+``10%``), probabilities and confidences, and paths a command will write (checked before any
+work, so a long run is not lost to a typo at its end)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,16 @@ def probability(text: str) -> float:
     if not 0 < value < 1:  # also refuses nan
         raise argparse.ArgumentTypeError(
             f"{text!r} is out of range; use a probability between 0 and 1, such as 0.05")
+    return value
+
+
+def confidence(text: str) -> float:
+    """``--confidence``: a probability such as 0.99 (not a significance level)."""
+    value = probability(text)
+    if value < 0.5:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a confidence is a probability such as 0.99 or 0.95 (not a "
+            "significance level: 0.01 means 99%)")
     return value
 
 

@@ -129,5 +129,5 @@ def test_merge_names_the_bad_input(tmp_path: Path, make: Any, words: str) -> Non
 def test_merge_into_a_path_that_cannot_be_a_directory(tmp_path: Path) -> None:
     good = write_run_dir(tmp_path / "good", [journal_line(CELLS[0])])
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ResultsError, match=r"--out .*file/out: cannot create the directory"):
+    with pytest.raises(ResultsError, match=r"--results .*file/out: cannot create the directory"):
         merge_dirs([good], tmp_path / "file" / "out")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -10,18 +9,17 @@ from typing import Any
 import pytest
 from synthetic import benchmark, cell_dict, document, synthetic_document, trials_document
 
+from k2matrix.cli import main as k2matrix
 from k2matrix.errors import ResultsError
-from k2matrix.summary import add_summary_parser, build_summary, run_summary
-from k2matrix.summary.command import main
+from k2matrix.summary import build_summary
+from k2matrix.summary.__main__ import main
 
 FROZEN_TARGETS = Path(__file__).resolve().parent / "data" / "summary" / "targets.json"
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="k2matrix")
-    sub = parser.add_subparsers(dest="command")
-    add_summary_parser(sub)
-    return parser.parse_args(["summary", *argv])
+def summary(argv: list[str]) -> int:
+    """``k2matrix summary ARGV``, in this process: its exit code."""
+    return k2matrix(["summary", *argv])
 
 
 def write(path: Path, doc: Any) -> Path:
@@ -57,7 +55,7 @@ def run_path(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json", "html"])
 def test_every_format_prints(run_path: Path, fmt: str,
                              capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_summary(parse([str(run_path), "--format", fmt])) == 0
+    assert summary([str(run_path), "--format", fmt]) == 0
     out = capsys.readouterr().out
     assert "writer-buffered-v2" in out
     if fmt == "json":
@@ -91,8 +89,8 @@ def test_results_directory_and_json_shape(tmp_path: Path) -> None:
 def test_plots_html_and_gab_export(run_path: Path, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     plots, html, gab = tmp_path / "plots", tmp_path / "out" / "report.html", tmp_path / "g.json"
-    code = run_summary(parse([str(run_path), "--format", "html", "--out", str(html),
-                              "--plots", str(plots), "--export-gab", str(gab)]))
+    code = summary([str(run_path), "--format", "html", "--out", str(html),
+                    "--plots", str(plots), "--export-gab", str(gab)])
     assert code == 0
     assert "Verdict: Good" in capsys.readouterr().out
     names = sorted(p.name for p in plots.iterdir())
@@ -112,22 +110,22 @@ def test_plots_html_and_gab_export(run_path: Path, tmp_path: Path,
 
 def test_blocking_verdict_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path / "b.json", sustained_run(throughput=3000.0))
-    assert run_summary(parse([str(path)])) == 1
+    assert summary([str(path)]) == 1
     assert "Verdict: Blocking" in capsys.readouterr().out
 
 
 def test_regression_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = write(tmp_path / "base.json", trials_document(10, trials=5))
     slow = write(tmp_path / "slow.json", trials_document(10, trials=5, slowdown=1.4, seed=1))
-    assert run_summary(parse([str(base), "--baseline", str(base)])) == 0
+    assert summary([str(base), "--baseline", str(base)]) == 0
     capsys.readouterr()
-    assert run_summary(parse([str(slow), "--baseline", str(base), "--format", "json"])) == 1
+    assert summary([str(slow), "--baseline", str(base), "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["regressions"] == 10
     assert all(set(c) >= {"id", "change", "ci_low", "ci_high", "noise_floor", "verdict"}
                for c in data["comparisons"])
-    assert run_summary(parse([str(slow), "--baseline", str(base),
-                              "--fail-threshold", "50%"])) == 0
+    assert summary([str(slow), "--baseline", str(base),
+                    "--fail-threshold", "50%"]) == 0
 
 
 # (what, how to make the bad input, words the message must contain)
@@ -156,9 +154,9 @@ def test_bad_input_exits_2_with_a_message(tmp_path: Path, make: Any, words: list
         path.mkdir()
     elif make is not None:
         write(path, make)
-    assert run_summary(parse([str(path)])) == 2
+    assert summary([str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("k2matrix summary: error: ")
+    assert err.startswith("k2matrix: ")
     assert "Traceback" not in err
     for word in words:
         assert word in err
@@ -170,17 +168,17 @@ def test_incompatible_baseline_exits_2_unless_forced(tmp_path: Path,
     a = write(tmp_path / "a.json", doc)
     doc["k2"]["matrix_fingerprint"] = "f" * 16
     b = write(tmp_path / "b.json", doc)
-    assert run_summary(parse([str(b), "--baseline", str(a)])) == 2
+    assert summary([str(b), "--baseline", str(a)]) == 2
     err = capsys.readouterr().err
     assert "k2.matrix_fingerprint differs" in err and "Traceback" not in err
-    assert run_summary(parse([str(b), "--baseline", str(a), "--force"])) == 0
+    assert summary([str(b), "--baseline", str(a), "--force"]) == 0
 
 
 def test_unwritable_output_exits_2(run_path: Path, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert run_summary(parse([str(run_path), "--out", str(blocker / "x.txt")])) == 2
+    assert summary([str(run_path), "--out", str(blocker / "x.txt")]) == 2
     assert "--out" in capsys.readouterr().err
 
 
@@ -215,7 +213,7 @@ def test_empty_run_is_an_error_and_concurrency_note(
     empty = write(tmp_path / "empty.json", {"benchmarks": []})
     with pytest.raises(ResultsError, match="no cell was measured"):
         build_summary(empty)
-    assert run_summary(parse([str(empty)])) == 2
+    assert summary([str(empty)]) == 2
     err = capsys.readouterr().err
     assert str(empty) in err and "run a sweep" in err and "-k selection" in err
     doc = sustained_run()

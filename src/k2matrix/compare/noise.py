@@ -201,3 +201,20 @@ def find_noise(results: Path, k2: Mapping[str, Any]) -> tuple[dict[str, NoiseMod
     if differs:
         return {}, f"{link} does not apply ({'; '.join(differs)}); not used"
     return models(doc), f"noise floors from {link.resolve().name} ({doc.get('trials')} trials)"
+
+
+def noise_for(option: str | None, results: Path, k2: Mapping[str, Any]
+              ) -> tuple[dict[str, NoiseModel], list[str]]:
+    """The noise models a comparison uses, and what to say about them: ``option`` is a
+    ``k2matrix noise`` run, ``"none"`` for none, or None for ``results/noise-latest`` when
+    it applies to the run ``k2``."""
+    if option == "none":
+        return {}, []
+    if option:
+        doc = read_noise(Path(option))
+        differs = mismatch(doc, k2)
+        notes = [f"--noise {option}: measured for another setting ({'; '.join(differs)})"
+                 ] if differs else []
+        return models(doc), [*notes, f"noise floors from {option}"]
+    found, note = find_noise(results, k2)
+    return found, [note]

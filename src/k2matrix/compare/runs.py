@@ -79,10 +79,17 @@ COMPARE_FIX = ("compare runs of the same matrix, profile and kind of machine, or
 def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_THRESHOLD,
                  confidence: float = DEFAULT_CONFIDENCE, paired: bool = False,
                  noise: Mapping[str, NoiseModel] | None = None, force: bool = False,
-                 notes: list[str] | None = None, metric: str = TIME) -> dict[str, Any]:
+                 notes: list[str] | None = None, metric: str = TIME,
+                 floors: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The comparison document (see the module docstring); ResultsError when the runs do
     not compare (``force`` overrides a differing matrix, profile or machine, never a
-    differing clock)."""
+    differing clock).
+
+    ``noise`` models take part in the verdicts. ``floors`` (keyed as the models are) are
+    only reported: the timed rows' ``noise_floor`` is the floor given for the row's key
+    (``noise_floor_source`` ``measured``) or, for a key without one, the row's own (source
+    None); the verdicts stay those of the trials (``k2matrix noise``: the floors its own
+    A/A measured, shown beside the A/A judged on its trials)."""
     overridden = check_compatible(
         [(f"the baseline {baseline.source}", baseline.k2),
          (f"the candidate {candidate.source}", candidate.k2)], force,
@@ -103,6 +110,8 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
         rows = _timed_rows(baseline, candidate, shared, base, cand, paired=paired,
                            confidence=confidence, threshold=threshold, models=models,
                            metric=metric)
+        if floors is not None:
+            _report_floors(rows, floors)
     verdicts = [r["verdict"] for r in rows]
     if not shared:
         out_notes.append("no cell id is in both runs")
@@ -176,6 +185,13 @@ def _timed_rows(baseline: Run, candidate: Run, shared: list[str],
         row.update(spread=None, threshold=threshold)
         rows.append(row)
     return rows
+
+
+def _report_floors(rows: list[dict[str, Any]], floors: Mapping[str, float]) -> None:
+    for row in rows:
+        key = row["id"] + (f"@{RELATIVE}" if row["metric"] == RELATIVE else "")
+        row["noise_floor"] = floors.get(key, row["noise_floor"])
+        row["noise_floor_source"] = "measured" if key in floors else None
 
 
 def _median_or_none(values: list[float]) -> float | None:

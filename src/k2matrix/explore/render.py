@@ -59,7 +59,8 @@ def _params(params: dict[str, Any]) -> str:
 
 def render_table(prop: Property, report: dict[str, Any]) -> str:
     lines = [f"property {prop.name}: {prop.description or prop.case}",
-             f"  case {prop.case}, must hold: {limit_text(prop)}",
+             f"  case {prop.case}, must hold: {limit_text(prop)}"
+             + (f"; seed {report['seed']} (--seed to repeat)" if "seed" in report else ""),
              f"  examples run: {report['examples']} ({report['failures']} failed their "
              f"verification) in {report['seconds']:.1f} s of search, "
              f"{report['total_seconds']:.1f} s in all; {report['stopped']}"]

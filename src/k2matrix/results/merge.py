@@ -78,8 +78,10 @@ def check_compatible(runs: Sequence[tuple[str, Mapping[str, Any]]], force: bool 
     return found
 
 
-def merge_dirs(run_dirs: Iterable[Path], out: Path, force: bool = False) -> dict[str, Any]:
-    """Combine shards (or separate runs) into one run directory ``out``."""
+def merge_dirs(run_dirs: Iterable[Path], out: Path, force: bool = False,
+               option: str = "--results") -> dict[str, Any]:
+    """Combine shards (or separate runs) into one run directory ``out`` (given as the
+    command-line ``option``, which an error names)."""
     dirs = [Path(d) for d in run_dirs]
     if not dirs:
         raise ResultsError("nothing to merge: name at least one run directory")
@@ -101,8 +103,8 @@ def merge_dirs(run_dirs: Iterable[Path], out: Path, force: bool = False) -> dict
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ResultsError(f"--out {out}: cannot create the directory: "
-                           f"{exc.strerror or exc}; choose another --out") from None
+        raise ResultsError(f"{option} {out}: cannot create the directory: "
+                           f"{exc.strerror or exc}; choose another {option}") from None
     write_json_atomic(out / META_FILE, meta)
     write_journal(out / "journal-merged.jsonl", records)
     doc = build_document(records, meta)

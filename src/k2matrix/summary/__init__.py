@@ -4,12 +4,13 @@ the targets, scaling fits, the K2 verdict, baseline comparison, tables, plots an
 Modules: ``rows`` (the frame; a run is read by :mod:`k2matrix.results.load`), ``status``
 (targets), ``verdict``, ``scaling``, ``drift``, ``draws``, ``compare`` (baseline), ``noise``,
 ``storage``, ``build`` (all together), ``render`` (text and Markdown), ``plots``, ``html``,
-``export`` (github-action-benchmark), ``command`` (CLI).
+``export`` (github-action-benchmark); the command is :mod:`k2matrix.commands.summary` (also
+``python -m k2matrix.summary``).
 """
 
 from typing import Any
 
-__all__ = ["Summary", "add_summary_parser", "build_summary", "run_summary"]
+__all__ = ["Summary", "build_summary"]
 
 
 def __getattr__(name: str) -> Any:
@@ -18,8 +19,4 @@ def __getattr__(name: str) -> Any:
         from k2matrix.summary import build
 
         return getattr(build, name)
-    if name in ("add_summary_parser", "run_summary"):
-        from k2matrix.summary import command
-
-        return getattr(command, name)
     raise AttributeError(name)

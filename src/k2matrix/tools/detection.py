@@ -75,7 +75,7 @@ def by_metric(run_dir: Path, component: str, threshold: float, clock: str = "wal
     """The A/B's trials compared by each metric (paired, as ``ab`` does, with the noise
     models ``ab`` found): ``time`` and ``relative`` for a timed A/B, ``instructions`` for a
     counted one."""
-    from k2matrix.compare.command import noise_for
+    from k2matrix.compare.noise import noise_for
     from k2matrix.compare.runs import compare_runs
     from k2matrix.results.load import load_run
 

@@ -10,13 +10,12 @@ version and the round-trip time. Nothing is left behind: every scratch topic, su
 object and table is deleted.
 
 Exit codes: 0 when every check passes; 2 naming the first service that failed and its fix.
+The command is :mod:`k2matrix.commands.doctor`.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import K2Error
 from k2matrix.matrix import load_matrix
 
-__all__ = ["Check", "main", "run_checks"]
+__all__ = ["Check", "check_matrix", "failure", "run_checks"]
 
 
 @dataclass
@@ -190,31 +189,15 @@ def _librdkafka() -> str:
     return librdkafka_version()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="k2matrix doctor", description=__doc__.splitlines()[0])
-    parser.add_argument("--matrix", default="matrix.toml", help="default: matrix.toml")
-    args = parser.parse_args(argv)
-    return doctor(Path(args.matrix))
+def check_matrix(path: Path) -> list[Check]:
+    """Every check of the backends the matrix at ``path`` configures (a K2Error when the
+    matrix cannot be used)."""
+    return run_checks(load_matrix(path).backends.with_environment())
 
 
-def doctor(path: Path) -> int:
-    """Print one line per check; 0 if all pass, else 2 naming the first failure and fix."""
-    try:
-        backends = load_matrix(path).backends.with_environment()
-    except K2Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    checks = run_checks(backends)
-    for check in checks:
-        print(check.line())
+def failure(checks: list[Check]) -> str | None:
+    """The first failed check, its detail and its fix; None when every check passed."""
     failed = next((c for c in checks if not c.ok), None)
     if failed is None:
-        print(f"doctor: all {len(checks)} checks passed")
-        return 0
-    print(f"error: {failed.service} failed: {failed.detail}\n  fix: {FIXES[failed.service]}",
-          file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return None
+    return f"{failed.service} failed: {failed.detail}\n  fix: {FIXES[failed.service]}"

@@ -1,0 +1,211 @@
+"""One exploration of a property, from plain values to its report: a warm-up cell, the
+Hypothesis search (:mod:`.search`) over real cells (:mod:`.runner`), the confirmation of
+the shrunk (else the found) violation over trials in fresh processes (:mod:`.relation`),
+the counterexamples, the picture and ``explore.json`` written in a new run directory
+(:mod:`.store`). ``ExploreSession(...).run()`` returns an :class:`ExploreResult`; the
+``explore`` command (:mod:`k2matrix.commands.explore`) only renders it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from k2matrix.checks import did_you_mean
+from k2matrix.errors import K2Error
+
+if TYPE_CHECKING:  # the search and its libraries load only when explore runs
+    from k2matrix.cell import Cell
+    from k2matrix.explore.relation import Confirmation
+    from k2matrix.explore.search import Example, SearchResult
+    from k2matrix.explore.space import CellFactory
+    from k2matrix.matrix import Matrix
+    from k2matrix.matrix.properties import Property
+
+DEFAULT_BUDGET = 60  # examples, when neither a budget nor a time is given
+
+
+@dataclass
+class ExploreResult:
+    """What an exploration found: the report (as written to ``explore.json``), whether the
+    search was interrupted, and whether every draw failed its verification."""
+
+    prop: Property
+    report: dict[str, Any]
+    interrupted: bool = False
+    every_failed: bool = False
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.report["run_dir"])
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(self.report["confirmed"])
+
+
+@dataclass
+class ExploreSession:
+    """An exploration of ``property_name`` in the matrix at ``matrix_path``: at most
+    ``budget`` examples or ``seconds`` of search (neither: 60 examples), the search seeded
+    by ``seed``, a violation confirmed over ``trials`` trials; the run directory goes in
+    ``results``."""
+
+    matrix_path: Path
+    property_name: str
+    results: Path
+    seed: int
+    trials: int
+    budget: int | None = None
+    seconds: float | None = None
+    tests: Path | None = None
+    # set as the run begins
+    prop: Property = field(init=False)
+    factory: CellFactory = field(init=False)
+    suites: Path = field(init=False)
+    run_dir: Path = field(init=False)
+
+    def run(self) -> ExploreResult:
+        from k2matrix.explore import store
+        from k2matrix.explore.runner import CellRunner, suites_for
+        from k2matrix.explore.space import CellFactory
+        from k2matrix.matrix import load_matrix
+
+        began = time.monotonic()
+        matrix = load_matrix(self.matrix_path)
+        prop = find_property(matrix, self.property_name)
+        self.suites = suites_for(self.matrix_path, self.tests)
+        budget = self.budget if self.budget or self.seconds else DEFAULT_BUDGET
+        earlier = store.earlier_runs(self.results, prop.name)
+        self.run_dir = store.new_run_dir(self.results, prop.name)
+        database = store.open_database(self.run_dir, earlier)
+        self.prop, self.factory = prop, CellFactory(matrix, prop)
+        runner = CellRunner(self.matrix_path, self.suites, self.run_dir / "examples",
+                            prop.metric, prop.rounds)
+        result = self._search(runner, budget, database)
+        found, shrunk = result.first_violation, result.shrunk
+        if shrunk is None and result.interrupted and found is not None:
+            shrunk = found  # interrupted while shrinking: the violation as found
+        chosen, conf = shrunk, None
+        if shrunk is not None and not result.interrupted:
+            chosen, conf = self._confirm_either(found, shrunk)
+        if shrunk is not None:
+            self._write_counterexamples(found, shrunk, chosen, conf)
+        report = self._report(result, earlier, found, shrunk, chosen, conf)
+        report["total_seconds"] = round(time.monotonic() - began, 2)
+        store.write_report(self.run_dir, report)
+        print(file=sys.stderr)  # ends the progress line
+        every_failed = bool(result.examples) and result.failures == len(result.examples)
+        return ExploreResult(prop, report, interrupted=result.interrupted,
+                             every_failed=every_failed)
+
+    def _search(self, runner: Any, budget: int | None, database: Any) -> SearchResult:
+        from k2matrix.explore.render import progress_line
+        from k2matrix.explore.search import Outcome, search
+        from k2matrix.explore.space import points, simplest
+
+        prop, factory = self.prop, self.factory
+
+        def measure(drawn: list[dict[str, Any]]) -> list[Outcome]:
+            outcomes: list[Outcome] = runner.measure([factory.cell(p) for p in drawn])
+            return outcomes
+
+        def progress(result: SearchResult, left: float | None) -> None:
+            progress_line(prop, result, left, budget)
+
+        # the first cells in this process pay first-use costs (imports, the catalog,
+        # caches): a warm-up cell, discarded, so that the first example is not timed cold
+        print(f"k2matrix explore {prop.name}: warming up ...", file=sys.stderr, flush=True)
+        warm = {c.id: c for c in (factory.cell(p, tag="w")
+                                  for p in points(prop, simplest(prop)))}
+        runner.measure(list(warm.values()), "warmup")  # both variants of a relation
+        return search(prop, measure, budget=budget, seconds=self.seconds, seed=self.seed,
+                      database=database, progress=progress)
+
+    def _confirm_either(self, found: Example | None, shrunk: Example
+                        ) -> tuple[Example, Confirmation]:
+        """The shrunk violation confirmed, or else the found one when that confirms."""
+        conf = self._confirm(shrunk, "shrunk")
+        if not conf.confirmed and found is not None and found is not shrunk:
+            conf_found = self._confirm(found, "found")
+            if conf_found.confirmed:
+                return found, conf_found
+        return shrunk, conf
+
+    def _confirm(self, example: Example, label: str) -> Confirmation:
+        from k2matrix.explore.relation import confirm
+        from k2matrix.explore.runner import measure_cells
+
+        prop = self.prop
+        cells = [self.factory.cell(p) for p in example.points]
+        unique = list({c.id: c for c in cells}.values())
+        print(f"\nk2matrix explore {prop.name}: confirming the {label} counterexample over "
+              f"{self.trials} trials in fresh processes ...", file=sys.stderr, flush=True)
+        measured = measure_cells(unique, matrix_path=self.matrix_path, suites=self.suites,
+                                 folder=self.run_dir / "confirm", run_id=label,
+                                 trials=self.trials, rounds=None, metric=prop.metric)
+        xs = [p.get(prop.axis) for p in example.points] if prop.axis else []
+        return confirm(prop, [measured[c.id] for c in cells], xs, cell_id=cells[-1].id)
+
+    def _write_counterexamples(self, found: Example | None, shrunk: Example,
+                               chosen: Example | None, conf: Confirmation | None) -> None:
+        from k2matrix.explore import store
+        from k2matrix.explore.render import limit_text
+
+        prop = self.prop
+        cells: list[Cell] = []
+        extra: dict[str, dict[str, Any]] = {}
+        for role, example in (("found", found), ("shrunk", shrunk)):
+            if example is None:
+                continue
+            for point_cell in [self.factory.cell(p) for p in example.points]:
+                cells.append(point_cell)
+                extra[point_cell.id] = {
+                    "property": prop.name, "role": role, "metric": prop.metric,
+                    "limit": limit_text(prop), "figure": example.evaluation.figure
+                    if example.evaluation else None,
+                    "confirmed": bool(conf and conf.confirmed and example is chosen)}
+        store.write_counterexamples(self.run_dir, cells, extra)
+
+    def _report(self, result: SearchResult, earlier: list[Path], found: Example | None,
+                shrunk: Example | None, chosen: Example | None,
+                conf: Confirmation | None) -> dict[str, Any]:
+        from k2matrix.explore.picture import influence, write_picture
+        from k2matrix.explore.render import confirmation_view, example_view, limit_text
+
+        prop = self.prop
+        picture = write_picture(prop, result.examples, shrunk, self.run_dir / "explore.png")
+        stopped = result.stopped
+        if result.examples and result.failures == len(result.examples):
+            first = next((o.error for e in result.examples for o in e.outcomes if o.error),
+                         "")
+            stopped = (f"every draw failed its verification, so no performance figure "
+                       f"exists (first error: {first})")
+        return {
+            "property": prop.name, "description": prop.description, "case": prop.case,
+            "kind": prop.kind, "metric": prop.metric, "must_hold": limit_text(prop),
+            "bound": prop.bound, "direction": prop.direction, "seed": self.seed,
+            "examples": len(result.examples), "failures": result.failures,
+            "seconds": round(result.seconds, 2), "stopped": stopped,
+            "counterexample": example_view(prop, chosen),
+            "found": example_view(prop, found), "confirmed": bool(conf and conf.confirmed),
+            "confirmation": confirmation_view(conf),
+            "worst": example_view(prop, result.worst),
+            "influence": [[k, round(v, 3)] for k, v in influence(prop, result.examples)],
+            "picture": str(picture) if picture else None, "run_dir": str(self.run_dir),
+            "earlier_runs": [str(p) for p in earlier],
+            "all_examples": [e.to_dict() for e in result.examples],
+        }
+
+
+def find_property(matrix: Matrix, name: str) -> Property:
+    """The matrix's ``[properties.NAME]``; a K2Error naming the known ones."""
+    props = matrix.properties
+    if name not in props:
+        known = ", ".join(props) or "none: add a [properties.NAME] table"
+        raise K2Error(f"explore {name}: no such property{did_you_mean(name, props)} in "
+                      f"{matrix.source}; properties: {known}")
+    prop: Property = props[name]
+    return prop
