@@ -14,7 +14,7 @@ from k2matrix.cell import Cell
 from k2matrix.counting.launch import pinned
 from k2matrix.figures import derive, figure
 from k2matrix.plugin import benchmarks
-from k2matrix.plugin.cells import cell_of
+from k2matrix.plugin.cells import FIXTURE, cell_of
 from k2matrix.plugin.clock import take_counters
 from k2matrix.plugin.identity import Role, RunIdentity
 from k2matrix.plugin.state import RunState, get_state
@@ -121,8 +121,8 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
         return
     benches = benchmarks.for_item(config, item.nodeid)
     for b in benches:  # plain data only: the params cross process boundaries
-        if b.params and "k2_cell" in b.params:
-            b.params = {**b.params, "k2_cell": cell.id}
+        if b.params and FIXTURE in b.params:
+            b.params = {**b.params, FIXTURE: cell.id}
     if report.when == "call":
         if report.passed:
             _enrich(identity, cell, benches)
