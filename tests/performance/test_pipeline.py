@@ -15,6 +15,7 @@ pipeline holds (``k2matrix.ratesearch``) within a freshness p99 of 2 s and a bac
 from __future__ import annotations
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell
@@ -41,7 +42,7 @@ def _check(result: PipelineResult) -> None:
         raise VerificationError(f"pipeline table: {result.verified.describe()}")
 
 
-def _run_cell(cell: Cell, benchmark: pytest.FixtureDef, backends: Backends,
+def _run_cell(cell: Cell, benchmark: BenchmarkFixture, backends: Backends,
               restart: bool) -> None:
     config = _config(cell, restart)
     result = benchmark.pedantic(run_pipeline, args=(config, backends), rounds=1,
@@ -53,18 +54,18 @@ def _run_cell(cell: Cell, benchmark: pytest.FixtureDef, backends: Backends,
 
 
 @pytest.mark.k2(component="pipeline", case="end_to_end")
-def test_end_to_end(k2_cell: Cell, benchmark: pytest.FixtureDef, k2_backends: Backends
+def test_end_to_end(k2_cell: Cell, benchmark: BenchmarkFixture, k2_backends: Backends
                     ) -> None:
     _run_cell(k2_cell, benchmark, k2_backends, restart=False)
 
 
 @pytest.mark.k2(component="pipeline", case="restart")
-def test_restart(k2_cell: Cell, benchmark: pytest.FixtureDef, k2_backends: Backends) -> None:
+def test_restart(k2_cell: Cell, benchmark: BenchmarkFixture, k2_backends: Backends) -> None:
     _run_cell(k2_cell, benchmark, k2_backends, restart=True)
 
 
 @pytest.mark.k2(component="pipeline", case="rate_search")
-def test_rate_search(k2_cell: Cell, benchmark: pytest.FixtureDef, k2_backends: Backends
+def test_rate_search(k2_cell: Cell, benchmark: BenchmarkFixture, k2_backends: Backends
                      ) -> None:
     base = _config(k2_cell, restart=False)
     bounds = SearchConfig(start_rate=5_000, max_rate=base.rate * 2, step_s=8.0,

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from k2matrix.backends.config import Backends
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
@@ -84,11 +85,11 @@ def _verify(producers: ProducerBench, producer: TradeProducer, records: list[dic
                         records, copies=copies, extra=extra, sample=sample).describe()
 
 
-def _median(benchmark: Any) -> float:
+def _median(benchmark: BenchmarkFixture) -> float:
     return float(benchmark.stats.stats.median)
 
 
-def _rounds(benchmark: Any) -> list[float]:
+def _rounds(benchmark: BenchmarkFixture) -> list[float]:
     return [float(v) for v in benchmark.stats.stats.data]
 
 
@@ -97,7 +98,8 @@ def _setup(reference: Any) -> Any:
     return reference.round if reference is not None else None
 
 
-def _batch_cell(k2_cell: Cell, benchmark: Any, producers: ProducerBench, rounds: int) -> None:
+def _batch_cell(k2_cell: Cell, benchmark: BenchmarkFixture, producers: ProducerBench,
+                rounds: int) -> None:
     """produce_trades(batch) + flush per round; ceiling; verify every round's messages."""
     batch = int(k2_cell.params["batch_size"])
     records = _records(k2_cell, batch)
@@ -127,7 +129,7 @@ def _batch_cell(k2_cell: Cell, benchmark: Any, producers: ProducerBench, rounds:
 
 class TestProducerThroughput:
     @pytest.mark.k2(component="producer", case="single")
-    def test_single_trade_latency(self, k2_cell: Cell, benchmark: Any,
+    def test_single_trade_latency(self, k2_cell: Cell, benchmark: BenchmarkFixture,
                                   producers: ProducerBench,
                                   k2_rounds: Callable[[int], int]) -> None:
         rounds = k2_rounds(50)
@@ -155,14 +157,14 @@ class TestProducerThroughput:
                                                **producers.info()))
 
     @pytest.mark.k2(component="producer", case="batch")
-    def test_batch_trade_throughput(self, k2_cell: Cell, benchmark: Any,
+    def test_batch_trade_throughput(self, k2_cell: Cell, benchmark: BenchmarkFixture,
                                     producers: ProducerBench,
                                     k2_rounds: Callable[[int], int]) -> None:
         batch = int(k2_cell.params["batch_size"])
         _batch_cell(k2_cell, benchmark, producers, k2_rounds(20 if batch < 100 else 5))
 
     @pytest.mark.k2(component="producer", case="serializer_cache")
-    def test_serializer_cache(self, k2_cell: Cell, benchmark: Any, kafka: KafkaCluster,
+    def test_serializer_cache(self, k2_cell: Cell, benchmark: BenchmarkFixture, kafka: KafkaCluster,
                               registry: Any, k2_rounds: Callable[[int], int]) -> None:
         """Serialize one trade through the serializer cache: ``cold`` empties the cache
         before each round (register the schema, compile the encoder, encode), ``warm``
@@ -197,7 +199,7 @@ class TestProducerThroughput:
             verified=f"all {len(records)} values decoded (registry schema id + fastavro) equal")
 
     @pytest.mark.k2(component="producer", case="paced_latency")
-    def test_paced_latency(self, k2_cell: Cell, benchmark: Any,
+    def test_paced_latency(self, k2_cell: Cell, benchmark: BenchmarkFixture,
                            producers: ProducerBench) -> None:
         rate = int(k2_cell.get("paced_rate", 10_000))
         messages = int(k2_cell.get("paced_messages", 20_000))
@@ -223,7 +225,7 @@ class TestProducerThroughput:
 
     @pytest.mark.slow
     @pytest.mark.k2(component="producer", case="sustained")
-    def test_sustained_throughput(self, k2_cell: Cell, benchmark: Any,
+    def test_sustained_throughput(self, k2_cell: Cell, benchmark: BenchmarkFixture,
                                   producers: ProducerBench) -> None:
         """Sustained: an Arrow batch of trades serialized column-wise (numpy) and produced,
         in 8192-row chunks, then flushed (a producer without the Arrow path produces the
@@ -270,14 +272,14 @@ class TestProducerThroughput:
 
 class TestProducerScaling:
     @pytest.mark.k2(component="producer", case="scaling")
-    def test_throughput_vs_batch_size(self, k2_cell: Cell, benchmark: Any,
+    def test_throughput_vs_batch_size(self, k2_cell: Cell, benchmark: BenchmarkFixture,
                                       producers: ProducerBench,
                                       k2_rounds: Callable[[int], int]) -> None:
         _batch_cell(k2_cell, benchmark, producers, k2_rounds(5))
 
     @pytest.mark.slow
     @pytest.mark.k2(component="producer", case="memory")
-    def test_memory_per_message(self, k2_cell: Cell, benchmark: Any,
+    def test_memory_per_message(self, k2_cell: Cell, benchmark: BenchmarkFixture,
                                 producers: ProducerBench) -> None:
         """Memory per message over ``memory_messages``: RSS growth in the timed round
         (librdkafka's queues included; with the mock cluster its in-process brokers' logs

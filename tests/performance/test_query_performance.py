@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from k2matrix.backends.s3_session import S3Session, as_counters
 from k2matrix.cell import Cell
@@ -54,7 +55,7 @@ def _workload(cell: Cell, matrix: Matrix, workdir: Path, s3: S3Session | None = 
 
 
 def _s3_cost(wl: QueryWorkload, s3: S3Session | None, engine: QueryEngine, shape: str,
-             params: dict[str, Any], benchmark: Any) -> None:
+             params: dict[str, Any], benchmark: BenchmarkFixture) -> None:
     """What one query costs on object storage: one more, untimed run, counted."""
     if s3 is not None and wl.cell.params.get("storage") == "s3":
         _, cost = s3.counted(lambda: engine.run(shape, params), 1, "query")
@@ -87,7 +88,7 @@ def _profile(engine: QueryEngine, first: QueryResult, shape: str, params: dict[s
     return profile
 
 
-def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any,
+def _measure_shape(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Any,
                    s3: S3Session | None = None) -> None:
     """One shape on one engine: verify, time single queries, record scan and latency stats."""
     shape = str(wl.cell.params["query_shape"])
@@ -150,8 +151,8 @@ def _measure_shape(wl: QueryWorkload, benchmark: Any, k2_rounds: Any,
 class TestQueryLatency:
     """simple scan, filtered (symbol + hour), aggregation, time range."""
 
-    def test_latency(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix, k2_workdir: Path,
-                     k2_rounds: Any, k2_s3: S3Session) -> None:
+    def test_latency(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
+                     k2_workdir: Path, k2_rounds: Any, k2_s3: S3Session) -> None:
         _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir, k2_s3), benchmark, k2_rounds,
                        k2_s3)
 
@@ -160,7 +161,7 @@ class TestQueryLatency:
 class TestQueryComplexity:
     """as-of join with quotes, window function, subquery."""
 
-    def test_complexity(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
+    def test_complexity(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
                         k2_workdir: Path, k2_rounds: Any, k2_s3: S3Session) -> None:
         _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir, k2_s3), benchmark, k2_rounds,
                        k2_s3)
@@ -177,8 +178,9 @@ def _verify_all(wl: QueryWorkload, engine: QueryEngine,
     return rows
 
 
-def _run_queries(wl: QueryWorkload, benchmark: Any, k2_rounds: Any, default_rounds: int,
-                 queries: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def _run_queries(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Any,
+                 default_rounds: int, queries: list[tuple[str, dict[str, Any]]]
+                 ) -> dict[str, Any]:
     """Verify, then time rounds of the query list; per-query latency stats. Rounds shrink
     (to one) when a round would take long: the distinct queries' run time estimates it."""
     with closing(wl.open()) as engine:
@@ -218,7 +220,7 @@ def _run_queries(wl: QueryWorkload, benchmark: Any, k2_rounds: Any, default_roun
 class TestQueryThroughput:
     """queries/s: one shape with varying parameters (sequential) or every shape (mixed)."""
 
-    def test_throughput(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
+    def test_throughput(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
                         k2_workdir: Path, k2_rounds: Any) -> None:
         wl = _workload(k2_cell, k2_matrix, k2_workdir)
         count = int(k2_cell.settings.get("throughput_queries", 50))
@@ -237,7 +239,7 @@ class TestQueryCaching:
     loaded) opened and queried once, both timed; warm: the same query on a used engine.
     The OS page cache is warm in both: this measures the engine's caches, not the disk."""
 
-    def test_caching(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
+    def test_caching(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
                      k2_workdir: Path, k2_rounds: Any, k2_s3: S3Session) -> None:
         delay = int(k2_cell.params.get("s3_latency_ms", 0))
         if delay and k2_cell.params.get("storage") != "s3":
@@ -247,7 +249,7 @@ class TestQueryCaching:
             self._measure(wl, k2_cell, benchmark, k2_rounds, k2_s3)
 
     @staticmethod
-    def _measure(wl: QueryWorkload, k2_cell: Cell, benchmark: Any, k2_rounds: Any,
+    def _measure(wl: QueryWorkload, k2_cell: Cell, benchmark: BenchmarkFixture, k2_rounds: Any,
                  k2_s3: S3Session) -> None:
         params = wl.params(CACHE_SHAPE)
         latencies: list[float] = []
@@ -285,7 +287,7 @@ class TestQueryCaching:
 class TestQueryScaling:
     """latency of a time-range query against its selectivity (fraction of rows returned)."""
 
-    def test_scaling(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix,
+    def test_scaling(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
                      k2_workdir: Path, k2_rounds: Any) -> None:
         wl = _workload(k2_cell, k2_matrix, k2_workdir)
         selectivity = float(k2_cell.params["selectivity"])
@@ -314,8 +316,8 @@ class TestQueryScaling:
 class TestQueryStress:
     """stress_queries (1,000) mixed queries back to back on one engine."""
 
-    def test_stress(self, k2_cell: Cell, benchmark: Any, k2_matrix: Matrix, k2_workdir: Path,
-                    k2_rounds: Any) -> None:
+    def test_stress(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
+                    k2_workdir: Path, k2_rounds: Any) -> None:
         wl = _workload(k2_cell, k2_matrix, k2_workdir)
         count = int(k2_cell.settings.get("stress_queries", 1000))
         queries = wl.mixed_queries(count, variants=STRESS_VARIANTS)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 from writer_cells import on_s3
 
 from k2matrix.backends.s3_session import S3Session, as_counters
@@ -44,7 +45,7 @@ class TestBufferedSustained:
     ``sustained_input_batch`` rows, a commit per ``writer_flush_rows``, ``sustained_rows`` in
     all. Per-commit latency against commit number goes in ``series``."""
 
-    def test_buffered(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
+    def test_buffered(self, k2_cell: Cell, benchmark: BenchmarkFixture, writers: WriterBench,
                       tables: Tables, k2_rounds: Callable[[int], int],
                       k2_s3: S3Session) -> None:
         total = int(k2_cell.settings["sustained_rows"])
@@ -120,7 +121,7 @@ class TestCommitHistory:
     ``catalogs`` axis) on the cell's storage, each commit timed: commit latency and how it
     grows with the table's history, side by side across catalogs, storages and S3 delays."""
 
-    def test_commits(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
+    def test_commits(self, k2_cell: Cell, benchmark: BenchmarkFixture, writers: WriterBench,
                      tables: Tables, k2_s3: S3Session) -> None:
         commits = int(k2_cell.settings["commit_history"])
         rows = 100
@@ -183,8 +184,8 @@ class TestWriterStress:
     """Sustained mixed V1/V2 dict appends (``stress_rows`` in all) through one buffered
     writer into a V1 and a V2 table, interleaved batch by batch."""
 
-    def test_stress(self, k2_cell: Cell, benchmark: Any, writers: WriterBench, tables: Tables,
-                    k2_rounds: Callable[[int], int]) -> None:
+    def test_stress(self, k2_cell: Cell, benchmark: BenchmarkFixture, writers: WriterBench,
+                    tables: Tables, k2_rounds: Callable[[int], int]) -> None:
         total = int(k2_cell.settings["stress_rows"])
         flush = int(k2_cell.settings["writer_flush_rows"])
         batch = STRESS_INPUT_BATCH

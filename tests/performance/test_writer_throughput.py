@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 from writer_cells import on_s3
 
 from k2matrix.backends.s3_session import S3Session, as_counters
@@ -56,8 +56,8 @@ THROUGHPUT_APPENDS = 10  # appends per round in writer.throughput
 class TestWriterLatency:
     """One append of a batch (Arrow, the cell's schema and layout) into a fresh table."""
 
-    def test_append(self, k2_cell: Cell, benchmark: Any, writers: WriterBench, tables: Tables,
-                    k2_rounds: Callable[[int], int], k2_s3: S3Session) -> None:
+    def test_append(self, k2_cell: Cell, benchmark: BenchmarkFixture, writers: WriterBench,
+                    tables: Tables, k2_rounds: Callable[[int], int], k2_s3: S3Session) -> None:
         rows = int(k2_cell.params["batch_size"])
         layout = str(k2_cell.params["layout"])
         data = generate_table(WorkloadSpec.from_cell(k2_cell, rows=rows))
@@ -95,7 +95,7 @@ class TestWriterLatency:
 class TestWriterThroughput:
     """Several appends of dict records (K2's write_trades: check, convert, commit each)."""
 
-    def test_throughput(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
+    def test_throughput(self, k2_cell: Cell, benchmark: BenchmarkFixture, writers: WriterBench,
                         tables: Tables, k2_rounds: Callable[[int], int]) -> None:
         batch = int(k2_cell.params["batch_size"])
         rows = batch * THROUGHPUT_APPENDS
@@ -136,7 +136,7 @@ class TestArrowConversion:
     """Dict records to Arrow (checked, column-wise) against the naive dict-of-lists build
     and the Arrow-native path (no conversion)."""
 
-    def test_conversion(self, k2_cell: Cell, benchmark: Any,
+    def test_conversion(self, k2_cell: Cell, benchmark: BenchmarkFixture,
                         k2_rounds: Callable[[int], int]) -> None:
         rows = int(k2_cell.params["batch_size"])
         spec = WorkloadSpec.from_cell(k2_cell, rows=rows)
@@ -179,8 +179,9 @@ class TestDecimalPrecision:
     """Append decimals at maximum precision and scale; read them back exactly; a decimal
     that does not fit is refused, naming row, field and value, with nothing committed."""
 
-    def test_decimal_precision(self, k2_cell: Cell, benchmark: Any, writers: WriterBench,
-                               tables: Tables, k2_rounds: Callable[[int], int]) -> None:
+    def test_decimal_precision(self, k2_cell: Cell, benchmark: BenchmarkFixture,
+                               writers: WriterBench, tables: Tables,
+                               k2_rounds: Callable[[int], int]) -> None:
         from decimal import Decimal
 
         schema = k2_cell.schema or "v2"

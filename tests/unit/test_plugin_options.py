@@ -8,7 +8,7 @@ import pytest
 from matrices import matrix_toml
 
 from k2matrix.matrix import CaseDef
-from k2matrix.plugin import slow_selection
+from k2matrix.plugin.options import slow_selection
 
 pytest_plugins = ["pytester"]
 
@@ -77,7 +77,7 @@ from k2matrix.plugin.state import get_state
 
 def pytest_collection_finish(session):
     state = get_state(session.config)
-    (session.config.rootpath / "include_slow.txt").write_text(str(state.include_slow))
+    (session.config.rootpath / "include_slow.txt").write_text(str(state.cells.include_slow()))
 """
 
 

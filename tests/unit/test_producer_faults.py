@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,18 +107,21 @@ def test_broker_killed_while_producing_reports_what_was_left_unacknowledged(
     cluster = open_kafka(config)
     producer = K2Producer(cluster, registry, "v1", flush_timeout=2.0)
     producer.warm_up(records[0])
-    killer = threading.Timer(0.05, broker.kill)
-    killer.start()
     try:
-        for _ in range(200):  # about 2 s of producing at most; the broker dies early on
-            producer.produce_trades(records)
-            if not killer.is_alive() and broker.proc.poll() is not None:
+        producer.produce_trades(records)
+        # the broker dies once it has acknowledged the first of them, the rest in flight
+        for _ in range(300):  # polls of at most 0.1 s each
+            if producer.tracker.report().delivered:
                 break
-        producer.produce_trades(records)  # certainly after the kill
+            assert producer.in_flight(), "every message was reported, none acknowledged"
+            producer.poll(0.1)
+        else:
+            pytest.fail("the broker acknowledged nothing")
+        broker.kill()
+        producer.produce_trades(records)  # after the kill
         with pytest.raises(BackendError) as info:
             producer.flush()
     finally:
-        killer.cancel()
         report = producer.tracker.report()
         producer.close()
     assert report.unacknowledged >= len(records)

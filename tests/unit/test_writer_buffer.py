@@ -3,7 +3,6 @@ batches refused at the call that brought them."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,7 @@ from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
 from k2matrix.errors import WorkloadError
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
+from k2matrix.writer import buffer as buffer_module
 from k2matrix.writer.buffer import BufferedWriter
 from k2matrix.writer.checksum import table_checksum
 from k2matrix.writer.iceberg import IcebergWriter
@@ -41,15 +41,28 @@ def test_flush_by_rows(writer: IcebergWriter) -> None:
     verify_table(writer.table("t"), table_checksum(data))
 
 
-def test_flush_by_age(writer: IcebergWriter) -> None:
+class Clock:
+    """The buffer's clock (its module's ``time``), moved by the test alone."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_flush_by_age(writer: IcebergWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(buffer_module, "time", clock)
     records = generate_records(WorkloadSpec("v2", 30, 2))
-    buffered = BufferedWriter(writer, flush_rows=10_000, flush_age_s=0.05)
+    buffered = BufferedWriter(writer, flush_rows=10_000, flush_age_s=5.0)
     buffered.write_trades(records[:10], "t")
+    clock.now += 4.5
     assert buffered.poll() == 0 and not writer.commits
-    time.sleep(0.06)
+    clock.now += 0.5  # the oldest row has waited flush_age_s
     assert buffered.poll() == 10
     buffered.write_trades(records[10:20], "t")
-    time.sleep(0.06)
+    clock.now += 5.0
     buffered.write_trades(records[20:], "t")  # the buffer is old: this write flushes it
     assert [c.rows for c in writer.commits] == [10, 20]
     verify_table(writer.table("t"), table_checksum(generate_table(WorkloadSpec("v2", 30, 2))))

@@ -30,18 +30,11 @@ BENCHMARK_PLUGIN = "pytest-benchmark"
 HELD_ONLY = pytest.StashKey[bool]()
 
 
-def xdist_active(config: pytest.Config) -> bool:
-    """This process is an xdist worker, or a controller that will start workers."""
-    if hasattr(config, "workerinput"):
-        return True
-    dist = getattr(config.option, "dist", "no")
-    return dist not in (None, "no") and bool(
-        getattr(config.option, "numprocesses", None) or getattr(config.option, "tx", None))
-
-
 def benchmark_thinks_xdist(config: pytest.Config) -> bool:
-    """pytest-benchmark's own test, which also trusts the PYTEST_XDIST_WORKER variable."""
-    return xdist_active(config) or bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    """pytest-benchmark's own test (``BenchmarkSession.__init__``): a ``--dist`` mode, or
+    the PYTEST_XDIST_WORKER variable xdist sets in its workers."""
+    return (config.getoption("dist", "no") != "no"
+            or bool(os.environ.get("PYTEST_XDIST_WORKER")))
 
 
 def hold_benchmark_only(config: pytest.Config) -> None:

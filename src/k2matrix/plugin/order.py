@@ -23,7 +23,39 @@ import random
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+import pytest
+
+from k2matrix.cell import derive_seed
+from k2matrix.plugin.cells import cell_of, is_k2_cell
+from k2matrix.plugin.identity import RunIdentity
+
 T = TypeVar("T")
+
+
+def run_order(identity: RunIdentity, items: list[pytest.Item]) -> list[pytest.Item]:
+    """The session's items in the run's order: other tests as collected, then the cells."""
+    cells = [it for it in items if is_k2_cell(it)]
+    if not cells:
+        return items
+    others = [it for it in items if not is_k2_cell(it)]
+    if identity.order_seed is not None:  # the same seed gives every xdist worker one order
+        cells = shuffled(cells, _nodeid, _module, identity.order_seed)
+    elif identity.beside_other_workers:
+        cells = spread(cells, _nodeid, _module, _exclusive, derive_seed(0, identity.run_id))
+    return [*others, *cells]
+
+
+def _nodeid(item: pytest.Item) -> str:
+    return item.nodeid
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _exclusive(item: pytest.Item) -> bool:
+    cell = cell_of(item)
+    return cell is not None and cell.exclusive
 
 
 def shuffled(items: Sequence[T], key: Callable[[T], str], group: Callable[[T], str],

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from k2matrix.cell import Cell
 from k2matrix.counting.launch import pinned
-from k2matrix.errors import ResultsError
 from k2matrix.figures import derive, figure
 from k2matrix.plugin import benchmarks
+from k2matrix.plugin.cells import FIXTURE, cell_of
 from k2matrix.plugin.clock import take_counters
+from k2matrix.plugin.identity import Role, RunIdentity
 from k2matrix.plugin.state import RunState, get_state
 from k2matrix.plugin.threads import budget
 from k2matrix.results import store
@@ -27,15 +27,6 @@ from k2matrix.results.progress import write_progress
 from k2matrix.results.record import PASSED, CellRecord
 
 PHASES = pytest.StashKey[dict[str, Any]]()
-
-
-def passed_nodeids(run_dir: Path) -> set[str]:
-    """The test ids that passed in the run ``--k2-resume`` names (a bad journal stops the
-    run with a usage error naming the file)."""
-    try:
-        return store.passed_nodeids(run_dir)
-    except ResultsError as exc:
-        raise pytest.UsageError(f"--k2-resume={run_dir}: {exc}") from None
 
 
 def _status(phases: dict[str, Any]) -> str:
@@ -64,7 +55,7 @@ def _error_text(phases: dict[str, Any]) -> str | None:
     return None
 
 
-def _enrich(state: RunState, cell: Cell, benches: list[Any]) -> None:
+def _enrich(identity: RunIdentity, cell: Cell, benches: list[Any]) -> None:
     """The cell's k2 facts and derived figures in each benchmark's extra_info (whether it
     ran concurrently with another cell is decided at the merge, from every worker's
     records: :func:`k2matrix.results.document.mark_concurrency`)."""
@@ -72,25 +63,25 @@ def _enrich(state: RunState, cell: Cell, benches: list[Any]) -> None:
         info = b.extra_info
         info["k2"] = {
             "cell": cell.to_dict(),
-            "run_id": state.run_id,
-            "worker": state.worker,
-            "workers": state.workers,
+            "run_id": identity.run_id,
+            "worker": identity.worker,
+            "workers": identity.workers,
             "affinity": affinity(),
             "pid": os.getpid(),
             # other load on the machine when the cell finished: noisy figures explain themselves
             "loadavg_1m": os.getloadavg()[0],
             "threads": budget(),
         }
-        if state.trial is not None:
-            info["k2"]["trial"] = state.trial[0]
-        info["k2"]["clock"] = state.clock
+        if identity.trial is not None:
+            info["k2"]["trial"] = identity.trial[0]
+        info["k2"]["clock"] = identity.clock
         rounds = len(b.stats.data) if b.stats and b.stats.data else 0
         info["counters"] = {**take_counters(rounds), **info.get("counters", {})}
         median = b.stats.median if b.stats and b.stats.data else 0.0
-        if state.clock == "instructions":
+        if identity.clock == "instructions":
             _counted_figures(info, median)
             continue
-        info.update(derive(info, median, state.clock))
+        info.update(derive(info, median, identity.clock))
 
 
 # keys a suite records from its round times that k2matrix.figures does not declare: under
@@ -122,19 +113,19 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
     t0 = time.perf_counter()
     config = item.config
     state = get_state(config)
+    identity, progress = state.identity, state.progress
     phases = item.stash.setdefault(PHASES, {"started": time.time()})
     phases[report.when] = report
-    callspec = getattr(item, "callspec", None)
-    cell: Cell | None = callspec.params.get("k2_cell") if callspec is not None else None
+    cell = cell_of(item)
     if cell is None:
         return
     benches = benchmarks.for_item(config, item.nodeid)
     for b in benches:  # plain data only: the params cross process boundaries
-        if b.params and isinstance(b.params.get("k2_cell"), Cell):
-            b.params = {**b.params, "k2_cell": cell.id}
+        if b.params and FIXTURE in b.params:
+            b.params = {**b.params, FIXTURE: cell.id}
     if report.when == "call":
         if report.passed:
-            _enrich(state, cell, benches)
+            _enrich(identity, cell, benches)
         else:
             benchmarks.drop(config, benches)
     if report.when != "teardown":
@@ -146,24 +137,24 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
         benchmarks.drop(config, benches)
     record = CellRecord(
         nodeid=item.nodeid, cell=cell.to_dict(), status=status, error=_error_text(phases),
-        worker=state.worker, pid=os.getpid(), started=phases["started"],
+        worker=identity.worker, pid=os.getpid(), started=phases["started"],
         finished=time.time(),
         benchmark=timed[0].as_dict(include_data=True) if timed and status == PASSED
         else None,
     )
-    if state.journal is None:
-        state.journal = Journal(state.run_dir, state.worker)
-        store.ensure_meta(state.run_dir, lambda: _meta(config, state, full=False))
+    if progress.journal is None:
+        progress.journal = Journal(identity.run_dir, identity.worker)
+        store.ensure_meta(identity.run_dir, lambda: _meta(config, state, full=False))
         t0 = time.perf_counter()  # once per run, not this cell's cost
     # k2matrix's own cost for this cell: bookkeeping of its reports and its journal line
     record.overhead_s = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
-    state.journal.append(record)
+    progress.journal.append(record)
     # the in-memory record (what the controller merges) also counts the journal write
     record.overhead_s = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
     if record.benchmark is not None:
         record.benchmark["extra_info"]["k2"]["overhead_s"] = record.overhead_s
-    state.records.append(record.to_json())
-    state.done += 1
+    progress.records.append(record.to_json())
+    progress.done += 1
 
 
 def on_setup(item: pytest.Item) -> None:
@@ -171,11 +162,11 @@ def on_setup(item: pytest.Item) -> None:
     trial process says which cell it is at (:func:`k2matrix.results.progress.write_progress`)."""
     item.stash[PHASES] = {"started": time.time()}
     state = get_state(item.config)
-    if state.trial is not None:
-        callspec = getattr(item, "callspec", None)
-        cell = callspec.params.get("k2_cell") if callspec is not None else None
-        write_progress(state.run_dir, state.worker, getattr(cell, "id", item.name),
-                       state.done, state.planned or 0)
+    identity, progress = state.identity, state.progress
+    if identity.trial is not None:
+        cell = cell_of(item)
+        write_progress(identity.run_dir, identity.worker, cell.id if cell else item.name,
+                       progress.done, progress.planned or 0)
 
 
 def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str, Any]:
@@ -188,31 +179,35 @@ def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str
         config.hook.pytest_benchmark_update_machine_info(config=config,
                                                          machine_info=machine_info)
         commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
+    identity = state.identity
     return run_meta(
-        matrix=state.load(), matrix_path=state.matrix_path, run_id=state.run_id,
-        profile=state.profile, cells_planned=[c.id for c in state.cells()],
-        workers=state.workers, shard=state.shard, include_slow=state.include_slow,
-        started=state.started, repo_dir=str(config.rootpath), machine_info=machine_info,
-        commit_info=commit_info, clock=state.clock)
+        matrix=state.cells.matrix(), matrix_path=identity.matrix_path, run_id=identity.run_id,
+        profile=identity.profile, cells_planned=[c.id for c in state.cells.cells()],
+        workers=identity.workers, shard=identity.shard,
+        include_slow=state.cells.include_slow(), started=state.progress.started,
+        repo_dir=str(config.rootpath), machine_info=machine_info, commit_info=commit_info,
+        clock=identity.clock)
 
 
 def finish(config: pytest.Config, state: RunState) -> None:
     """At session end: workers hand their records to the controller; the controller (or a
     run without xdist) has the results store finish the run, and gives pytest-benchmark
     every timing."""
-    if state.journal is not None:
-        state.journal.close()
-    workeroutput = getattr(config, "workeroutput", None)
-    if state.worker.startswith("gw") and workeroutput is not None:
-        workeroutput["k2_records"] = state.records  # JSON form: crosses to the controller
+    identity, progress = state.identity, state.progress
+    if progress.journal is not None:
+        progress.journal.close()
+    if identity.role is Role.WORKER:
+        # JSON form: crosses to the controller
+        config.workeroutput["k2_records"] = progress.records  # type: ignore[attr-defined]
         return
-    records = [CellRecord.from_json(r, f"{state.run_dir}: a record handed over in memory")
-               for r in state.records]
-    doc = store.finish_run(state.run_dir, records, state.crashed,
-                           lambda: _meta(config, state), link_latest=state.trial is None)
+    run_dir = identity.run_dir
+    records = [CellRecord.from_json(r, f"{run_dir}: a record handed over in memory")
+               for r in progress.records]
+    doc = store.finish_run(run_dir, records, progress.crashed,
+                           lambda: _meta(config, state), link_latest=identity.trial is None)
     if doc is None:
         return  # no k2 cell ran in this session (e.g. a unit-test run)
-    state.merged_path = state.run_dir / MERGED_FILE
+    progress.merged_path = run_dir / MERGED_FILE
     _give_to_pytest_benchmark(config, doc)
 
 

@@ -1,4 +1,7 @@
-"""The plugin's per-process state, kept in ``config.stash``."""
+"""The plugin's per-process state, kept in ``config.stash``: who the process is in which run
+(:class:`~k2matrix.plugin.identity.RunIdentity`, fixed), the run's cells
+(:class:`~k2matrix.plugin.cells.RunCells`, found once) and what the process has done
+(:class:`Progress`, accumulated)."""
 
 from __future__ import annotations
 
@@ -9,74 +12,70 @@ from typing import Any
 
 import pytest
 
-from k2matrix.errors import K2Error, MatrixError
-from k2matrix.matrix import Matrix, load_matrix
-from k2matrix.results.cell_files import read_cells
+from k2matrix.errors import ResultsError
+from k2matrix.plugin.cells import RunCells
+from k2matrix.plugin.identity import Role, RunIdentity
+from k2matrix.results import store
 from k2matrix.results.journal import Journal
-from k2matrix.workload.draws import with_draws
+
+
+@dataclass
+class Progress:
+    """What this process has done, and what it has to do."""
+
+    resume_passed: frozenset[str] = frozenset()  # cells an earlier session of the run passed
+    planned: int | None = None  # tests of the session (a trial's progress counts against it)
+    done: int = 0  # cells this process has finished
+    # this process's finished cells as CellRecord.to_json() objects: plain data, because a
+    # worker hands them to the controller (pytest-xdist's workeroutput) at the session's end
+    records: list[dict[str, Any]] = field(default_factory=list)
+    crashed: dict[str, str] = field(default_factory=dict)  # nodeid: what xdist said of it
+    journal: Journal | None = None
+    merged_path: Path | None = None
+    started: float = field(default_factory=time.time)
 
 
 @dataclass
 class RunState:
-    matrix_path: Path
-    profile: str
-    run_id: str
-    run_dir: Path
-    workdir: Path
-    worker: str = "main"  # "main" without xdist, "gwN" in a worker, "controller"
-    workers: int = 1
-    shard: tuple[int, int] | None = None
-    resume_passed: set[str] = field(default_factory=set)
-    include_slow: bool | None = None
-    trial: tuple[int, int] | None = None  # (k, n) in a trial process of --k2-trials n
-    order_seed: int | None = None  # the cells run in an order shuffled by this seed
-    cells_file: Path | None = None  # --k2-cells: these cells instead of the profile's
-    draws: int = 0  # --k2-draws: drawn data shapes per grid cell
-    clock: str = "wall"  # --k2-clock: wall, cpu or instructions
-    done: int = 0  # cells this process has finished
-    planned: int | None = None  # cells of the run (a trial's progress counts against it)
-    matrix: Matrix | None = None
-    matrix_error: str | None = None
-    journal: Journal | None = None
-    # this process's finished cells as CellRecord.to_json() objects: plain data, because a
-    # worker hands them to the controller (pytest-xdist's workeroutput) at the session's end
-    records: list[dict[str, Any]] = field(default_factory=list)
-    crashed: dict[str, str] = field(default_factory=dict)
-    merged_path: Path | None = None
-    started: float = field(default_factory=time.time)
+    identity: RunIdentity
+    cells: RunCells
+    progress: Progress
 
-    def load(self) -> Matrix:
-        """The matrix, loaded once; a bad matrix stops the run with its problems listed."""
-        if self.matrix is None:
-            if self.matrix_error is not None:
-                raise pytest.UsageError(self.matrix_error)
-            try:
-                self.matrix = load_matrix(self.matrix_path)
-            except MatrixError as exc:
-                self.matrix_error = str(exc)
-                raise pytest.UsageError(self.matrix_error) from None
-        return self.matrix
-
-    def cells(self) -> list[Any]:
-        matrix = self.load()
-        if self.cells_file is not None:
-            cells = listed_cells(self.cells_file)
-        else:
-            cells = matrix.cells(self.profile, include_slow=self.include_slow)
-            if self.draws:
-                cells = with_draws(matrix, cells, self.draws)
-        if self.shard is not None:
-            index, count = self.shard
-            cells = [c for i, c in enumerate(cells) if i % count == index - 1]
-        return cells
+    @classmethod
+    def start(cls, config: pytest.Config, identity: RunIdentity) -> RunState:
+        """The session's state. The matrix, when there is one, is loaded now (a bad matrix
+        stops the run here, with every problem listed); a resumed run is checked against
+        it."""
+        state = cls(identity, RunCells(identity, config.getoption("markexpr")),
+                    Progress(resume_passed=_resume_passed(config, identity)))
+        if identity.matrix_given or identity.matrix_path.is_file():
+            matrix = state.cells.matrix()
+            if identity.resume and identity.role is not Role.WORKER:
+                _check_resumable(identity, matrix.fingerprint())
+        return state
 
 
-def listed_cells(path: Path) -> list[Any]:
-    """The cells of a ``--k2-cells`` file; a bad file stops the run naming it."""
+def _resume_passed(config: pytest.Config, identity: RunIdentity) -> frozenset[str]:
+    """The test ids that passed in the run ``--k2-resume`` names: read from its journals
+    (a bad journal stops the run naming the file), or in a worker, handed over by the
+    controller (:func:`k2matrix.plugin.pytest_configure_node`)."""
+    if identity.role is Role.WORKER:
+        return frozenset(config.workerinput["k2"]["resume_passed"])  # type: ignore[attr-defined]
+    if not identity.resume:
+        return frozenset()
     try:
-        return list(read_cells(path))
-    except K2Error as exc:
-        raise pytest.UsageError(f"--k2-cells={path}: {exc}") from None
+        return frozenset(store.passed_nodeids(identity.run_dir))
+    except ResultsError as exc:
+        raise pytest.UsageError(f"--k2-resume={identity.run_dir}: {exc}") from None
+
+
+def _check_resumable(identity: RunIdentity, fingerprint: str) -> None:
+    """A run resumes only under the one compatibility rule (results.merge.check_compatible):
+    the matrix and profile it was started with, on the same kind of machine."""
+    try:
+        store.check_resumable(identity.run_dir, identity.profile, fingerprint)
+    except ResultsError as exc:
+        raise pytest.UsageError(f"--k2-resume={identity.run_dir}: {exc}") from None
 
 
 STATE = pytest.StashKey[RunState]()
