@@ -20,6 +20,7 @@ counted by the server, and the same as ``s3.*`` counters per query in
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ CACHE_SHAPE = "filtered"
 SEQUENTIAL_SHAPE = "filtered"
 STRESS_VARIANTS = 10
 DIRECT_ENGINE = "duckdb_parquet"  # iceberg_scan's reference: its plan/run_planned, same files
+
+Rounds = Callable[[int], int]  # the k2_rounds fixture: a suite's default -> the rounds
 
 
 def _workload(cell: Cell, matrix: Matrix, workdir: Path, s3: S3Session | None = None
@@ -88,7 +91,7 @@ def _profile(engine: QueryEngine, first: QueryResult, shape: str, params: dict[s
     return profile
 
 
-def _measure_shape(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Any,
+def _measure_shape(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Rounds,
                    s3: S3Session | None = None) -> None:
     """One shape on one engine: verify, time single queries, record scan and latency stats."""
     shape = str(wl.cell.params["query_shape"])
@@ -152,7 +155,7 @@ class TestQueryLatency:
     """simple scan, filtered (symbol + hour), aggregation, time range."""
 
     def test_latency(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
-                     k2_workdir: Path, k2_rounds: Any, k2_s3: S3Session) -> None:
+                     k2_workdir: Path, k2_rounds: Rounds, k2_s3: S3Session) -> None:
         _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir, k2_s3), benchmark, k2_rounds,
                        k2_s3)
 
@@ -162,7 +165,7 @@ class TestQueryComplexity:
     """as-of join with quotes, window function, subquery."""
 
     def test_complexity(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
-                        k2_workdir: Path, k2_rounds: Any, k2_s3: S3Session) -> None:
+                        k2_workdir: Path, k2_rounds: Rounds, k2_s3: S3Session) -> None:
         _measure_shape(_workload(k2_cell, k2_matrix, k2_workdir, k2_s3), benchmark, k2_rounds,
                        k2_s3)
 
@@ -178,7 +181,7 @@ def _verify_all(wl: QueryWorkload, engine: QueryEngine,
     return rows
 
 
-def _run_queries(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Any,
+def _run_queries(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Rounds,
                  default_rounds: int, queries: list[tuple[str, dict[str, Any]]]
                  ) -> dict[str, Any]:
     """Verify, then time rounds of the query list; per-query latency stats. Rounds shrink
@@ -221,7 +224,7 @@ class TestQueryThroughput:
     """queries/s: one shape with varying parameters (sequential) or every shape (mixed)."""
 
     def test_throughput(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
-                        k2_workdir: Path, k2_rounds: Any) -> None:
+                        k2_workdir: Path, k2_rounds: Rounds) -> None:
         wl = _workload(k2_cell, k2_matrix, k2_workdir)
         count = int(k2_cell.settings.get("throughput_queries", 50))
         if k2_cell.params["pattern"] == "sequential":
@@ -240,7 +243,7 @@ class TestQueryCaching:
     The OS page cache is warm in both: this measures the engine's caches, not the disk."""
 
     def test_caching(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
-                     k2_workdir: Path, k2_rounds: Any, k2_s3: S3Session) -> None:
+                     k2_workdir: Path, k2_rounds: Rounds, k2_s3: S3Session) -> None:
         delay = int(k2_cell.params.get("s3_latency_ms", 0))
         if delay and k2_cell.params.get("storage") != "s3":
             pytest.skip("s3_latency_ms applies to S3 cells; this cell reads the local disk")
@@ -249,7 +252,7 @@ class TestQueryCaching:
             self._measure(wl, k2_cell, benchmark, k2_rounds, k2_s3)
 
     @staticmethod
-    def _measure(wl: QueryWorkload, k2_cell: Cell, benchmark: BenchmarkFixture, k2_rounds: Any,
+    def _measure(wl: QueryWorkload, k2_cell: Cell, benchmark: BenchmarkFixture, k2_rounds: Rounds,
                  k2_s3: S3Session) -> None:
         params = wl.params(CACHE_SHAPE)
         latencies: list[float] = []
@@ -288,7 +291,7 @@ class TestQueryScaling:
     """latency of a time-range query against its selectivity (fraction of rows returned)."""
 
     def test_scaling(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
-                     k2_workdir: Path, k2_rounds: Any) -> None:
+                     k2_workdir: Path, k2_rounds: Rounds) -> None:
         wl = _workload(k2_cell, k2_matrix, k2_workdir)
         selectivity = float(k2_cell.params["selectivity"])
         params = selectivity_params(wl.window, selectivity)
@@ -317,7 +320,7 @@ class TestQueryStress:
     """stress_queries (1,000) mixed queries back to back on one engine."""
 
     def test_stress(self, k2_cell: Cell, benchmark: BenchmarkFixture, k2_matrix: Matrix,
-                    k2_workdir: Path, k2_rounds: Any) -> None:
+                    k2_workdir: Path, k2_rounds: Rounds) -> None:
         wl = _workload(k2_cell, k2_matrix, k2_workdir)
         count = int(k2_cell.settings.get("stress_queries", 1000))
         queries = wl.mixed_queries(count, variants=STRESS_VARIANTS)

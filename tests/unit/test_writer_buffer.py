@@ -12,7 +12,6 @@ from k2matrix.backends.catalog import open_catalog
 from k2matrix.backends.config import CatalogConfig
 from k2matrix.errors import WorkloadError
 from k2matrix.workload.generate import WorkloadSpec, generate_records, generate_table
-from k2matrix.writer import buffer as buffer_module
 from k2matrix.writer.buffer import BufferedWriter
 from k2matrix.writer.checksum import table_checksum
 from k2matrix.writer.iceberg import IcebergWriter
@@ -42,20 +41,19 @@ def test_flush_by_rows(writer: IcebergWriter) -> None:
 
 
 class Clock:
-    """The buffer's clock (its module's ``time``), moved by the test alone."""
+    """The buffer's clock, moved by the test alone."""
 
     def __init__(self) -> None:
         self.now = 1000.0
 
-    def monotonic(self) -> float:
+    def __call__(self) -> float:
         return self.now
 
 
-def test_flush_by_age(writer: IcebergWriter, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flush_by_age(writer: IcebergWriter) -> None:
     clock = Clock()
-    monkeypatch.setattr(buffer_module, "time", clock)
     records = generate_records(WorkloadSpec("v2", 30, 2))
-    buffered = BufferedWriter(writer, flush_rows=10_000, flush_age_s=5.0)
+    buffered = BufferedWriter(writer, flush_rows=10_000, flush_age_s=5.0, clock=clock)
     buffered.write_trades(records[:10], "t")
     clock.now += 4.5
     assert buffered.poll() == 0 and not writer.commits

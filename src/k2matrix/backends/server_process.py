@@ -203,5 +203,5 @@ def run_pid_command(cls: type[S], args: argparse.Namespace,
         print(server.address, flush=True)
         return 0
     except BackendError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"k2matrix: {exc}", file=sys.stderr)
         return 2

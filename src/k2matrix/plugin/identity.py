@@ -97,6 +97,12 @@ def _run_dir(config: pytest.Config, resume: str | None, profile: str) -> tuple[s
         if not run_dir.is_dir():
             raise pytest.UsageError(f"--k2-resume={resume}: no such run directory")
         return run_dir.name, run_dir
+    return new_run(config, profile)
+
+
+def new_run(config: pytest.Config, profile: str) -> tuple[str, Path]:
+    """A new run's id and directory: under ``--k2-results`` (default: results/ in the
+    rootdir), named by ``--k2-run-id`` (default: a timestamp and the profile)."""
     results = Path(config.getoption("k2_results") or config.rootpath / "results")
     run_id = config.getoption("k2_run_id") or time.strftime("%Y%m%d-%H%M%S") + f"-{profile}"
     return run_id, results / run_id

@@ -11,11 +11,11 @@ comparison trustworthy on a noisy machine (:mod:`k2matrix.compare`).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from k2matrix.errors import ResultsError
+from k2matrix.plugin.identity import new_run
 from k2matrix.results import store
 from k2matrix.results.folding import trial_dir
 from k2matrix.sweep.command import SweepCommand, child_args
@@ -32,11 +32,7 @@ def launch_trials(config: pytest.Config) -> int:
     if config.getoption("k2_resume"):
         raise pytest.UsageError("--k2-resume cannot be combined with --k2-trials: resume a "
                                 "trial's own directory (results/<run-id>/trials/tNN) instead")
-    root = config.rootpath
-    results = Path(config.getoption("k2_results") or root / "results")
-    profile = config.getoption("k2_profile")
-    run_id = config.getoption("k2_run_id") or time.strftime("%Y%m%d-%H%M%S") + f"-{profile}"
-    run_dir = results / run_id
+    run_id, run_dir = new_run(config, config.getoption("k2_profile"))
     if (run_dir / "trials").exists():
         raise pytest.UsageError(f"--k2-run-id={run_id}: {run_dir} already holds trials; choose "
                                 "another run id (or leave it out for a new one)")

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.series:
                 out.pop("series")
     except (K2Error, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"k2matrix: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(out, indent=2, default=str))
     return 0 if ok else 1

@@ -23,6 +23,7 @@ from k2matrix.writer.verify import parquet_seconds
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
+    from pytest_benchmark.fixture import BenchmarkFixture
 
 class Tables:
     """Fresh, unique table names for one cell; purges them afterwards."""
@@ -58,7 +59,7 @@ def commit_info(commits: Sequence[CommitRecord]) -> dict[str, Any]:
     }
 
 
-def timed_rounds(benchmark: Any, rounds: int, setup: Callable[[], str],
+def timed_rounds(benchmark: BenchmarkFixture, rounds: int, setup: Callable[[], str],
                   body: Callable[[str], object],
                   reference: Callable[[], float] | None = None
                   ) -> tuple[list[float], list[float]]:
@@ -79,7 +80,8 @@ def timed_rounds(benchmark: Any, rounds: int, setup: Callable[[], str],
             reference_seconds.append(reference())
         return (setup(),), {}
 
-    benchmark.pedantic(run, setup=before, rounds=rounds, iterations=1)
+    benchmark.pedantic(run, setup=before, rounds=rounds,  # type: ignore[no-untyped-call]
+                       iterations=1)  # (pytest-benchmark ships no annotations)
     return seconds, reference_seconds
 
 

@@ -20,7 +20,7 @@ dropped: pyiceberg's write path is mostly Python, so the two threads contend for
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,9 @@ class BufferedWriter:
     """A :class:`~k2matrix.writer.iceberg.TradeWriter` that commits in large batches."""
 
     def __init__(self, writer: SchemaAwareWriter, *, flush_rows: int = 50_000,
-                 flush_age_s: float = 5.0) -> None:
+                 flush_age_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: seconds from any fixed point, what the age of a buffer is read from."""
         if flush_rows < 1:
             raise ValueError(f"flush_rows={flush_rows!r}: must be a positive number of rows")
         if flush_age_s <= 0:
@@ -51,6 +53,7 @@ class BufferedWriter:
         self.writer = writer
         self.flush_rows = flush_rows
         self.flush_age_s = flush_age_s
+        self._clock = clock
         self._buffers: dict[str, _Buffer] = {}
 
     @property
@@ -71,7 +74,7 @@ class BufferedWriter:
             return 0
         buffer = self._buffers.setdefault(table_name, _Buffer())
         if not buffer.parts:
-            buffer.since = time.monotonic()
+            buffer.since = self._clock()
         buffer.parts.append(data)
         buffer.rows += data.num_rows
         if buffer.rows >= self.flush_rows or self._aged(buffer):
@@ -79,7 +82,7 @@ class BufferedWriter:
         return int(data.num_rows)
 
     def _aged(self, buffer: _Buffer) -> bool:
-        return bool(buffer.parts) and time.monotonic() - buffer.since >= self.flush_age_s
+        return bool(buffer.parts) and self._clock() - buffer.since >= self.flush_age_s
 
     def poll(self) -> int:
         """Flush every buffer whose oldest row has waited ``flush_age_s``; rows committed."""
@@ -103,7 +106,7 @@ class BufferedWriter:
             raise
 
     def _requeue(self, table_name: str, data: pa.Table) -> None:
-        buffer = self._buffers.setdefault(table_name, _Buffer(since=time.monotonic()))
+        buffer = self._buffers.setdefault(table_name, _Buffer(since=self._clock()))
         buffer.parts.insert(0, data)
         buffer.rows += data.num_rows
 
