@@ -125,8 +125,13 @@ def test_nan_free_json(tmp_path: Path) -> None:
     assert "NaN" not in text
 
 
-def test_two_points_give_an_exponent_but_no_r2(tmp_path: Path) -> None:
+def test_two_sizes_give_the_ratio_only(tmp_path: Path) -> None:
+    """Two points fit any line: no costs, no exponent, no R², only how much slower."""
     row = scaling_row(summary_of(run_file(tmp_path, linear_cells([100, 1000], 0.0, 1e-6))))
-    assert row["exponent"] == pytest.approx(1.0)
-    assert row["per_item_s"] == pytest.approx(1e-6)
-    assert row["r2"] is None and row["r2_loglog"] is None
+    assert row["exponent"] is None and row["fixed_s"] is None and row["per_item_s"] is None
+    assert row["r2"] is None and row["r2_loglog"] is None and row["points"] == 2
+    frame = build_summary(run_file(tmp_path, linear_cells([100, 1000], 0.0, 1e-6))).scaling
+    (full,) = frame.to_dicts()
+    assert full["fit"] == "2 sizes: ratio only"
+    assert full["time_ratio"] == pytest.approx(10.0) and full["size_ratio"] == 10.0
+
