@@ -94,7 +94,7 @@ def test_plots_html_and_gab_export(run_path: Path, tmp_path: Path,
     assert code == 0
     assert "Verdict: Good" in capsys.readouterr().out
     names = sorted(p.name for p in plots.iterdir())
-    assert names == ["commit_latency.png", "delivery_latency.png", "latency_writer.png",
+    assert names == ["commit_latency.png", "latency_delivery.png", "latency_round.png",
                      "scaling_producer.png"]
     for p in plots.iterdir():
         assert p.read_bytes().startswith(b"\x89PNG")
