@@ -69,7 +69,7 @@ def test_every_format_prints(run_path: Path, fmt: str,
     elif fmt == "html":
         assert out.startswith("<!DOCTYPE html>")
         assert "data:image/png;base64," in out
-        assert "http://" not in out and "https://" not in out and "<script" not in out
+        assert "http://" not in out and "https://" not in out and "<script src" not in out
     else:
         assert "Verdict: Good" in out
 
