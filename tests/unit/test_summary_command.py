@@ -105,7 +105,9 @@ def test_plots_html_and_gab_export(run_path: Path, tmp_path: Path,
     by_name = {e["name"]: e for e in entries}
     assert by_name["producer-batch-v1-b1000"]["unit"] == "s"
     assert by_name["producer-batch-v1-b1000"]["value"] == pytest.approx(0.05)
-    assert by_name["producer-paced_latency-v2 p99 latency"]["value"] == 7.5
+    assert by_name["producer-paced_latency-v2 p99 latency"]["value"] == 7.5  # 300 samples
+    # 3 rounds and no max recorded: no tail entry
+    assert not any(n.startswith("writer-append-v1-b100-sorted ") for n in by_name)
 
 
 def test_blocking_verdict_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
