@@ -102,10 +102,10 @@ def causes(summary: Summary) -> Table:
         value = measured(target, row) if target else None
         room = headroom(target, value) if target and value is not None else None
         table.rows.append([
-            Cell(row["id"]), Cell(row["status"], None, row["status"]),
+            Cell(row["id"], None, "wrap id"), Cell(row["status"], None, row["status"]),
             Cell(row["target"] or "-"),
             Cell("-" if value is None or target is None else _in_units(target, value), value),
-            Cell(describe(target) if target else "-"),
+            Cell(describe(target) if target else "-", None, "wrap"),
             Cell("-" if room is None else f"{room:+.0%}", room)])
     for failed in summary.cells.failed:
         table.rows.append([Cell(failed["id"]), Cell(failed["status"], None, "below_critical"),
