@@ -69,7 +69,7 @@ def test_every_format_prints(run_path: Path, fmt: str,
     elif fmt == "html":
         assert out.startswith("<!DOCTYPE html>")
         assert "data:image/png;base64," in out
-        assert "http://" not in out and "https://" not in out and "<script" not in out
+        assert "http://" not in out and "https://" not in out and "<script src" not in out
     else:
         assert "Verdict: Good" in out
 
@@ -94,7 +94,7 @@ def test_plots_html_and_gab_export(run_path: Path, tmp_path: Path,
     assert code == 0
     assert "Verdict: Good" in capsys.readouterr().out
     names = sorted(p.name for p in plots.iterdir())
-    assert names == ["commit_latency.png", "delivery_latency.png", "latency_writer.png",
+    assert names == ["commit_latency.png", "latency_delivery.png", "latency_round.png",
                      "scaling_producer.png"]
     for p in plots.iterdir():
         assert p.read_bytes().startswith(b"\x89PNG")
@@ -105,7 +105,9 @@ def test_plots_html_and_gab_export(run_path: Path, tmp_path: Path,
     by_name = {e["name"]: e for e in entries}
     assert by_name["producer-batch-v1-b1000"]["unit"] == "s"
     assert by_name["producer-batch-v1-b1000"]["value"] == pytest.approx(0.05)
-    assert by_name["producer-paced_latency-v2 p99 latency"]["value"] == 7.5
+    assert by_name["producer-paced_latency-v2 p99 latency"]["value"] == 7.5  # 300 samples
+    # 3 rounds and no max recorded: no tail entry
+    assert not any(n.startswith("writer-append-v1-b100-sorted ") for n in by_name)
 
 
 def test_blocking_verdict_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

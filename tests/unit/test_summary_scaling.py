@@ -125,8 +125,26 @@ def test_nan_free_json(tmp_path: Path) -> None:
     assert "NaN" not in text
 
 
-def test_two_points_give_an_exponent_but_no_r2(tmp_path: Path) -> None:
+def test_two_sizes_give_the_ratio_only(tmp_path: Path) -> None:
+    """Two points fit any line: no costs, no exponent, no R², only how much slower."""
     row = scaling_row(summary_of(run_file(tmp_path, linear_cells([100, 1000], 0.0, 1e-6))))
-    assert row["exponent"] == pytest.approx(1.0)
-    assert row["per_item_s"] == pytest.approx(1e-6)
-    assert row["r2"] is None and row["r2_loglog"] is None
+    assert row["exponent"] is None and row["fixed_s"] is None and row["per_item_s"] is None
+    assert row["r2"] is None and row["r2_loglog"] is None and row["points"] == 2
+    frame = build_summary(run_file(tmp_path, linear_cells([100, 1000], 0.0, 1e-6))).scaling
+    (full,) = frame.to_dicts()
+    assert full["fit"] == "2 sizes: ratio only"
+    assert full["time_ratio"] == pytest.approx(10.0) and full["size_ratio"] == 10.0
+
+
+def test_drift_rows_are_metrics_and_tenths_need_samples(tmp_path: Path) -> None:
+    """The pipeline's ``lag_t_s`` (when each lag was sampled) is no metric; a tenth of 7
+    samples is not a tenth: the slope stays, first and last tenth go."""
+    bench = benchmark(cell_dict("pipeline", "restart", schema="v2"), [10.0],
+                      {"items": 40000, "unit": "rows/s",
+                       "series": {"lag": [5000.0, 3000.0, 2000.0, 900.0, 600.0, 450.0, 400.0],
+                                  "lag_t_s": [0.9, 1.5, 2.1, 2.8, 3.4, 4.0, 4.6]}})
+    out = build_summary(run_file(tmp_path, [bench])).to_dict()
+    (row,) = out["drift"]
+    assert row["series"] == "lag" and row["samples"] == 7
+    assert row["first_mean"] is None and row["last_mean"] is None and row["ratio"] is None
+    assert row["slope_per_sample"] < 0

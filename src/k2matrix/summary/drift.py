@@ -1,22 +1,36 @@
 """Drift over a sustained run, from the cells' ``extra_info["series"]`` (e.g.
-``commit_latency_ms``): the mean of the last tenth against the first tenth, and the slope
-of a least-squares line through the samples (per sample)."""
+``commit_latency_ms``): the slope of a least-squares line through the samples (per sample),
+and, from ``MIN_TENTHS`` samples (a tenth of three samples or more), the mean of the last
+tenth against the first tenth.
+
+Only metrics drift: a series that holds the sampling times of another (``lag_t_s`` for
+``lag``: names ending in ``_t_s``) is the x axis of that series, not a row here.
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
 MIN_SAMPLES = 4
+MIN_TENTHS = 30  # a first and a last tenth of 3 samples or more
+TIME_SUFFIX = "_t_s"
+
+
+def is_metric(name: str) -> bool:
+    """Whether series ``name`` is a metric (not the sampling times of another series)."""
+    return not name.endswith(TIME_SUFFIX)
 
 
 def series_frame(series: dict[str, dict[str, list[float]]]) -> pl.DataFrame:
-    """Long form: id, series, index, value."""
+    """Long form of the metric series: id, series, index, value."""
     ids: list[str] = []
     names: list[str] = []
     index: list[int] = []
     values: list[float] = []
     for cell_id, by_name in series.items():
         for name, samples in by_name.items():
+            if not is_metric(name):
+                continue
             n = len(samples)
             ids.extend([cell_id] * n)
             names.extend([name] * n)
@@ -28,10 +42,11 @@ def series_frame(series: dict[str, dict[str, list[float]]]) -> pl.DataFrame:
 
 
 def drift(series: dict[str, dict[str, list[float]]]) -> pl.DataFrame:
-    """One row per (cell, series) with at least MIN_SAMPLES samples."""
+    """One row per (cell, metric series) with at least MIN_SAMPLES samples; ``first_mean``,
+    ``last_mean`` and ``ratio`` are null below MIN_TENTHS samples."""
     long = series_frame(series)
     n = pl.len()
-    tenth = pl.max_horizontal(pl.lit(1), n // 10)
+    tenth = n // 10
     idx = pl.col("index")
     out = long.group_by("id", "series", maintain_order=True).agg(
         samples=n,
@@ -40,6 +55,10 @@ def drift(series: dict[str, dict[str, list[float]]]) -> pl.DataFrame:
         slope_per_sample=pl.cov("index", "value") / idx.cast(pl.Float64).var(),
         mean=pl.col("value").mean(),
     ).filter(pl.col("samples") >= MIN_SAMPLES)
+    enough = pl.col("samples") >= MIN_TENTHS
     return out.with_columns(
+        first_mean=pl.when(enough).then(pl.col("first_mean")),
+        last_mean=pl.when(enough).then(pl.col("last_mean")),
+    ).with_columns(
         ratio=pl.when(pl.col("first_mean") != 0)
         .then(pl.col("last_mean") / pl.col("first_mean")))

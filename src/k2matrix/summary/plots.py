@@ -1,172 +1,184 @@
-"""Pictures (matplotlib, Agg, no pyplot state): log-log scaling curves per component,
-delivery-latency distributions, and latency over a sustained run. Each is PNG bytes, written
-to a directory or embedded in the HTML report."""
+"""The report's charts: scaling curves here, latency and over-the-run charts in
+:mod:`k2matrix.summary.latency_plots`, the baseline comparison in
+:mod:`k2matrix.summary.compare_plot`; how they look in :mod:`k2matrix.summary.canvas`.
+Each is a :class:`~k2matrix.summary.canvas.Chart` (PNG bytes with a title and caption),
+written to a directory (``--plots``) or embedded in the HTML report.
+
+Scaling (``scaling_<component>.png``): one panel per case, median time against its size axis,
+one line per group (schema and the other axes), error bars the 95% bootstrap interval of
+each median over its trials or rounds, the fitted line (dashed) where three sizes or more
+were fitted, and the target (green dashes) and critical (red dots) time a target implies:
+a ``median_ms`` target directly, a ``throughput`` target as items / rate at each size.
+"""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from k2matrix.errors import ResultsError
-from k2matrix.stats import percentile
+from k2matrix.matrix import Target
+from k2matrix.summary.applies import targets_by_cell
 from k2matrix.summary.build import Summary
-from k2matrix.summary.scaling import size_axes
+from k2matrix.summary.canvas import (
+    CRITICAL_STYLE,
+    TARGET_STYLE,
+    Chart,
+    cap,
+    figure,
+    human_axis,
+    human_count,
+    legend_outside,
+    png,
+    style,
+    target_line,
+)
+from k2matrix.summary.fit import intervals
+from k2matrix.summary.scaling import SELECTIVITY, Draws, size_axes
 
-MAX_LINES = 16
-_PERCENTILES = (("p50", "p50_ms"), ("p99", "p99_ms"), ("p99.9", "p999_ms"),
-                ("max", "latency_max_ms"))
-
-
-def _figure(width: float = 8.0, height: float = 5.0) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
-
-
-def _log(ax: Any, axis: str) -> None:
-    """A log scale labelled with plain numbers (1, 2, 5, 10, 100 rather than 2x10^0)."""
-    from matplotlib.ticker import LogFormatter
-
-    target = ax.xaxis if axis == "x" else ax.yaxis
-    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-    target.set_major_formatter(LogFormatter(labelOnlyBase=False))
-    target.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+MAX_LINES = 8
+SCALING = "scaling"
+TARGET_COLOR, CRITICAL_COLOR = TARGET_STYLE["color"], CRITICAL_STYLE["color"]
 
 
-def _label(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="x-small")
-
-
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "plot"
 
 
-def scaling_plots(summary: Summary) -> dict[str, bytes]:
-    """``scaling_<component>.png``: one panel per case, one line per group."""
+def _fit_row(rows: list[dict[str, Any]], first: dict[str, Any], size: str,
+             axes: list[str]) -> dict[str, Any] | None:
+    """The scaling row of the group ``first`` (a cell of it) belongs to, if it was fitted."""
+    for row in rows:
+        if (row.get("fit") == "line" and row["size_axis"] == size
+                and all(row.get(k) == first.get(k) for k in ("component", "case", "schema"))
+                and all(row.get(a) == first.get(a) for a in axes if a != size)):
+            return row
+    return None
+
+
+def _target_marks(ax: Any, sub: pl.DataFrame, size: str,
+                  targets: dict[str, list[Target]]) -> list[float]:
+    """Draw the target and critical times of the targets on these cells; their values."""
+    drawn: list[float] = []
+    seen: set[str] = set()
+    rows = sub.select("id", size, "items", "median_s").to_dicts()
+    for target in {t.name: t for r in rows for t in targets.get(r["id"], [])}.values():
+        cells = [r for r in rows if target in targets.get(r["id"], [])]
+        sizes = sorted(float(r[size]) for r in cells)
+        for level, critical in ((target.target, False), (target.critical, True)):
+            label = (f"{'critical' if critical else 'target'} {target.name}"
+                     if target.name not in seen or critical else None)
+            if target.metric == "median_ms":
+                value = level / 1000.0
+                span = (sizes[0] / 1.25, sizes[-1] * 1.25) if size != SELECTIVITY else None
+                target_line(ax, value, label or "_", critical, span)
+                drawn.append(value)
+            elif target.metric == "throughput" and target.direction == "higher":
+                points = sorted((float(r[size]), float(r["items"]) / level) for r in cells
+                                if r["items"])
+                if points:
+                    xs, ts = zip(*points, strict=True)
+                    ax.plot(xs, ts, marker="_", markersize=16, markeredgewidth=2,
+                            linestyle="none", color=CRITICAL_COLOR if critical else
+                            TARGET_COLOR, label=(f"{label} ({human_count(level)}/s)"
+                                                 if label else "_"))
+                    drawn.extend(ts)
+        seen.add(target.name)
+    return drawn
+
+
+def _panel(ax: Any, summary: Summary, component: str, case: str, size: str,
+           draws: Draws, fits: list[dict[str, Any]], targets: dict[str, list[Target]]
+           ) -> tuple[list[str], set[str]]:
+    """One case's panel; returns (notes, where the error bars come from)."""
+    frame = summary.frame
+    sub = frame.filter((pl.col("component") == component) & (pl.col("case") == case)
+                       & pl.col(size).is_not_null() & (pl.col("median_s") > 0)).sort(size)
+    varying = [a for a in summary.cells.axes
+               if a != size and sub[a].null_count() < sub.height and sub[a].n_unique() > 1]
+    groups = list(sub.partition_by(["schema", *varying], maintain_order=True,
+                                   as_dict=True).items())
+    kept, note = cap(groups, MAX_LINES, lambda n, of: f"{component}.{case}: the first {n} "
+                                                     f"of {of} groups")
+    values: list[float] = []
+    sources: set[str] = set()
+    for key, part in kept:
+        label = " ".join(f"{v}" for v in key if v not in (None, "")) or case
+        x = [float(v) for v in part[size].to_list()]
+        t = part["median_s"].to_list()
+        found = intervals(draws.matrix(part["id"].to_list()).T)
+        low = [t[i] - f[0] if f else 0.0 for i, f in enumerate(found)]
+        high = [f[1] - t[i] if f else 0.0 for i, f in enumerate(found)]
+        sources.update(s for s in part["samples_of"].to_list() if s)
+        bars = ax.errorbar(x, t, yerr=[low, high], marker="o", markersize=4, capsize=3,
+                           linewidth=1.2, label=label)
+        values += t + [f[1] for f in found if f] + [f[0] for f in found if f]
+        fit = _fit_row(fits, part.row(0, named=True), size, summary.cells.axes)
+        if fit is not None:
+            xs = np.geomspace(min(x), max(x), 40)
+            slope = (fit["per_percent_s"] * 100.0 if size == SELECTIVITY
+                     else fit["per_item_s"])
+            if slope is not None and fit["fixed_s"] is not None:
+                ax.plot(xs, fit["fixed_s"] + slope * xs, linestyle="--", linewidth=0.9,
+                        color=bars.lines[0].get_color(), label="_")
+    values += _target_marks(ax, sub, size, targets)
+    human_axis(ax, "x", [float(v) for v in sub[size].to_list()],
+               "percent" if size == SELECTIVITY else "count", zero=False, log_span=4.0)
+    human_axis(ax, "y", values, "time")
+    style(ax, size.replace("_", " ") + (" (share of rows)" if size == SELECTIVITY else ""),
+          "median time", f"{component}.{case}")
+    legend_outside(ax)
+    return ([note] if note else []), sources
+
+
+def scaling_charts(summary: Summary) -> list[Chart]:
+    """``scaling_<component>.png`` for each component with a size axis."""
     frame = summary.frame.filter(pl.col("median_s") > 0)
     chosen = size_axes(frame)
-    out: dict[str, bytes] = {}
-    components = sorted({c for c, _ in chosen})
-    for component in components:
+    if not chosen:
+        return []
+    draws = Draws.of(summary.frame)
+    fits = summary.scaling.to_dicts() if "fit" in summary.scaling.columns else []
+    targets = targets_by_cell(summary.run)
+    out = []
+    for component in sorted({c for c, _ in chosen}):
         cases = sorted(k for c, k in chosen if c == component)
-        fig = _figure(7.0 * min(len(cases), 2), 4.5 * ((len(cases) + 1) // 2))
-        axes_list = fig.subplots((len(cases) + 1) // 2, min(len(cases), 2), squeeze=False)
+        fig = figure(11.0, 3.0 * len(cases) + 0.3)
+        panels = fig.subplots(len(cases), 1, squeeze=False)
+        notes: list[str] = []
+        sources: set[str] = set()
         for i, case in enumerate(cases):
-            ax = axes_list[i // 2][i % 2]
-            size = chosen[(component, case)]
-            sub = frame.filter((pl.col("component") == component) & (pl.col("case") == case)
-                               & pl.col(size).is_not_null())
-            group_cols = ["schema", *[a for a in summary.cells.axes
-                                      if a != size and sub[a].null_count() < sub.height]]
-            groups = sub.sort(size).partition_by(group_cols, maintain_order=True,
-                                                 as_dict=True)
-            for n, (key, part) in enumerate(groups.items()):
-                if n >= MAX_LINES:
-                    break
-                label = " ".join(str(v) for v in key if v not in (None, ""))
-                ax.plot(part[size].to_list(), part["median_s"].to_list(), marker="o",
-                        label=label or case)
-            _log(ax, "x")
-            _log(ax, "y")
-            shown = min(len(groups), MAX_LINES)
-            _label(ax, size, "median time (s)", f"{component}.{case}"
-                   + (f" (first {shown} of {len(groups)})" if len(groups) > shown else ""))
-        for j in range(len(cases), len(axes_list) * len(axes_list[0])):
-            axes_list[j // 2][j % 2].set_visible(False)
-        fig.suptitle(f"{component}: scaling (log-log)")
-        out[f"scaling_{_slug(component)}.png"] = _png(fig)
+            more, found = _panel(panels[i][0], summary, component, case,
+                                 chosen[(component, case)], draws, fits, targets)
+            notes += more
+            sources |= found
+        bars = (f"bars: 95% bootstrap interval of the median over its "
+                f"{' or '.join(sorted(sources))}" if sources
+                else "no bars: one measurement per point")
+        caption = (f"Median time against size, log scales where the values span 20x or "
+                   f"more; {bars}; dashed: the fitted line (3 sizes or more); green dashes "
+                   f"and red dots: the time a target and its critical level allow"
+                   + ("; " + "; ".join(notes) if notes else ""))
+        out.append(Chart(f"scaling_{slug(component)}.png", SCALING,
+                         f"{component}: scaling", caption, png(fig)))
     return out
 
 
-def _distribution(dist: dict[tuple[str, str], list[float]], what: str) -> bytes:
-    """ECDFs of latency samples (one line per cell and series), p99 marked."""
-    fig = _figure()
-    ax = fig.subplots()
-    for n, ((cid, name), values) in enumerate(dist.items()):
-        if n >= MAX_LINES:
-            break
-        ordered = sorted(values)
-        share = [(i + 1) / len(ordered) for i in range(len(ordered))]
-        p99 = percentile(ordered, 0.99)
-        line = ax.step(ordered, share, where="post", label=f"{cid} {name}")[0]
-        ax.plot([p99], [0.99], marker="o", color=line.get_color())
-    if all(min(v) > 0 for v in dist.values()):
-        _log(ax, "x")
-    _label(ax, "latency (ms)", "fraction at or below", f"{what} distribution (dots: p99)")
-    return _png(fig)
+def charts(summary: Summary) -> list[Chart]:
+    """Every chart of the report, in reading order."""
+    from k2matrix.summary.compare_plot import comparison_charts
+    from k2matrix.summary.latency_plots import latency_charts, over_run_charts
 
-
-def _percentiles(rows: list[dict[str, Any]], what: str) -> bytes:
-    """Where only percentiles were recorded: p50, p99, p99.9 and max per cell."""
-    fig = _figure()
-    ax = fig.subplots()
-    labels = [p for p, _ in _PERCENTILES]
-    for row in rows[:MAX_LINES]:
-        points = [(p, row[c]) for p, c in _PERCENTILES if row[c] is not None]
-        ax.plot([labels.index(p) for p, _ in points], [v for _, v in points], marker="o",
-                label=row["id"])
-    ax.set_xticks(range(len(labels)), labels)
-    _log(ax, "y")
-    _label(ax, "percentile", "latency (ms)", f"{what} percentiles")
-    return _png(fig)
-
-
-def latency_plots(summary: Summary) -> dict[str, bytes]:
-    """Per component, latency distributions from ``*latency*`` series, else from the
-    recorded percentiles: ``delivery_latency.png`` for the producer (produce call to
-    delivery report), ``latency_<component>.png`` for the others; and
-    ``commit_latency.png``: series whose name mentions commit, over the sustained run."""
-    out: dict[str, bytes] = {}
-    component = dict(summary.frame.select("id", "component").iter_rows())
-    pct = summary.frame.filter(pl.col("p99_ms").is_not_null()).select(
-        "id", "component", *[c for _, c in _PERCENTILES])
-    for comp in sorted(set(component.values())):
-        name, what = (("delivery_latency.png", "producer: delivery latency")
-                      if comp == "producer" else
-                      (f"latency_{_slug(comp)}.png", f"{comp}: latency"))
-        dist = {(cid, series): values for cid, by_name in summary.cells.series.items()
-                if component.get(cid) == comp for series, values in by_name.items()
-                if "latency" in series and "commit" not in series and values}
-        if dist:
-            out[name] = _distribution(dist, what)
-            continue
-        rows = pct.filter(pl.col("component") == comp).to_dicts()
-        if rows:
-            out[name] = _percentiles(rows, what)
-    over_run = {(cid, name): values for cid, by_name in summary.cells.series.items()
-                for name, values in by_name.items() if "commit" in name and values}
-    if over_run:
-        fig = _figure()
-        ax = fig.subplots()
-        for n, ((cid, name), values) in enumerate(over_run.items()):
-            if n >= MAX_LINES:
-                break
-            ax.plot(range(len(values)), values, linewidth=0.8, label=f"{cid} {name}")
-        _label(ax, "commit number", "commit latency (ms)",
-               "Commit latency over the sustained run")
-        out["commit_latency.png"] = _png(fig)
-    return out
+    return [*comparison_charts(summary), *scaling_charts(summary), *latency_charts(summary),
+            *over_run_charts(summary)]
 
 
 def all_plots(summary: Summary) -> dict[str, bytes]:
-    return {**scaling_plots(summary), **latency_plots(summary)}
+    return {chart.name: chart.png for chart in charts(summary)}
 
 
 def write_plots(summary: Summary, directory: str | Path) -> list[Path]:
@@ -175,9 +187,9 @@ def write_plots(summary: Summary, directory: str | Path) -> list[Path]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
-        for name, png in all_plots(summary).items():
+        for name, data in all_plots(summary).items():
             path = folder / name
-            path.write_bytes(png)
+            path.write_bytes(data)
             paths.append(path)
     except OSError as exc:
         raise ResultsError(f"--plots {folder}: cannot write: {exc.strerror or exc}") from None

@@ -1,6 +1,9 @@
 """One row per measured cell: axes from the k2 cell (or the test name and params of a
 plain pytest-benchmark file), timings, throughput, latency and efficiency (the figures read
-through :mod:`k2matrix.figures`)."""
+through :mod:`k2matrix.figures`), what the latency percentiles measure and how many samples
+they rest on (:mod:`k2matrix.summary.latency`), a paced cell's pace, and the samples a
+bootstrap resamples (``samples_s``: the trial medians of a run of two or more trials, else
+the recorded rounds; ``samples_of`` says which)."""
 
 from __future__ import annotations
 
@@ -11,18 +14,23 @@ from typing import Any
 import polars as pl
 
 from k2matrix import figures
+from k2matrix.compare.trial_figures import entry_trials
 from k2matrix.results.load import Run
+from k2matrix.summary.latency import meaning, prefix
 
 # Columns the summary computes; an axis with one of these names is renamed param_<name>.
 MEASURES: dict[str, type[pl.DataType]] = {
     "median_s": pl.Float64, "iqr_s": pl.Float64, "q1_s": pl.Float64, "q3_s": pl.Float64,
     "mean_s": pl.Float64, "min_s": pl.Float64, "max_s": pl.Float64, "rounds": pl.Int64,
     "items": pl.Float64, "throughput": pl.Float64, "unit": pl.String,
-    "p50_ms": pl.Float64, "p99_ms": pl.Float64, "p999_ms": pl.Float64,
-    "latency_max_ms": pl.Float64, "efficiency": pl.Float64, "concurrent": pl.Boolean,
+    "p50_ms": pl.Float64, "p90_ms": pl.Float64, "p99_ms": pl.Float64, "p999_ms": pl.Float64,
+    "p9999_ms": pl.Float64, "latency_max_ms": pl.Float64, "latency_kind": pl.String,
+    "latency_samples": pl.Int64, "efficiency": pl.Float64, "pace": pl.Float64,
+    "concurrent": pl.Boolean,
 }
+SAMPLES = ("samples_s", "samples_of")
 IDENTITY = ("id", "component", "case", "schema", "key")
-_RESERVED = {*IDENTITY, *MEASURES, "status", "target", "sustained_critical"}
+_RESERVED = {*IDENTITY, *MEASURES, *SAMPLES, "status", "target", "sustained_critical"}
 _NAME = re.compile(r"^(?:test_?)?(?P<case>[^\[]*)")
 
 
@@ -69,7 +77,7 @@ def _plain_identity(bench: dict[str, Any]) -> tuple[str, str, str, dict[str, Any
 
 
 _CELL_SKIP = frozenset({"id", "component", "case", "schema", "seed", "slow", "exclusive",
-                        "settings"})
+                        "settings", "not_countable"})
 _ROW = (*IDENTITY, *MEASURES)  # the order of the tuple _row returns
 
 
@@ -105,14 +113,30 @@ def _row(bench: dict[str, Any], use_fullname: bool
     q1, q3, iqr = _num(stats.get("q1")), _num(stats.get("q3")), _num(stats.get("iqr"))
     if iqr is None and q1 is not None and q3 is not None:
         iqr = q3 - q1
-    rounds = stats.get("rounds")
+    raw_rounds = stats.get("rounds")
+    rounds = raw_rounds if type(raw_rounds) is int else None
+    kind, samples = meaning(component, extra, rounds)
+    pace = _num(extra.get("paced_rate")) or _num(extra.get("offered_rate"))
     row = (cell_id, component, case, schema, f"{component}.{case}", median, iqr, q1, q3,
            _num(stats.get("mean")), _num(stats.get("min")), _num(stats.get("max")),
-           rounds if type(rounds) is int else None, items, throughput, str(unit),
-           figure("latency_p50_ms"), figure("latency_p99_ms"), figure("latency_p999_ms"),
-           figure("latency_max_ms"), figure("efficiency"),
+           rounds, items, throughput, str(unit),
+           *(figure(f"{prefix(kind)}_{p}_ms") for p in ("p50", "p90", "p99", "p999", "p9999",
+                                                   "max")),
+           kind, samples, figure("efficiency"), pace,
            k2.get("concurrent") is True if type(k2) is dict else False)
     return row, axes, extra
+
+
+def _samples(bench: dict[str, Any]) -> tuple[list[float] | None, str | None]:
+    """What a bootstrap resamples for this cell: its trial medians (two trials or more),
+    else its recorded rounds; (None, None) without either."""
+    trials = entry_trials(bench)
+    if len(trials) >= 2:
+        return trials, "trials"
+    data = bench["stats"].get("data")
+    if type(data) is list and data and all(type(v) in _NUMBER for v in data):
+        return [float(v) for v in data], "rounds"
+    return None, None
 
 
 def build_cells(run: Run) -> Cells:
@@ -125,6 +149,8 @@ def build_cells(run: Run) -> Cells:
     rounds: dict[str, list[float]] = {}
     series: dict[str, dict[str, list[float]]] = {}
     seen: dict[str, int] = {}
+    resampled: list[list[float] | None] = []
+    sources: list[str | None] = []
     for bench in run.benchmarks:
         row, axes, extra = _row(bench, use_fullname)
         if row[0] in seen:  # two benchmarks of one cell: keep both, ids stay unique
@@ -133,6 +159,9 @@ def build_cells(run: Run) -> Cells:
         else:
             seen[row[0]] = 1
         rows.append(row)
+        values, source = _samples(bench)
+        resampled.append(values)
+        sources.append(source)
         axis_rows.append(axes)
         axis_names.update(dict.fromkeys(axes))
         data = bench["stats"].get("data")
@@ -156,6 +185,8 @@ def build_cells(run: Run) -> Cells:
         data_cols[col] = _axis_series(col, [a.get(name) for a in axis_rows])
     for col, dtype in MEASURES.items():
         data_cols[col] = pl.Series(col, by_name[col], dtype=dtype, strict=False)
+    data_cols["samples_s"] = pl.Series("samples_s", resampled, dtype=pl.List(pl.Float64))
+    data_cols["samples_of"] = pl.Series("samples_of", sources, dtype=pl.String)
     frame = pl.DataFrame(data_cols)
     return Cells(frame=frame, axes=axis_cols, rounds=rounds, series=series,
                  failed=run.failed)
