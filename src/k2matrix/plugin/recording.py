@@ -193,7 +193,7 @@ def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str
         profile=state.profile, cells_planned=[c.id for c in state.cells()],
         workers=state.workers, shard=state.shard, include_slow=state.include_slow,
         started=state.started, repo_dir=str(config.rootpath), machine_info=machine_info,
-        commit_info=commit_info, clock=state.clock)
+        commit_info=commit_info, clock=state.clock, cells_file=state.cells_file)
 
 
 def finish(config: pytest.Config, state: RunState) -> None:
