@@ -6,7 +6,7 @@
                   "schema_registry": {"mode": "mock" | "server", "address"},
                   "catalog": {"mode": "sql" | "rest" | "glue", "address", "warehouse"},
                   "storage": {"mode": "local" | "embedded-s3" | "s3", "address", "bucket",
-                              "prefix", "region"}},
+                              "prefix", "region", "s3_cells"}},
      "libraries": {"confluent-kafka", "librdkafka", "pyiceberg", "pyarrow", "duckdb",
                    "polars", "fastavro"},
      "machine": {"cpu_model", "cores", "usable_cores", "system", "machine", "python"},
@@ -16,10 +16,12 @@
 Every address is redacted (:func:`redact`): a password or token in a URL or a
 ``key=value`` secret never reaches a results file. Kafka's mode is ``tansu`` when the
 bootstrap servers are a Tansu broker running on this machine (its process is found by its
-listener address), ``bootstrap`` for any other broker. The load at the start is the one
-when this process loaded the results store (the plugin loads it as pytest starts); the
-end, when the run's files are written. A run recorded before this record existed reads as
-:func:`unknown`: ``recorded`` false and every mode null.
+listener address), ``bootstrap`` for any other broker. Storage is ``[backends.storage]``;
+``s3_cells`` says where the cells of the ``storages`` axis value ``s3`` (ids ending ``-s3``)
+keep their tables: the configured S3 endpoint, else the embedded server. The load at the
+start is the one when this process loaded the results store (the plugin loads it as pytest
+starts); the end, when the run's files are written. A run recorded before this record
+existed reads as :func:`unknown`: ``recorded`` false and every mode null.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ BACKEND_NAMES = {"kafka": "Kafka", "schema_registry": "schema registry",
                  "catalog": "Iceberg catalog", "storage": "storage"}
 MEASURED_LIBRARIES = ("confluent-kafka", "librdkafka", "pyiceberg", "pyarrow", "duckdb",
                       "polars", "fastavro")
+EMBEDDED_S3 = "embedded S3 server on loopback"
 UNKNOWN_NOTE = ("recorded before k2matrix kept a run's environment (no environment in its "
                 "meta.json)")
 
@@ -165,14 +168,16 @@ def backends_record(backends: Backends) -> dict[str, Any]:
         kafka_entry = {"mode": "tansu" if tansu_at(kafka.bootstrap_servers) else "bootstrap",
                        "address": redact(kafka.bootstrap_servers), "brokers": None}
     mock_registry = registry.url.startswith("mock://")
+    s3_cells = (redact(storage.endpoint) if storage.kind == "s3" and storage.endpoint
+                else EMBEDDED_S3)  # where cells of the storages axis value s3 keep tables
     if storage.kind == "local":
-        storage_entry: dict[str, Any] = {"mode": "local", "address": catalog.warehouse_path}
+        storage_entry: dict[str, Any] = {"mode": "local", "address": catalog.warehouse_path,
+                                         "s3_cells": s3_cells}
     else:
         storage_entry = {"mode": "embedded-s3" if storage.embedded else "s3",
-                         "address": (redact(storage.endpoint) if storage.endpoint
-                                     else "embedded S3 server on loopback"),
-                         "bucket": storage.bucket, "prefix": storage.prefix,
-                         "region": storage.region}
+                         "address": s3_cells, "bucket": storage.bucket,
+                         "prefix": storage.prefix, "region": storage.region,
+                         "s3_cells": s3_cells}
     return {
         "kafka": kafka_entry,
         "schema_registry": {"mode": "mock" if mock_registry else "server",

@@ -31,6 +31,8 @@ def _backend(name: str, entry: Mapping[str, Any], words: Mapping[str, str]) -> s
         text += f" at {entry['address']}"
     if entry.get("bucket"):
         text += f", bucket {entry['bucket']}/{entry.get('prefix') or ''}".rstrip("/")
+    if entry.get("s3_cells") and entry.get("s3_cells") != entry.get("address"):
+        text += f" (-s3 cells: {entry['s3_cells']})"
     return text
 
 
