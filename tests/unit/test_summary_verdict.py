@@ -161,3 +161,14 @@ def test_fail_on_levels() -> None:
     assert level("investigate") == "Needs Investigation"
     with pytest.raises(Exception, match="good, counted, acceptable, incomplete"):
         level("fine")
+
+
+def test_a_zero_figure_has_unbounded_headroom_and_still_writes_json(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, [_append(0.0, "zero"), _append(0.1, "a")])
+    assert k2matrix(["summary", str(path), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    zero = next(c for c in out["cells"] if c["id"].endswith("zero"))
+    assert zero["status_text"] == "pass: 0 s ≤ 200 ms, unbounded headroom"
+    assert zero["headroom"] is None  # JSON has no infinity
+    assert all(d["headroom"] is None or d["headroom"] > 0 for d in out["deciding_cells"])

@@ -23,6 +23,7 @@ figure, target and critical values and the status in words (:mod:`.headroom`).
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,12 +66,17 @@ def level(text: str) -> str:
     return names[key]
 
 
+def _finite(value: Any) -> Any:
+    """A number JSON can carry (NaN and inf, e.g. the headroom of a 0 ms figure: None)."""
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
 def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "status": row["status"], "target": row["target"],
-            "metric": row["target_metric"], "figure": row["target_figure"],
+            "metric": row["target_metric"], "figure": _finite(row["target_figure"]),
             "target_value": row["target_value"], "critical": row["target_critical"],
             "direction": row["target_direction"], "unit": row["target_unit"],
-            "headroom": row["headroom"], "text": status_text(row)}
+            "headroom": _finite(row["headroom"]), "text": status_text(row)}
 
 
 def _failing(frame: pl.DataFrame, sustained_first: bool = False) -> list[dict[str, Any]]:
