@@ -4,7 +4,8 @@ input: a message on stderr starting ``k2matrix: `` that names the problem and th
 exit code 2, no traceback. Ctrl-C and SIGTERM stop the work and keep what was measured
 (exit 130).
 
-``k2matrix cells|run|merge|summary|compare|ab|noise|explore|doctor --help`` for each.
+``k2matrix cells|run|merge|summary|compare|ab|noise|explore|doctor --help`` for each;
+``k2matrix --version``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
+from k2matrix import __version__
 from k2matrix.commands import COMMANDS
 from k2matrix.commands.arguments import PREFIX
 from k2matrix.commands.base import EXIT_USAGE
@@ -39,10 +41,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="k2matrix", description="K2 workload matrix runner")
+    parser.add_argument("--version", action="version", version=f"k2matrix {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in COMMANDS:
         command.setup(sub.add_parser(command.name, help=command.help,
-                                     description=command.description))
+                                     description=command.description,
+                                     epilog=command.epilog))
     return parser
 
 

@@ -1,23 +1,32 @@
 """Command-line values every k2matrix command parses the same way: fractions (``0.10`` or
-``10%``), probabilities and confidences, and paths a command will write (checked before any
-work, so a long run is not lost to a typo at its end)."""
+``10%``), probabilities and confidences, paths a command will write (checked before any
+work, so a long run is not lost to a typo at its end), run ids (a name, never a path) and
+``-k`` expressions over cell ids."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 from k2matrix.errors import ResultsError
 
 
 def fraction(text: str) -> float:
-    """``0.1`` or ``10%``."""
+    """``0.1`` or ``10%``. A bare number of 1 or more is refused (``5`` is not 5%: it
+    would be 500%); the message suggests the percentage that was meant."""
+    percent = text.strip().endswith("%")
     try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        value = float(text.strip()[:-1]) / 100 if percent else float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a fraction; write 0.10 or 10%") from None
+    if not percent and 1 <= value < 100:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} reads as {value:.0%}: a fraction is below 1; did you mean "
+            f"{value:g}%? write {value:g}% or {value / 100:g}")
     if not 0 <= value < 10:
         raise argparse.ArgumentTypeError(f"{text!r}: use a fraction such as 0.10 (10%)")
     return value
@@ -37,7 +46,24 @@ def probability(text: str) -> float:
 
 
 def confidence(text: str) -> float:
-    """``--confidence``: a probability such as 0.99 (not a significance level)."""
+    """``--confidence``: a probability such as 0.99 (not a significance level), or a
+    percentage such as 99%; ``99`` is refused with the probability it means."""
+    stripped = text.strip()
+    if stripped.endswith("%"):
+        try:
+            return confidence(str(float(stripped[:-1]) / 100))
+        except (ValueError, argparse.ArgumentTypeError):
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: a confidence is a percentage from 50% to below 100%, such as "
+                "99%, or a probability such as 0.99") from None
+    try:
+        number = float(stripped)
+    except ValueError:
+        number = float("nan")
+    if 50 <= number < 100:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a confidence is a probability; did you mean {number / 100:g}? write "
+            f"{number / 100:g} (or {number:g}%)")
     value = probability(text)
     if value < 0.5:
         raise argparse.ArgumentTypeError(
@@ -156,3 +182,49 @@ def check_clock(clock: str) -> None:
     if clock == "instructions":
         from k2matrix.counting.launch import check_ready
         check_ready()
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+RUN_ID_RULE = ("a run id is a name, not a path: letters, digits, '.', '_' and '-', starting "
+               "with a letter or digit, at most 128 characters (e.g. 20261126-smoke)")
+
+
+def run_id(text: str) -> str:
+    """``--k2-run-id`` and ``--run-id``: the name of a run directory inside the results
+    folder, never a path out of it (``../x``) nor markup (``<b>x``)."""
+    if not RUN_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: {RUN_ID_RULE}")
+    return text
+
+
+def keyword(text: str) -> str:
+    """``-k EXPR`` over cell ids, checked (its syntax is pytest's -k)."""
+    keyword_matcher(text)
+    return text
+
+
+def keyword_matcher(text: str) -> Callable[[str], bool]:
+    """Whether a cell id matches ``-k EXPR``: pytest's -k syntax (``and``, ``or``, ``not``,
+    parentheses), where a name matches when its dash-separated words are whole, consecutive
+    words of the id, case-insensitively: ``b100`` matches ``writer-append-v2-b100`` but not
+    ``…-b10000``, and ``append-v2`` matches it too."""
+    from _pytest.mark.expression import Expression  # pytest's own parser (pytest is pinned)
+
+    try:
+        expr = Expression.compile(text)
+    except SyntaxError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a -k expression ({exc.msg}); write names joined by and, or, "
+            "not and parentheses, e.g. 'writer and b100 and not v1'") from None
+
+    def matches(cell_id: str) -> bool:
+        words = cell_id.lower().split("-")
+
+        def has(name: str, /, **_: str | int | bool | None) -> bool:
+            wanted = name.lower().split("-")
+            n = len(wanted)
+            return any(words[i:i + n] == wanted for i in range(len(words) - n + 1))
+
+        return expr.evaluate(has)
+
+    return matches

@@ -266,3 +266,29 @@ def test_ten_thousand_cells(tmp_path: Path) -> None:
 def test_module_entry_point(run_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(run_path), "--format", "markdown"]) == 0
     assert capsys.readouterr().out.startswith("# k2matrix summary")
+
+
+def test_group_labels_keep_one_order_whatever_ran_first(tmp_path: Path) -> None:
+    """The scaling table's group label lists the axes in one order (by name), however the
+    cells' axes happened to be ordered in the run (here: the same cells, their axes
+    recorded in opposite orders)."""
+    from k2matrix.summary.render import render_table
+
+    def cells(order: tuple[str, str]) -> list[dict[str, Any]]:
+        out = []
+        for layout in ("sorted", "unpartitioned"):
+            for engine in ("polars", "duckdb_parquet"):
+                for n in (100_000, 1_000_000, 10_000_000):
+                    params = {"layout": layout, "engine": engine}
+                    cell = cell_dict("query", "latency", schema="v1",
+                                     **{k: params[k] for k in order}, dataset_size=n)
+                    out.append(benchmark(cell, [0.001 + n * 1e-9] * 3))
+        return out
+
+    tables = []
+    for order in (("layout", "engine"), ("engine", "layout")):
+        path = write(tmp_path / f"{order[0]}.json", document(cells(order)))
+        text = render_table(build_summary(path))
+        tables.append(text.split("Scaling", 1)[1].split("\n\n", 1)[0])
+    assert tables[0] == tables[1]
+    assert "engine=duckdb_parquet layout=sorted" in tables[0]

@@ -6,6 +6,8 @@ themselves run in :mod:`.run`; the commands are in :mod:`k2matrix.commands`."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from k2matrix.ab.run import Job
-from k2matrix.ab.spec import check_matrix, prepare, write_matrix
+from k2matrix.ab.spec import Side, check_matrix, prepare, write_matrix
 from k2matrix.errors import K2Error
 from k2matrix.options import check_clock
+from k2matrix.results.environment import backends_record
+from k2matrix.results.merge import check_backends
 
 COMPARISON_FILE = "comparison.json"
 
@@ -36,6 +40,7 @@ class JobRequest:
     workers: str | None = None
     run_id: str | None = None
     duet: bool = False
+    force: bool = False  # compare even when the sides' backends run in different modes
 
 
 def prepare_job(req: JobRequest) -> Job:
@@ -64,6 +69,8 @@ def prepare_job(req: JobRequest) -> Job:
                   for name, spec in zip(("baseline", "candidate"), req.specs, strict=True))
     for side in sides:
         check_matrix(side)
+    check_backends([(f"the {side.name} {side.spec}", _backends_header(side)) for side in sides],
+                   req.force, action="compare")
     for side in sides:
         write_matrix(side, run_dir / side.name)
     return Job(run_dir=run_dir, sides=(sides[0], sides[1]), trials=req.trials,
@@ -73,12 +80,34 @@ def prepare_job(req: JobRequest) -> Job:
                pytest_args=[] if req.clock == "wall" else [f"--k2-clock={req.clock}"])
 
 
+def _backends_header(side: Side) -> dict[str, Any]:
+    """The backends a side will measure against (its matrix with its ``set:`` overrides,
+    under its ``env:`` variables), as a run header's environment; none (unknown, not
+    checked) when this k2matrix cannot read the side's matrix (a ``git:`` side's older
+    format)."""
+    from k2matrix.matrix import load_matrix
+
+    try:
+        if side.matrix_text is None:
+            backends = load_matrix(side.matrix).backends
+        else:
+            with tempfile.TemporaryDirectory(prefix="k2-ab-matrix-") as scratch:
+                path = Path(scratch) / "matrix.toml"
+                path.write_text(side.matrix_text, encoding="utf-8")
+                backends = load_matrix(path).backends
+    except K2Error:
+        return {}
+    env = backends.with_environment({**os.environ, **side.env})
+    return {"environment": {"backends": backends_record(env)}}
+
+
 def compare_sides(job: Job, *, threshold: float, confidence: float, metric: str,
                   noise: str | None, floors: Mapping[str, float] | None = None,
-                  notes: tuple[str, ...] = ()) -> dict[str, Any]:
+                  notes: tuple[str, ...] = (), force: bool = False) -> dict[str, Any]:
     """The sides' trials compared in pairs (``noise``: a noise run, ``"none"``, or None for
     ``noise-latest`` when it applies; ``floors``: measured floors only reported, see
-    :func:`k2matrix.compare.runs.compare_runs`), written to ``comparison.json``."""
+    :func:`k2matrix.compare.runs.compare_runs`), written to ``comparison.json``. The sides'
+    matrices may differ (that is an A/B); their backends' modes only with ``force``."""
     from k2matrix.compare.noise import noise_for
     from k2matrix.compare.runs import compare_runs
     from k2matrix.results.jsonfile import write_json_atomic
@@ -88,7 +117,7 @@ def compare_sides(job: Job, *, threshold: float, confidence: float, metric: str,
     models, found = noise_for(noise, job.run_dir.parent, cand.k2)
     order = f"the sides ran in the order --seed {job.seed} draws (pass it to repeat it)"
     doc = compare_runs(base, cand, threshold=threshold, confidence=confidence,
-                       paired=True, noise=models, force=True,
+                       paired=True, noise=models, force=True, force_backends=force,
                        notes=[*found, *notes, order], metric=metric, floors=floors)
     doc["run_dir"] = str(job.run_dir)
     doc["specs"] = {s.name: s.spec for s in job.sides}

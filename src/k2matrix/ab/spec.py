@@ -107,7 +107,7 @@ def set_key(data: dict[str, Any], key: str, value: Any, spec: str) -> None:
         if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
             where = ".".join(parts[:i + 1])
             raise SpecError(f"{spec}: {key}: the matrix has no table [{where}]; name a key "
-                            "of matrix.toml (README, 'matrix.toml reference')")
+                            "of matrix.toml (docs/matrix.md)")
         node = node[part]
     node[parts[-1]] = value
 

@@ -1,6 +1,6 @@
 """``k2matrix ab --baseline SPEC --candidate SPEC [--trials N] [--profile P] [-k EXPR]
 [-n W | --duet] [--matrix PATH] [--threshold 5%] [--confidence 0.99] [--format ...]
-[--out FILE]``: the two sides' trials interleaved (or, with ``--duet``, run at the same
+[--out FILE] [--force]``: the two sides' trials interleaved (or, with ``--duet``, run at the same
 time on the two halves of the CPUs), compared in pairs; ``compare``'s output and exit
 codes. The job is :mod:`k2matrix.ab.job`; :func:`add_job_arguments` and
 :func:`job_request` are what ``ab`` and ``noise`` share.
@@ -25,7 +25,7 @@ from k2matrix.commands.arguments import (
     seed_value,
 )
 from k2matrix.commands.compare import ComparisonCommand, Judging
-from k2matrix.options import check_writable
+from k2matrix.options import check_writable, run_id
 
 if TYPE_CHECKING:
     from k2matrix.ab.job import JobRequest
@@ -44,7 +44,8 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     add_workers(parser)
     add_matrix(parser)
     add_results(parser)
-    parser.add_argument("--run-id", default=None, help="the run directory's name")
+    parser.add_argument("--run-id", default=None, type=run_id,
+                        help="the run directory's name (letters, digits, '.', '_', '-')")
     add_seed(parser)
     add_clock(parser)
     parser.add_argument("--duet", action="store_true",
@@ -62,7 +63,7 @@ def job_request(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> 
     return JobRequest(kind=kind, specs=specs, matrix=Path(args.matrix), profile=args.profile,
                       trials=args.trials, results=Path(results), seed=seed_value(args),
                       clock=args.clock, keyword=args.keyword, workers=args.numprocesses,
-                      run_id=args.run_id, duet=args.duet)
+                      run_id=args.run_id, duet=args.duet, force=getattr(args, "force", False))
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ class AbCommand(ComparisonCommand[AbValues]):
         add_job_arguments(parser)
         self.add_judging(parser)
         parser.add_argument("--noise", metavar="DIR", help=NOISE_HELP)
+        parser.add_argument("--force", action="store_true",
+                            help="compare even when the sides' backends run in different "
+                                 "modes (a mock cluster and a broker, say); the output says "
+                                 "it was forced")
 
     def values(self, args: argparse.Namespace) -> AbValues:
         return AbValues(job_request(args, "ab", (args.baseline, args.candidate)),
@@ -102,4 +107,4 @@ class AbCommand(ComparisonCommand[AbValues]):
         judging = values.judging
         return compare_sides(job, threshold=judging.threshold,
                              confidence=judging.confidence, metric=judging.metric,
-                             noise=values.noise)
+                             noise=values.noise, force=values.job.force)

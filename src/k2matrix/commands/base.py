@@ -36,13 +36,14 @@ class Output:
 
 
 class Command(ABC, Generic[V, R]):
-    """A subcommand. Subclasses set ``name`` and ``help`` (and ``description``,
+    """A subcommand. Subclasses set ``name`` and ``help`` (and ``description``, ``epilog``,
     ``formats`` for ``--format``, ``writes_out`` for ``--out FILE``, ``passes_unknown``
     when the arguments k2matrix does not know go on to pytest)."""
 
     name: ClassVar[str]
     help: ClassVar[str]
     description: ClassVar[str | None] = None
+    epilog: ClassVar[str | None] = None  # shown at the end of --help
     formats: ClassVar[tuple[str, ...]] = ()  # --format's choices, the first the default
     writes_out: ClassVar[bool] = False  # --out FILE
     passes_unknown: ClassVar[bool] = False  # unknown arguments land in the values' extra

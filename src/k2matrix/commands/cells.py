@@ -1,6 +1,8 @@
-"""``k2matrix cells [--matrix PATH] [--profile NAME] [--format table|json]``: a profile's
-cells, with their axes (json: also each cell's seed, whether it is slow, and its
-targets)."""
+"""``k2matrix cells [--matrix PATH] [--profile NAME] [-k EXPR] [--format table|json]``: a
+profile's cells, with their axes (json: also each cell's seed, whether it is slow, and its
+targets). ``-k`` keeps the cells whose id matches EXPR: pytest's -k syntax over the id's
+dash-separated words (:func:`k2matrix.options.keyword_matcher`), so ``-k b100`` keeps
+``…-b100`` and not ``…-b10000``."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from k2matrix.commands.arguments import add_matrix, add_profile
 from k2matrix.commands.base import Command
+from k2matrix.options import keyword, keyword_matcher
 
 if TYPE_CHECKING:
     from k2matrix.cell import Cell
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 class CellsValues:
     matrix: Path
     profile: str
+    keyword: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class CellsResult:
     profile: str
     cells: list[Cell]
     targets: dict[str, list[str]]  # cell id -> the names of its targets
+    keyword: str | None = None
+    in_profile: int = 0  # the profile's cells before -k
 
 
 class CellsCommand(Command[CellsValues, CellsResult]):
@@ -39,17 +45,27 @@ class CellsCommand(Command[CellsValues, CellsResult]):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_matrix(parser)
         add_profile(parser)
+        parser.add_argument("-k", dest="keyword", type=keyword, default=None, metavar="EXPR",
+                            help="only the cells whose id matches EXPR: pytest's -k syntax "
+                                 "(and, or, not, parentheses), each name matching whole "
+                                 "dash-separated words of the id (-k b100 matches "
+                                 "writer-append-v2-b100, not …-b10000; -k append-v2 works)")
 
     def values(self, args: argparse.Namespace) -> CellsValues:
-        return CellsValues(Path(args.matrix), args.profile)
+        return CellsValues(Path(args.matrix), args.profile, args.keyword)
 
     def run(self, values: CellsValues) -> CellsResult:
         from k2matrix.matrix import load_matrix
 
         matrix = load_matrix(values.matrix)
-        cells = matrix.cells(values.profile)
+        every = matrix.cells(values.profile)
+        cells = every
+        if values.keyword is not None:
+            matches = keyword_matcher(values.keyword)
+            cells = [c for c in every if matches(c.id)]
         return CellsResult(values.matrix, values.profile, cells,
-                           {c.id: [t.name for t in matrix.targets_for(c)] for c in cells})
+                           {c.id: [t.name for t in matrix.targets_for(c)] for c in cells},
+                           values.keyword, len(every))
 
     def render(self, result: CellsResult, fmt: str) -> str:
         cells = result.cells
@@ -69,5 +85,7 @@ class CellsCommand(Command[CellsValues, CellsResult]):
         widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
         lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
                  for row in [header, *rows]]
-        return "\n".join([*lines, "", f"{len(cells)} cells in profile {result.profile!r} of "
-                                      f"{result.matrix}"]) + "\n"
+        selected = (f" matching -k {result.keyword!r} (of {result.in_profile})"
+                    if result.keyword is not None else "")
+        return "\n".join([*lines, "", f"{len(cells)} cells{selected} in profile "
+                                      f"{result.profile!r} of {result.matrix}"]) + "\n"

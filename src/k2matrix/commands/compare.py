@@ -93,8 +93,8 @@ class CompareCommand(ComparisonCommand[CompareValues]):
                                  "results/noise-latest beside the candidate when it "
                                  "applies; 'none' for none)")
         parser.add_argument("--force", action="store_true",
-                            help="compare even when the matrix, the profile or the kind of "
-                                 "machine differ")
+                            help="compare even when the matrix, the profile, the kind of "
+                                 "machine or the backends' modes differ (the output says so)")
 
     def values(self, args: argparse.Namespace) -> CompareValues:
         return CompareValues(args.candidate, args.baseline, Judging.of(args), args.noise,

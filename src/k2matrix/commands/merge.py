@@ -38,7 +38,8 @@ class MergeCommand(Command[MergeValues, MergeResult]):
         add_results(parser, help="the merged run directory to write (required)",
                     folder_alias=True)
         parser.add_argument("--force", action="store_true",
-                            help="merge even if matrix, profile or machine kind differ")
+                            help="merge even if the matrix, the profile, the kind of machine "
+                                 "or the backends' modes differ (the output says so)")
 
     def values(self, args: argparse.Namespace) -> MergeValues:
         given = given_folder(args)
@@ -58,6 +59,9 @@ class MergeCommand(Command[MergeValues, MergeResult]):
 
     def render(self, result: MergeResult, fmt: str) -> str:
         k2, values = result.document["k2"], result.values
+        trials = k2.get("trials") or {}
+        kept = f" (each cell keeps its {trials['run']} trials)" if trials.get("run") else ""
+        notes = "".join(f"note: {n}\n" for n in k2.get("merge_notes") or [])
         return (f"merged {len(values.dirs)} runs into {values.text}: {k2['cells_passed']} "
                 f"cells passed, {len(k2['failed'])} failed, {len(k2['cells_missing'])} "
-                "missing\n")
+                f"missing{kept}\n{notes}")

@@ -44,6 +44,13 @@ class RunValues:
 class RunCommand(Command[RunValues, int]):
     name = "run"
     help = "run a profile's sweep with pytest and merge the results"
+    description = ("Run a profile's sweep with pytest (tests/performance beside the matrix) "
+                   "and merge its results into results/<run-id>; results/latest points at "
+                   "it, and results/latest-<profile> too when every planned cell passed.")
+    epilog = ("Every argument k2matrix does not know goes to pytest, as it is: -k EXPR "
+              "(pytest's substring match on test ids), -x, -m slow, --k2-run-id ID (a name: "
+              "letters, digits, '.', '_', '-'), --k2-draws N, --k2-shard I/N, "
+              "--k2-resume DIR and the other --k2-* options (pytest --help lists them).")
     passes_unknown = True
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

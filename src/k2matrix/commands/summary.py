@@ -1,10 +1,11 @@
 """``k2matrix summary RUN [--baseline RUN] [--format table|markdown|json|html] [--out FILE]
-[--plots DIR] [--export-gab FILE] [--threshold 5%] [--confidence 0.99] [--force]``: the
-Polars summary of a run (:mod:`k2matrix.summary`). ``python -m k2matrix.summary`` is the
-same command.
+[--plots DIR] [--export-gab FILE] [--threshold 5%] [--confidence 0.99] [--force]
+[--fail-on LEVEL]``: the Polars summary of a run (:mod:`k2matrix.summary`). ``python -m
+k2matrix.summary`` is the same command.
 
-Exit codes: 0 fine; 1 a regression against the baseline or a Blocking verdict; 2 bad input
-(missing file, not a results file, incompatible baseline), with a message and no traceback.
+Exit codes: 0 fine; 1 a regression against the baseline or a verdict at ``--fail-on`` or
+worse (default: blocking); 2 bad input (missing file, not a results file, incompatible
+baseline), with a message and no traceback.
 """
 
 from __future__ import annotations
@@ -33,14 +34,17 @@ class SummaryValues:
     force: bool = False
     plots: Path | None = None
     export_gab: Path | None = None
+    fail_on: str = "Blocking"
 
 
 class SummaryCommand(Command[SummaryValues, "Summary"]):
     name = "summary"
     help = "scaling, verdict and baseline comparison of a run"
-    description = ("Summarize a run: per-cell timings and status against the targets, "
-                   "scaling fits, the K2 verdict and, with --baseline, regressions. "
-                   "Exit 0 fine, 1 regression or Blocking verdict, 2 bad input.")
+    description = ("Summarize a run: the environment it measured in, per-cell timings and "
+                   "status against the targets, scaling fits, the K2 verdict with the cells "
+                   "that decided it and, with --baseline, regressions. Exit 0 fine, 1 a "
+                   "regression or a verdict at --fail-on or worse (default blocking), 2 bad "
+                   "input.")
     formats = ("table", "markdown", "json", "html")
     writes_out = True
 
@@ -56,20 +60,25 @@ class SummaryCommand(Command[SummaryValues, "Summary"]):
         add_threshold(parser, "--fail-threshold")
         add_confidence(parser)
         parser.add_argument("--force", action="store_true",
-                            help="compare even when the matrix, the profile or the kind of "
-                                 "machine differ")
+                            help="compare even when the matrix, the profile, the kind of "
+                                 "machine or the backends' modes differ (the output says so)")
+        parser.add_argument("--fail-on", type=_level, default="Blocking", metavar="LEVEL",
+                            help="exit 1 when the verdict is LEVEL or worse: good, counted, "
+                                 "acceptable, incomplete, needs-investigation or blocking "
+                                 "(default: blocking), for CI")
 
     def values(self, args: argparse.Namespace) -> SummaryValues:
         plots = check_writable("--plots", args.plots, folder=True) if args.plots else None
         gab = check_writable("--export-gab", args.export_gab) if args.export_gab else None
         return SummaryValues(args.run, args.baseline, args.threshold, args.confidence,
-                             args.force, plots, gab)
+                             args.force, plots, gab, args.fail_on)
 
     def run(self, values: SummaryValues) -> Summary:
         from k2matrix.summary.build import build_summary
 
         return build_summary(values.run, values.baseline, threshold=values.threshold,
-                             confidence=values.confidence, force=values.force)
+                             confidence=values.confidence, force=values.force,
+                             fail_on=values.fail_on)
 
     def render(self, result: Summary, fmt: str) -> str:
         if fmt == "json":
@@ -103,3 +112,10 @@ class SummaryCommand(Command[SummaryValues, "Summary"]):
 
             write_gab(result, values.export_gab)
         return result.exit_code
+
+
+def _level(text: str) -> str:
+    """``--fail-on``: a verdict level (checked without loading Polars)."""
+    from k2matrix.summary.verdict import level
+
+    return level(text)

@@ -1,8 +1,9 @@
 """Compare a candidate run with a baseline run, cell by cell (matched by id), over their
 trials (:mod:`.statistics`, :mod:`.counts`). ``k2matrix compare``, ``summary --baseline``
 and ``k2matrix ab`` all come through :func:`compare_runs`; whether two runs compare at all
-is the results store's one rule (:func:`k2matrix.results.merge.check_compatible`), and two
-runs measured with different clocks never compare.
+is the results store's one rule (:func:`k2matrix.results.merge.check_compatible`, and
+:func:`~k2matrix.results.merge.check_backends` for the backends' modes), and two runs
+measured with different clocks never compare.
 
 The result (the JSON that ``compare --format json`` prints)::
 
@@ -69,7 +70,7 @@ from k2matrix.compare.trial_figures import (
 )
 from k2matrix.errors import ResultsError
 from k2matrix.results.load import Run
-from k2matrix.results.merge import check_compatible
+from k2matrix.results.merge import check_backends, check_compatible
 from k2matrix.stats import median
 
 COMPARE_FIX = ("compare runs of the same matrix, profile and kind of machine, or pass --force "
@@ -80,21 +81,25 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
                  confidence: float = DEFAULT_CONFIDENCE, paired: bool = False,
                  noise: Mapping[str, NoiseModel] | None = None, force: bool = False,
                  notes: list[str] | None = None, metric: str = TIME,
-                 floors: Mapping[str, float] | None = None) -> dict[str, Any]:
+                 floors: Mapping[str, float] | None = None,
+                 force_backends: bool | None = None) -> dict[str, Any]:
     """The comparison document (see the module docstring); ResultsError when the runs do
     not compare (``force`` overrides a differing matrix, profile or machine, never a
-    differing clock).
+    differing clock; ``force_backends``, by default ``force``, overrides backends that ran
+    in different modes, :func:`k2matrix.results.merge.check_backends`).
 
     ``noise`` models take part in the verdicts. ``floors`` (keyed as the models are) are
     only reported: the timed rows' ``noise_floor`` is the floor given for the row's key
     (``noise_floor_source`` ``measured``) or, for a key without one, the row's own (source
     None); the verdicts stay those of the trials (``k2matrix noise``: the floors its own
     A/A measured, shown beside the A/A judged on its trials)."""
-    overridden = check_compatible(
-        [(f"the baseline {baseline.source}", baseline.k2),
-         (f"the candidate {candidate.source}", candidate.k2)], force,
-        action="compare", key_prefix="k2.", fix=COMPARE_FIX)
-    out_notes = [*(notes or []), *(f"--force: {m}" for m in overridden)]
+    sides = [(f"the baseline {baseline.source}", baseline.k2),
+             (f"the candidate {candidate.source}", candidate.k2)]
+    overridden = check_compatible(sides, force, action="compare", key_prefix="k2.",
+                                  fix=COMPARE_FIX)
+    backends = check_backends(sides, force if force_backends is None else force_backends,
+                              action="compare")
+    out_notes = [*(notes or []), *backends, *(f"--force: {m}" for m in overridden)]
     clock = _clock(baseline, candidate)
     base, cand = trial_values(baseline), trial_values(candidate)
     shared = [cid for cid in cand if cid in base]

@@ -12,7 +12,7 @@ from _pytest.mark import MarkMatcher  # pytest's own -m evaluation (pytest is pi
 from _pytest.mark.expression import Expression
 
 from k2matrix.matrix import CaseDef
-from k2matrix.options import CLOCKS
+from k2matrix.options import CLOCKS, run_id
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,7 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the profile whose cells the suites run (default: smoke)")
     group.addoption("--k2-results", metavar="DIR", default=None,
                     help="where run directories go (default: results/ at the rootdir)")
-    group.addoption("--k2-run-id", metavar="ID", default=None,
+    group.addoption("--k2-run-id", metavar="ID", default=None, type=run_id,
                     help="the run directory's name (default: a timestamp and the profile)")
     group.addoption("--k2-resume", metavar="DIR", default=None,
                     help="resume the run in DIR: run only its missing or failed cells, merge")

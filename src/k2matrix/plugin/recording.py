@@ -186,7 +186,7 @@ def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str
         workers=identity.workers, shard=identity.shard,
         include_slow=state.cells.include_slow(), started=state.progress.started,
         repo_dir=str(config.rootpath), machine_info=machine_info, commit_info=commit_info,
-        clock=identity.clock)
+        clock=identity.clock, cells_file=identity.cells_file)
 
 
 def finish(config: pytest.Config, state: RunState) -> None:

@@ -6,6 +6,15 @@ machine (compared key by key). A key absent (or null) on either side is not comp
 pytest-benchmark file has no ``k2`` object, and an older run may lack a machine key.
 :func:`check_compatible` is the rule; ``k2matrix merge``, ``k2matrix summary --baseline``
 and ``--k2-resume`` all go through it, and ``--force`` overrides it where the command has one.
+
+:func:`check_backends` is the same rule for the backends a run measured against (their
+modes in the environment record, :mod:`k2matrix.results.environment`): ``merge``,
+``compare`` (and ``summary --baseline``) and ``ab`` refuse runs against a mock cluster and a
+real broker, say, naming the backend; ``--force`` overrides it and the output says so. A
+run without the record is not checked, and a note says that.
+
+A run of several trials (``trials/tNN/``) is merged from its trials, folded
+(:mod:`k2matrix.results.folding`): the merged run keeps them.
 """
 
 from __future__ import annotations
@@ -16,11 +25,15 @@ from typing import Any
 
 from k2matrix.errors import ResultsError
 from k2matrix.results.document import MERGED_FILE, build_document, measured
-from k2matrix.results.journal import latest, read_run, write_journal
+from k2matrix.results.environment import BACKEND_NAMES, UNKNOWN_NOTE, backend_modes
+from k2matrix.results.folding import fold, read_trials, trial_dirs
+from k2matrix.results.journal import JOURNAL_GLOB, latest, read_run, write_journal
 from k2matrix.results.jsonfile import write_json_atomic
 from k2matrix.results.meta import META_FILE, read_meta
+from k2matrix.results.record import CellRecord
 
-__all__ = ["COMPATIBLE_KEYS", "check_compatible", "differences", "merge_dirs"]
+__all__ = ["COMPATIBLE_KEYS", "check_backends", "check_compatible", "differences",
+           "merge_dirs"]
 
 COMPATIBLE_KEYS = ("format_version", "matrix_fingerprint", "profile", "machine_kind", "clock")
 _WHY = {
@@ -78,16 +91,54 @@ def check_compatible(runs: Sequence[tuple[str, Mapping[str, Any]]], force: bool 
     return found
 
 
+def check_backends(runs: Sequence[tuple[str, Mapping[str, Any]]], force: bool = False, *,
+                   action: str = "merge", fix: str | None = None) -> list[str]:
+    """Raise :class:`ResultsError` when a run's backends ran in other modes than the first
+    run's, naming each such backend and both modes, with the way out (``fix``; by default
+    ``--force``). With ``force`` nothing is raised: the messages are returned, each starting
+    ``forced (--force):``. A run whose environment is unknown is not compared; a note for each such
+    run is returned too."""
+    way_out = fix or (f"{action} runs measured against the same backends, or pass --force "
+                      f"to {action} anyway")
+    if len(runs) < 2:
+        return []
+    notes = [f"{name}: environment unknown ({UNKNOWN_NOTE}): its backends were not checked"
+             for name, header in runs if set(backend_modes(header).values()) == {None}]
+    found: list[str] = []
+    first_name, first = runs[0][0], backend_modes(runs[0][1])
+    for name, header in runs[1:]:
+        modes = backend_modes(header)
+        diff = [f"the {BACKEND_NAMES[b]} backend differs: {first[b]} in {first_name}, "
+                f"{modes[b]} in {name}" for b in first
+                if first[b] is not None and modes[b] is not None and first[b] != modes[b]]
+        if diff:
+            found.append(f"{'; '.join(diff)}: timings against different backends do not "
+                         f"{'mix' if action == 'merge' else action}")
+    if found and not force:
+        raise ResultsError(f"cannot {action}: {found[0]}; {way_out}")
+    return [*(f"forced (--force): {m}" for m in found), *notes]
+
+
+def run_records(run_dir: Path) -> list[CellRecord]:
+    """A run directory's records: its journals, or for a run of several trials (no journal
+    of its own, ``trials/tNN/``) its trials folded, each cell keeping its trials."""
+    if trial_dirs(run_dir) and not any(run_dir.glob(JOURNAL_GLOB)):
+        return fold(read_trials(run_dir))
+    return read_run(run_dir)
+
+
 def merge_dirs(run_dirs: Iterable[Path], out: Path, force: bool = False,
                option: str = "--results") -> dict[str, Any]:
     """Combine shards (or separate runs) into one run directory ``out`` (given as the
-    command-line ``option``, which an error names)."""
+    command-line ``option``, which an error names). The merged ``k2`` object's
+    ``merge_notes`` say what ``force`` overrode and which runs' backends were unknown."""
     dirs = [Path(d) for d in run_dirs]
     if not dirs:
         raise ResultsError("nothing to merge: name at least one run directory")
     metas = [(str(d), read_meta(d)) for d in dirs]
-    check_compatible(metas, force)
-    records = latest(r for d in dirs for r in read_run(d))
+    overridden = check_compatible(metas, force)
+    notes = [*(f"--force: {m}" for m in overridden), *check_backends(metas, force)]
+    records = latest(r for d in dirs for r in run_records(d))
     if not measured(records):
         names = ", ".join(str(d) for d in dirs)
         raise ResultsError(f"{names}: no cell was measured (no journal holds a passed or "
@@ -100,6 +151,7 @@ def merge_dirs(run_dirs: Iterable[Path], out: Path, force: bool = False,
         planned += [c for c in m.get("cells_planned", []) if c not in planned]
     meta["cells_planned"] = planned
     meta["shard"] = None
+    meta["merge_notes"] = notes
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

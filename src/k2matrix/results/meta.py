@@ -1,13 +1,13 @@
 """Run metadata (``meta.json``): the matrix, profile, machine, library versions, CPU
-affinity and git commit of a run, assembled from plain arguments (the plugin passes what only
-pytest knows: pytest-benchmark's machine_info and commit_info), and read back with every
-problem as a :class:`ResultsError` that names the file and the fix."""
+affinity, git commit and the environment record (:mod:`k2matrix.results.environment`) of a
+run, assembled from plain arguments (the plugin passes what only pytest knows:
+pytest-benchmark's machine_info and commit_info), and read back with every problem as a
+:class:`ResultsError` that names the file and the fix."""
 
 from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -15,11 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 from k2matrix.errors import ResultsError
 from k2matrix.results import FORMAT_VERSION
+from k2matrix.results.environment import (
+    affinity,
+    environment,
+    git_commit,
+    load_average,
+    redact_all,
+)
 from k2matrix.results.jsonfile import path_kind, read_json
 from k2matrix.results.record import check_version
 
 if TYPE_CHECKING:
     from k2matrix.matrix import Matrix
+
+__all__ = ["META_FILE", "affinity", "check_run_dir", "git_commit", "library_versions",
+           "load_average", "machine_kind", "read_meta", "run_meta"]
 
 META_FILE = "meta.json"
 
@@ -41,13 +51,6 @@ def library_versions() -> dict[str, str | None]:
     return out
 
 
-def affinity() -> list[int]:
-    try:
-        return sorted(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return list(range(os.cpu_count() or 1))
-
-
 def machine_kind() -> dict[str, Any]:
     """What must match for two runs' timings to be comparable or mergeable."""
     return {
@@ -58,35 +61,18 @@ def machine_kind() -> dict[str, Any]:
     }
 
 
-def load_average() -> list[float]:
-    """1, 5 and 15-minute load averages (other work on the machine skews timings)."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:  # pragma: no cover
-        return []
-
-
-def git_commit(cwd: str | None = None) -> dict[str, Any]:
-    def run(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=5, check=False).stdout.strip()
-    try:
-        commit = run("rev-parse", "HEAD")
-        dirty = bool(run("status", "--porcelain", "--untracked-files=no"))
-        branch = run("rev-parse", "--abbrev-ref", "HEAD")
-    except (OSError, subprocess.SubprocessError):
-        return {"id": None, "dirty": None, "branch": None}
-    return {"id": commit or None, "dirty": dirty, "branch": branch or None}
-
-
 def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
              cells_planned: Sequence[str], workers: int, shard: tuple[int, int] | None,
              include_slow: bool | None, started: float, repo_dir: str | None = None,
              machine_info: dict[str, Any] | None = None,
-             commit_info: dict[str, Any] | None = None, clock: str = "wall"
-             ) -> dict[str, Any]:
+             commit_info: dict[str, Any] | None = None, clock: str = "wall",
+             cells_file: Path | None = None) -> dict[str, Any]:
     """The run's metadata (``meta.json``, and the ``k2`` object of ``benchmarks.json``
-    without machine_info and commit_info)."""
+    without machine_info and commit_info). ``cells_file``: the run measured the cells
+    listed there (``--k2-cells``) instead of its profile's."""
+    versions = library_versions()
+    git = git_commit(repo_dir)
+    backends = matrix.backends.with_environment()
     return {
         "format_version": FORMAT_VERSION,
         "run_id": run_id,
@@ -95,12 +81,12 @@ def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
         "matrix_name": matrix.name,
         "matrix_fingerprint": matrix.fingerprint(),
         "targets": [t.to_dict() for t in matrix.targets.values()],
-        "versions": library_versions(),
-        "backends": matrix.backends.with_environment().describe(),
+        "versions": versions,
+        "backends": redact_all(backends.describe()),
         "machine_kind": machine_kind(),
         "machine_info": dict(machine_info or {}),
         "commit_info": dict(commit_info or {}),
-        "git": git_commit(repo_dir),
+        "git": git,
         "workers": workers,
         "shard": list(shard) if shard else None,
         "include_slow": include_slow,
@@ -108,6 +94,8 @@ def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
         "started": started,
         "loadavg": load_average(),
         "clock": clock,
+        "cells_file": str(cells_file) if cells_file is not None else None,
+        "environment": environment(backends, versions, git),
     }
 
 

@@ -1,11 +1,12 @@
 """The run directory on disk: ``results/<run-id>/`` with its journals, ``meta.json`` and
-``benchmarks.json``, and the ``results/latest`` link.
+``benchmarks.json``, and the ``results/latest`` and ``results/latest-<profile>`` links.
 
 - :func:`ensure_meta` writes a first ``meta.json`` when a run records its first cell, so an
   interrupted run can still be read, merged and resumed;
 - :func:`finish_run` ends a run: it merges the journals with the records handed over in
   memory, journals the tests whose worker crashed, writes ``meta.json`` and
-  ``benchmarks.json`` atomically and moves ``latest``;
+  ``benchmarks.json`` atomically and moves ``latest`` (and ``latest-<profile>`` when the
+  run is full, :func:`full_run`);
 - :func:`passed_nodeids` and :func:`check_resumable` serve ``--k2-resume``.
 """
 
@@ -16,8 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from k2matrix.options import RUN_ID
 from k2matrix.results import FORMAT_VERSION
 from k2matrix.results.document import MERGED_FILE, build_document
+from k2matrix.results.environment import load_average
 from k2matrix.results.folding import fold, read_trials, trial_dirs
 from k2matrix.results.journal import Journal, latest, read_run
 from k2matrix.results.jsonfile import write_json_atomic
@@ -62,7 +65,7 @@ def finish_run(run_dir: Path, records: Sequence[CellRecord], crashed: Mapping[st
     doc = build_document(merged, meta)
     write_json_atomic(run_dir / MERGED_FILE, doc)
     if link_latest:  # a trial's directory is part of a run: the run gets the link
-        point_latest(run_dir)
+        point_latest(run_dir, doc["k2"])
     return doc
 
 
@@ -78,18 +81,39 @@ def finish_trials(run_dir: Path, planned_trials: int, link_latest: bool = True
     meta = dict(metas[0]) if metas else {}
     meta["run_id"] = run_dir.name
     meta["trials"] = {"planned": planned_trials, "run": len(done)}
+    env = meta.get("environment")
+    if isinstance(env, dict) and isinstance(env.get("load"), dict):  # the first trial's start
+        env["load"] = {**env["load"], "end": load_average()}  # and the end of the last one
     write_json_atomic(run_dir / META_FILE, meta)
     doc = build_document(fold(done), meta)
     write_json_atomic(run_dir / MERGED_FILE, doc)
     if link_latest:
-        point_latest(run_dir)
+        point_latest(run_dir, doc["k2"])
     return doc
 
 
-def point_latest(run_dir: Path) -> None:
-    """``<results>/latest`` -> this run (a relative symlink; best effort: a ``latest`` that is
-    not a symlink is left alone, and a file system without symlinks is no error)."""
-    link = run_dir.parent / LATEST_LINK
+def full_run(k2: Mapping[str, Any]) -> bool:
+    """Whether a run covered its whole profile: every planned cell passed, and it was
+    neither a shard nor a run of listed cells (``--k2-cells``). A ``-k`` selection leaves
+    planned cells missing, and a failure is a failure: neither is full."""
+    return bool(k2.get("profile")) and not k2.get("shard") and not k2.get("cells_file") \
+        and not k2.get("failed") and not k2.get("cells_missing") \
+        and bool(k2.get("cells_planned"))
+
+
+def point_latest(run_dir: Path, k2: Mapping[str, Any] | None = None) -> None:
+    """``<results>/latest`` -> this run; with the run's ``k2`` header, also
+    ``<results>/latest-<profile>`` when the run is full (:func:`full_run`), so that a partial
+    run (a ``-k`` selection, a failure, a shard) never moves it off the last full run."""
+    _link(run_dir.parent / LATEST_LINK, run_dir)
+    profile = str((k2 or {}).get("profile") or "")
+    if k2 is not None and full_run(k2) and RUN_ID.fullmatch(profile):
+        _link(run_dir.parent / f"{LATEST_LINK}-{profile}", run_dir)
+
+
+def _link(link: Path, run_dir: Path) -> None:
+    """``link`` -> ``run_dir`` (a relative symlink; best effort: a link path that is not a
+    symlink is left alone, and a file system without symlinks is no error)."""
     with contextlib.suppress(OSError):
         if link.is_symlink():
             link.unlink()

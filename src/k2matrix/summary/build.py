@@ -1,4 +1,7 @@
-"""Put the pieces together: a run (and a baseline) in, one :class:`Summary` out."""
+"""Put the pieces together: a run (and a baseline) in, one :class:`Summary` out: its cells
+with their status in words, the verdict and the cells that decided it, the environment the
+run measured in (``summary.environment``, with ``summary.warnings`` such as a high load),
+scaling, drift, storage costs and, with a baseline, the comparison."""
 
 from __future__ import annotations
 
@@ -12,10 +15,13 @@ from k2matrix.compare.noise import find_noise
 from k2matrix.compare.runs import compare_runs
 from k2matrix.compare.statistics import DEFAULT_CONFIDENCE, DEFAULT_THRESHOLD
 from k2matrix.errors import ResultsError
+from k2matrix.results.environment import read_environment
 from k2matrix.results.load import Run, load_run
 from k2matrix.summary.compare import run_shift
 from k2matrix.summary.draws import draw_spread
 from k2matrix.summary.drift import drift
+from k2matrix.summary.environment import environment_warnings
+from k2matrix.summary.headroom import status_texts
 from k2matrix.summary.noise import noise_floors
 from k2matrix.summary.rows import Cells, build_cells
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
@@ -25,7 +31,8 @@ from k2matrix.summary.verdict import BLOCKING, Verdict, decide
 
 SUMMARY_VERSION = 1
 CELL_FIELDS = ("median_s", "iqr_s", "rounds", "trials", "throughput", "unit", "p99_ms",
-               "efficiency", "noise_floor", "status", "target", "concurrent")
+               "efficiency", "noise_floor", "status", "target", "concurrent", "status_text",
+               "target_figure", "target_value", "target_critical", "headroom")
 SCALING_FIELDS = ("component", "case", "schema", "size_axis", "points", "size_min",
                   "size_max", "exponent", "r2_loglog", "fixed_s", "per_item_s", "r2",
                   "bend_at", "v2_v1_ratio")
@@ -44,6 +51,10 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     storage: pl.DataFrame = field(default_factory=pl.DataFrame)  # summary/storage.py
     draws: pl.DataFrame = field(default_factory=pl.DataFrame)  # summary/draws.py
+    # results/environment.py's record (or its unknown stand-in) and what it warns of
+    environment: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    fail_on: str = BLOCKING  # exit 1 at this verdict or a worse one (summary --fail-on)
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -57,8 +68,9 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
-        """1 on a regression or a Blocking verdict, else 0."""
-        return 1 if self.regressions or self.verdict.verdict == BLOCKING else 0
+        """1 on a regression or a verdict at ``fail_on`` or worse (Blocking unless
+        ``--fail-on`` says otherwise), else 0."""
+        return 1 if self.regressions or self.verdict.at_or_worse(self.fail_on) else 0
 
     def scaling_axes(self) -> list[str]:
         """The axis columns a scaling row carries besides component, case and schema."""
@@ -73,7 +85,11 @@ class Summary:
                     "matrix_fingerprint": k2.get("matrix_fingerprint")},
             "verdict": self.verdict.verdict,
             "verdict_reason": self.verdict.reason,
+            "deciding_cells": self.verdict.deciding,
+            "fail_on": self.fail_on,
             "counts": self.verdict.counts,
+            "environment": self.environment,
+            "warnings": self.warnings,
             "cells": self._cells(),
             "failed": self.cells.failed,
             "scaling": _records(self.scaling, [*SCALING_FIELDS[:3], *self.scaling_axes(),
@@ -123,21 +139,26 @@ def _records(frame: pl.DataFrame, columns: list[str] | tuple[str, ...]) -> list[
 
 def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
     cells = build_cells(run)
+    cells.axes = sorted(cells.axes)  # one order for group labels, whatever ran first
     models, _ = find_noise(results_folder(run), run.k2)
     cells.frame = noise_floors(cells.frame, run, models, confidence)
     counted = run.k2.get("clock") == "instructions"
     # the targets are times: a count is never judged against one
     frame = apply_targets(cells.frame, [] if counted else run.targets)
+    frame = frame.with_columns(pl.Series("status_text", status_texts(frame), dtype=pl.String))
     cells.frame = frame
-    verdict = decide(frame, failed=len(cells.failed))
+    failed_ids = {f["id"] for f in cells.failed}
+    missing = [c for c in run.missing if c not in failed_ids]
+    planned = run.k2.get("cells_planned")
+    verdict = decide(frame, cells.failed, missing=missing, counted=counted,
+                     planned=len(planned) if isinstance(planned, list) and planned else None)
+    environment = read_environment(run.k2)
     notes = list(run.notes)
+    notes.extend(str(n) for n in run.k2.get("merge_notes") or [])
     if counted:
         notes.append("a counted run (--clock instructions): each median is an instruction "
                      "count, not a time; the time targets are not judged (compare counts "
                      "with k2matrix compare or ab)")
-    failed_ids = {f["id"] for f in cells.failed}
-    missing = [c for c in run.missing if c not in failed_ids]
-    verdict.counts["missing"] = len(missing)
     concurrent = int(frame["concurrent"].sum()) if frame.height else 0
     if concurrent:
         notes.append(f"{concurrent} cell(s) were timed while another worker ran a cell "
@@ -149,21 +170,25 @@ def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
         run=run, cells=cells, verdict=verdict,
         scaling=fit_scaling(frame, cells.axes), ratios=schema_ratios(frame, cells.axes),
         drift=drift(cells.series), notes=notes, storage=storage_costs(run),
-        draws=draw_spread(frame),
+        draws=draw_spread(frame), environment=environment,
+        warnings=environment_warnings(environment),
     )
 
 
 def build_summary(run: Path | str | Run, baseline: Path | str | Run | None = None,
                   threshold: float = DEFAULT_THRESHOLD,
-                  confidence: float = DEFAULT_CONFIDENCE, force: bool = False) -> Summary:
+                  confidence: float = DEFAULT_CONFIDENCE, force: bool = False,
+                  fail_on: str = BLOCKING) -> Summary:
     """Analyse ``run``; with ``baseline`` compare the two through
-    :func:`k2matrix.compare.runs.compare_runs` (ResultsError if incompatible)."""
+    :func:`k2matrix.compare.runs.compare_runs` (ResultsError if incompatible). The
+    summary's exit code is 1 at a verdict of ``fail_on`` or worse."""
     if not 0 <= threshold < 10:
         raise ResultsError(f"--threshold = {threshold}: use a fraction such as 0.05 (5%)")
     if not 0.5 <= confidence < 1:
         raise ResultsError(f"--confidence = {confidence}: use a probability such as 0.99")
     current = run if isinstance(run, Run) else load_run(run)
     summary = analyse(current, confidence)
+    summary.fail_on = fail_on
     if baseline is not None:
         if isinstance(baseline, Run):
             base = baseline

@@ -1,8 +1,11 @@
-"""The summary for people: aligned text tables or Markdown (the same sections as JSON)."""
+"""The summary for people: aligned text tables or Markdown (the same sections as JSON).
+
+The top says what to trust: the run, the verdict and the cells that decided it (worst
+first, with figure and target), warnings (a high load), the environment the run measured
+in, then notes; the tables follow, each cell's status with its target and headroom."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,50 +13,13 @@ from typing import Any
 from k2matrix.compare.render import rows as comparison_rows
 from k2matrix.summary.build import Summary
 from k2matrix.summary.compare import run_shift
+from k2matrix.summary.environment import environment_lines
+from k2matrix.summary.units import finite, fmt_count, fmt_number, fmt_percent, fmt_seconds
 
+__all__ = ["Section", "fmt_count", "fmt_number", "fmt_percent", "fmt_seconds", "headline",
+           "render_markdown", "render_table", "sections", "storage_section"]
 
-def _finite(value: Any) -> bool:
-    """A finite int or float (None, NaN, inf and non-numbers are shown as '-')."""
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
-def fmt_seconds(value: Any) -> str:
-    """0.0123 -> '12.3 ms'."""
-    if not _finite(value):
-        return "-"
-    v = float(value)
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if abs(v) >= scale:
-            return f"{v / scale:.3g} {unit}"
-    return f"{v / 1e-9:.3g} ns" if v else "0 s"
-
-
-def fmt_count(value: Any) -> str:
-    """13_357_475 -> '13.4M instr'."""
-    if not _finite(value):
-        return "-"
-    v = float(value)
-    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= scale:
-            return f"{v / scale:.4g}{unit} instr"
-    return f"{v:.0f} instr"
-
-
-def fmt_number(value: Any, digits: int = 3) -> str:
-    """12345 -> '12.3K'; None -> '-'."""
-    if not _finite(value):
-        return "-"
-    v = float(value)
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= scale:
-            return f"{v / scale:.{digits}g}{suffix}"
-    return f"{v:.{digits}g}"
-
-
-def fmt_percent(value: Any) -> str:
-    if not _finite(value):
-        return "-"
-    return f"{value:+.1%}"
+DECIDING_SHOWN = 5  # deciding cells listed under the verdict (JSON has them all)
 
 
 @dataclass(frozen=True)
@@ -76,18 +42,20 @@ def sections(summary: Summary) -> list[Section]:
         figure = fmt_count
     cells = summary.frame.select(
         "id", "median_s", "iqr_s", "trials", "throughput", "unit", "p99_ms", "efficiency",
-        "noise_floor", "status", "target").to_dicts()
+        "noise_floor", "status_text", "target").to_dicts()
     out.append(Section("Cells", ("cell", "median", "IQR", "trials", "throughput", "p99",
-                                 "efficiency", "noise floor", "status"), [
+                                 "efficiency", "noise floor", "status", "target"), [
         (c["id"], figure(c["median_s"]), figure(c["iqr_s"]),
          str(c["trials"] or 1), f"{fmt_number(c['throughput'])} {c['unit']}",
          "-" if c["p99_ms"] is None else f"{fmt_number(c['p99_ms'])} ms",
          "-" if c["efficiency"] is None else f"{c['efficiency']:.0%}",
          "-" if c["noise_floor"] is None else f"±{c['noise_floor']:.1%}",
-         c["status"] + (f" ({c['target']})" if c["target"] else ""))
+         c["status_text"], c["target"] or "-")
         for c in cells],
-        note="noise floor: the smallest change a comparison of the cell resolves here "
-             "(measured by k2matrix noise, else from this run's trials)"))
+        note="status: the cell's figure against its target (the worst of its targets, named "
+             "in target); headroom: how many times the figure could worsen and still meet "
+             "the target. noise floor: the smallest change a comparison of the cell resolves "
+             "here (measured by k2matrix noise, else from this run's trials)"))
     if summary.cells.failed:
         out.append(Section("Failed cells (no timing counted)", ("cell", "status", "error"),
                            [(f["id"], f["status"], _first_line(f["error"]))
@@ -170,7 +138,7 @@ def _first_line(text: Any, width: int = 120) -> str:
 
 
 def _fixed(value: Any, digits: int) -> str:
-    if not _finite(value):
+    if not finite(value):
         return "-"
     return f"{value:.{digits}f}"
 
@@ -180,7 +148,17 @@ def headline(summary: Summary) -> list[str]:
     lines = [f"Run: {run.source}"
              + (f" (run {run.k2['run_id']}, profile {run.k2.get('profile')})"
                 if run.k2.get("run_id") else "")]
-    lines.append(f"Verdict: {summary.verdict.verdict}: {summary.verdict.reason}")
+    verdict = summary.verdict
+    lines.append(f"Verdict: {verdict.verdict}: {verdict.reason}")
+    if verdict.deciding:
+        width = max(len(d["id"]) for d in verdict.deciding[:DECIDING_SHOWN])
+        lines.extend(f"  {d['id'].ljust(width)}  {d['text']}"
+                     for d in verdict.deciding[:DECIDING_SHOWN])
+        if len(verdict.deciding) > DECIDING_SHOWN:
+            lines.append(f"  … and {len(verdict.deciding) - DECIDING_SHOWN} more "
+                         "(--format json lists them all)")
+    lines.extend(f"Warning: {w}" for w in summary.warnings)
+    lines.extend(environment_lines(summary.environment))
     if summary.comparison is not None:
         shift = run_shift(summary.comparison)
         moved = ""
@@ -235,7 +213,13 @@ def render_table(summary: Summary) -> str:
     return _render(summary, lambda lines: lines, _text_table)
 
 
+def _markdown_head(lines: list[str]) -> list[str]:
+    """The headline as a list; an indented line (a deciding cell, an environment line) is
+    an item of the line above it."""
+    return ["# k2matrix summary", "",
+            *[f"  - {_md_escape(x.strip())}" if x.startswith("  ") else f"- {_md_escape(x)}"
+              for x in lines]]
+
+
 def render_markdown(summary: Summary) -> str:
-    return _render(summary, lambda lines: ["# k2matrix summary", "",
-                                           *[f"- {_md_escape(x)}" for x in lines]],
-                   _markdown_table)
+    return _render(summary, _markdown_head, _markdown_table)

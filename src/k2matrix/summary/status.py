@@ -2,7 +2,11 @@
 
 ``pass``, ``below_target``, ``below_critical``; ``no_target`` where no target applies and
 ``no_data`` where one applies but its metric was not measured. With several targets on a
-cell the worst status wins and ``target`` names the target that decided it.
+cell the worst status wins (between equal statuses, the one with the least headroom) and
+``target`` names the target that decided it; the deciding target's metric, the cell's
+figure in it, the target and critical values, the direction and the headroom (how many
+times the figure could worsen and still meet the target: below 1 when it does not) are
+columns too (:data:`DECIDING`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from k2matrix.matrix import Target
 
 STATUSES = ("no_target", "pass", "no_data", "below_target", "below_critical")
 _RANK = {name: rank for rank, name in enumerate(STATUSES)}
+
+DECIDING = ("target_metric", "target_figure", "target_value", "target_critical",
+            "target_direction", "target_unit", "headroom")
 
 METRIC_EXPR: dict[str, pl.Expr] = {
     "throughput": pl.col("throughput"),
@@ -66,31 +73,71 @@ def _rank(target: Target) -> pl.Expr:
             .otherwise(_RANK["below_critical"]))
 
 
+def _headroom(target: Target) -> pl.Expr:
+    """target / figure for lower-is-better, figure / target for higher (null: no figure)."""
+    value = METRIC_EXPR[target.metric].cast(pl.Float64)
+    ratio = (pl.lit(float(target.target)) / value if target.direction == "lower"
+             else value / float(target.target))
+    return pl.when(value.is_null() | value.is_nan()).then(None).otherwise(ratio)
+
+
+def _badness(target: Target, mask: pl.Expr) -> pl.Expr:
+    """The status rank plus a fraction below 1 that grows as the headroom shrinks: the
+    largest over a cell's targets is its worst status and, among equals, the tightest."""
+    tightness = (0.999 / (1.0 + _headroom(target))).fill_null(0.5)
+    return pl.when(mask).then(_rank(target) + tightness).otherwise(0.0)
+
+
+def _unit(target: Target) -> pl.Expr:
+    if target.metric == "throughput":
+        return pl.lit(target.unit) if target.unit else pl.col("unit")
+    return pl.lit("ms")
+
+
 def apply_targets(frame: pl.DataFrame, targets: Sequence[Target]) -> pl.DataFrame:
-    """``frame`` with ``status``, ``target`` and ``sustained_critical`` columns added."""
+    """``frame`` with ``status``, ``target``, ``sustained_critical`` and the
+    :data:`DECIDING` columns added."""
     keys = frame["key"].unique().to_list() if frame.height else []
-    ranks: list[tuple[Target, pl.Expr]] = []
+    ranks: list[tuple[Target, pl.Expr, pl.Expr]] = []
     for target in targets:
         mask = _applies(frame, target, keys)
         if mask is not None:
-            ranks.append((target, pl.when(mask).then(_rank(target)).otherwise(0)))
+            ranks.append((target, pl.when(mask).then(_rank(target)).otherwise(0),
+                          _badness(target, mask)))
     if not ranks:
         return frame.with_columns(
             status=pl.lit("no_target"), target=pl.lit(None, dtype=pl.String),
-            sustained_critical=pl.lit(False))
+            sustained_critical=pl.lit(False),
+            **{c: pl.lit(None, dtype=pl.String if c in ("target_metric", "target_direction",
+                                                        "target_unit") else pl.Float64)
+               for c in DECIDING})
     rank_cols = [f"_rank{i}" for i in range(len(ranks))]
-    out = frame.with_columns([expr.alias(c) for (_, expr), c in zip(ranks, rank_cols,
-                                                                    strict=True)])
+    bad_cols = [f"_bad{i}" for i in range(len(ranks))]
+    out = frame.with_columns([expr.alias(c) for (_, expr, _), c in zip(ranks, rank_cols,
+                                                                       strict=True)]
+                             + [bad.alias(c) for (_, _, bad), c in zip(ranks, bad_cols,
+                                                                       strict=True)])
     worst = pl.max_horizontal(rank_cols)
-    deciding = pl.coalesce([
-        pl.when((pl.col(c) == worst) & (worst > 0)).then(pl.lit(t.name))
-        for (t, _), c in zip(ranks, rank_cols, strict=True)
-    ])
+    tightest = pl.max_horizontal(bad_cols)
+
+    def of_deciding(value: Any) -> pl.Expr:
+        """The value (an expression of each target) of the target that decided the cell."""
+        return pl.coalesce([
+            pl.when((pl.col(c) == tightest) & (worst > 0)).then(value(t))
+            for (t, _, _), c in zip(ranks, bad_cols, strict=True)])
+
     sustained = [pl.col(c) == _RANK["below_critical"]
-                 for (t, _), c in zip(ranks, rank_cols, strict=True) if t.sustained]
+                 for (t, _, _), c in zip(ranks, rank_cols, strict=True) if t.sustained]
     out = out.with_columns(
         status=worst.replace_strict(list(_RANK.values()), list(_RANK), return_dtype=pl.String),
-        target=deciding,
+        target=of_deciding(lambda t: pl.lit(t.name)),
         sustained_critical=pl.any_horizontal(sustained) if sustained else pl.lit(False),
+        target_metric=of_deciding(lambda t: pl.lit(t.metric)),
+        target_figure=of_deciding(lambda t: METRIC_EXPR[t.metric].cast(pl.Float64)),
+        target_value=of_deciding(lambda t: pl.lit(float(t.target))),
+        target_critical=of_deciding(lambda t: pl.lit(float(t.critical))),
+        target_direction=of_deciding(lambda t: pl.lit(t.direction)),
+        target_unit=of_deciding(_unit),
+        headroom=of_deciding(_headroom),
     )
-    return out.drop(rank_cols)
+    return out.drop(rank_cols + bad_cols)
