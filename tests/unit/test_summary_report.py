@@ -110,7 +110,7 @@ def test_page_opens_on_the_verdict_with_contents(smoke: Any) -> None:
     assert page.index('id="verdict"') < page.index("<h2", main)
     assert "Tightest margins" in page  # a Good verdict: the closest calls
     anchors = re.findall(r'<li><a href="#([^"]+)">', page)
-    assert anchors[:2] == ["verdict", "cells"]
+    assert anchors[:3] == ["verdict", "environment", "cells"]
     for anchor in anchors:
         assert f'id="{anchor}"' in page, anchor
     assert page.count("data:image/png;base64,") == 10
@@ -134,13 +134,15 @@ def test_causes_of_a_verdict_short_of_good(tmp_path: Path) -> None:
 
 
 def test_environment_when_the_summary_has_one(smoke: Any) -> None:
-    assert 'id="environment"' not in render_html(smoke, with_plots=False)
+    before = smoke.environment  # the fixture's run predates the record: unknown
+    assert before.get("recorded") is False
+    assert 'id="environment"' in render_html(smoke, with_plots=False)
     smoke.environment = {"backends": {"kafka": {"mode": "mock"}}, "git": {"commit": "abc"},
                          "load": [0.5, 0.4, 0.3]}
     try:
         page = render_html(smoke, with_plots=False)
     finally:
-        del smoke.environment
+        smoke.environment = before
     assert 'id="environment"' in page and "backends.kafka.mode" in page
     assert "<td>[0.5, 0.4, 0.3]</td>" in page
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator, Mapping
 from html import escape
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from k2matrix.summary import report_tables as tables
 from k2matrix.summary.build import Summary
 from k2matrix.summary.canvas import Chart, screen_width
-from k2matrix.summary.render import headline, sections
+from k2matrix.summary.render import Section, headline, sections
 
 _CSS = """
 *{box-sizing:border-box}
@@ -43,6 +44,8 @@ margin:0.5em 0 1em}.verdict{font-size:1.35em;font-weight:600;margin:0 0 0.3em}
 .Blocking{color:#fff;background:#cf222e;padding:0 0.3em}
 .box-Good{border-color:#1a7f37}.box-Acceptable{border-color:#d4a72c}
 .box-Needs,.box-Blocking{border-color:#cf222e}
+.Incomplete{color:#9a6700}.box-Incomplete{border-color:#d4a72c}
+.Counted{color:#0550ae}.box-Counted{border-color:#0550ae}
 table{border-collapse:collapse;margin:0.4em 0 0.6em;font-size:0.82em}
 th,td{border:1px solid #d0d7de;padding:0.2em 0.55em;text-align:left;vertical-align:top}
 th{background:#f6f8fa;position:sticky;top:0;z-index:1}
@@ -99,6 +102,13 @@ def table_html(table: tables.Table, heading: str | None = "h3") -> str:
     return f"{title}{html}{note}"
 
 
+def _from_section(section: Section, key: str) -> tables.Table:
+    """A render.Section (the tables this report shares with text and Markdown) as a Table."""
+    return tables.Table(key, section.title, [(h, "") for h in section.headers],
+                        [[tables.Cell(c, tables.sort_key(c), c.split(" ", 1)[0])
+                          for c in row] for row in section.rows], section.note)
+
+
 def chart_html(chart: Chart) -> str:
     data = base64.b64encode(chart.png).decode("ascii")
     return (f'<figure id="chart-{escape(chart.name.removesuffix(".png"))}">'
@@ -129,7 +139,7 @@ def environment_html(summary: Summary) -> str:
 
 def _verdict_html(summary: Summary) -> str:
     verdict = summary.verdict.verdict
-    word = escape(verdict.split()[0])
+    word = re.sub(r"\W", "", verdict.split()[0])  # Good, Incomplete, Counted, Needs, …
     lines = [line for line in headline(summary) if not line.startswith("Verdict:")]
     notes = [line for line in lines if line.startswith("Note: ")]
     facts = [line for line in lines if not line.startswith("Note: ")]
@@ -158,7 +168,7 @@ def _shared(summary: Summary) -> list[tuple[str, str, str]]:
             continue
         key = "comparison-table" if section.title.startswith("Against baseline") else (
             f"section-{i}")
-        out.append((key, section.title, table_html(tables.from_section(section, key),
+        out.append((key, section.title, table_html(_from_section(section, key),
                                                    None)))
     return out
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from k2matrix.stats import percentile_rank
+from k2matrix.summary.units import fmt_seconds
 
 DELIVERY, FRESHNESS, COMMIT, QUERY, ROUND = "delivery", "freshness", "commit", "query", "round"
 KINDS: dict[str, str] = {
@@ -120,3 +121,21 @@ def curve(samples: Sequence[float], points: int = 60) -> list[tuple[float, float
         if not out or x > out[-1][0]:
             out.append((x, value))
     return out
+
+
+# the frame columns :func:`latency_tail` reads
+LATENCY_COLUMNS = ("latency_kind", "latency_samples", "p99_ms", "p999_ms", "p9999_ms",
+                   "latency_max_ms")
+
+
+def latency_tail(row: Mapping[str, Any]) -> str:
+    """A cells-frame row's tail in words: what it measures and the highest percentile its
+    samples resolve ("delivery p99 1.2 ms"), else its largest sample ("round max of 7:
+    31.4 ms"); "-" without latencies."""
+    found = tail(row.get("latency_samples"), row)
+    if found is None:
+        return "-"
+    label, ms = found
+    kind = row.get("latency_kind") or "latency"
+    sep = ":" if label.startswith("max") else ""
+    return f"{kind} {label}{sep} {fmt_seconds(ms / 1000.0)}"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from k2matrix.compare.render import rows as comparison_rows
+from k2matrix.summary import report_tables as tables
 from k2matrix.summary.build import Summary
 from k2matrix.summary.compare import run_shift
 from k2matrix.summary.environment import environment_lines
@@ -37,56 +38,16 @@ def _axes_text(row: dict[str, Any], axes: Sequence[str]) -> str:
 def sections(summary: Summary) -> list[Section]:
     """The tables of a summary, formatted for people, in reading order."""
     out: list[Section] = []
-    figure = fmt_seconds
-    if summary.run.k2.get("clock") == "instructions":  # the rounds are instruction counts
-        figure = fmt_count
-    cells = summary.frame.select(
-        "id", "median_s", "iqr_s", "trials", "throughput", "unit", "p99_ms", "efficiency",
-        "noise_floor", "status_text", "target").to_dicts()
-    out.append(Section("Cells", ("cell", "median", "IQR", "trials", "throughput", "p99",
-                                 "efficiency", "noise floor", "status", "target"), [
-        (c["id"], figure(c["median_s"]), figure(c["iqr_s"]),
-         str(c["trials"] or 1), f"{fmt_number(c['throughput'])} {c['unit']}",
-         "-" if c["p99_ms"] is None else f"{fmt_number(c['p99_ms'])} ms",
-         "-" if c["efficiency"] is None else f"{c['efficiency']:.0%}",
-         "-" if c["noise_floor"] is None else f"±{c['noise_floor']:.1%}",
-         c["status_text"], c["target"] or "-")
-        for c in cells],
-        note="status: the cell's figure against its target (the worst of its targets, named "
-             "in target); headroom: how many times the figure could worsen and still meet "
-             "the target. noise floor: the smallest change a comparison of the cell resolves "
-             "here (measured by k2matrix noise, else from this run's trials)"))
+    out.append(_section(tables.cells(summary)))  # counted runs: counts (tables._time)
     if summary.cells.failed:
         out.append(Section("Failed cells (no timing counted)", ("cell", "status", "error"),
                            [(f["id"], f["status"], _first_line(f["error"]))
                             for f in summary.cells.failed]))
-    if summary.scaling.height:
-        axes = summary.scaling_axes()
-        out.append(Section(
-            "Scaling (median time against size)",
-            ("component.case", "schema", "group", "size", "points", "exponent", "fixed",
-             "per unit", "R²", "bend at", "V2/V1"),
-            [(f"{r['component']}.{r['case']}", r["schema"] or "-", _axes_text(r, axes) or "-",
-              r["size_axis"], str(r["points"]), _fixed(r["exponent"], 2),
-              fmt_seconds(r["fixed_s"]), fmt_seconds(r["per_item_s"]), _fixed(r["r2"], 3),
-              fmt_number(r["bend_at"]), _fixed(r.get("v2_v1_ratio"), 2))
-             for r in summary.scaling.to_dicts()],
-            note="exponent: log-log slope (1 = linear); fixed + per unit of size: linear "
-                 "fit (R² only from 3 points); bend: where the log-log slope changes most"))
-    if summary.ratios.height:
-        out.append(Section("V2/V1 cost (median time ratio)",
-                           ("component.case", "ratio", "min", "max", "pairs"), [
-            (f"{r['component']}.{r['case']}", _fixed(r["v2_v1_ratio"], 2),
-             _fixed(r["min_ratio"], 2), _fixed(r["max_ratio"], 2), str(r["pairs"]))
-            for r in summary.ratios.to_dicts()]))
-    if summary.drift.height:
-        out.append(Section("Drift over the run (cells that recorded a series)",
-                           ("cell", "series", "samples", "first tenth", "last tenth",
-                            "last/first", "slope/sample"), [
-            (r["id"], r["series"], str(r["samples"]), fmt_number(r["first_mean"]),
-             fmt_number(r["last_mean"]), _fixed(r["ratio"], 2),
-             fmt_number(r["slope_per_sample"]))
-            for r in summary.drift.to_dicts()]))
+    for built, shown in ((tables.scaling, summary.scaling.height),
+                         (tables.ratios, summary.ratios.height),
+                         (tables.drift, summary.drift.height)):
+        if shown:
+            out.append(_section(built(summary)))
     if summary.storage.height:
         out.append(storage_section(summary))
     if summary.draws.height:
@@ -135,6 +96,12 @@ def _first_line(text: Any, width: int = 120) -> str:
         return "-"
     line = str(text).strip().splitlines()[0] if str(text).strip() else "-"
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _section(table: tables.Table) -> Section:
+    """One of the tables the HTML report shows too, as text and Markdown show it."""
+    headers, rows = tables.as_rows(table)
+    return Section(table.title, headers, rows, note=table.note)
 
 
 def _fixed(value: Any, digits: int) -> str:

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from k2matrix.summary.applies import describe, headroom, measured
 from k2matrix.summary.build import Summary
-from k2matrix.summary.latency import KINDS, resolves, tail
-from k2matrix.summary.render import Section, fmt_count, fmt_number, fmt_seconds
+from k2matrix.summary.latency import KINDS, latency_tail, resolves, tail
+from k2matrix.summary.units import fmt_count, fmt_number, fmt_seconds
 
 EFFICIENCY = ("efficiency: the cell's throughput as a share of its in-run ceiling, the same "
               "items through a reference that bounds it (producer: a raw producer sending "
@@ -63,11 +62,10 @@ def sort_key(text: str) -> float | str:
                                                         value > 0 else 1)
 
 
-def from_section(section: Section, key: str) -> Table:
-    """A render.Section (the tables this report shares with text and Markdown) as a Table."""
-    return Table(key, section.title, [(h, "") for h in section.headers],
-                 [[Cell(c, sort_key(c), c.split(" ", 1)[0]) for c in row]
-                  for row in section.rows], section.note)
+def as_rows(table: Table) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """A table as plain text: its headers and its rows (what text and Markdown show)."""
+    return (tuple(name for name, _ in table.headers),
+            [tuple(cell.text for cell in row) for row in table.rows])
 
 
 def _time(summary: Summary) -> Any:
@@ -75,49 +73,22 @@ def _time(summary: Summary) -> Any:
 
 
 def causes(summary: Summary) -> Table:
-    """The cells that decided a verdict short of Good (below critical, below target, no
-    data); for a Good verdict the tightest margins."""
-    targets = {t.name: t for t in summary.run.targets}
-    rows = summary.frame.select("id", "status", "target", "median_s", "throughput",
-                                "p99_ms").to_dicts()
-    bad = [r for r in rows if r["status"] in ("below_critical", "below_target", "no_data")]
-    order = {"below_critical": 0, "below_target": 1, "no_data": 2}
-    picked = sorted(bad, key=lambda r: order[r["status"]])
-    good = not bad
-    if good:  # the five cells with the least room under their deciding target
-        scored = []
-        for row in rows:
-            target = targets.get(row["target"] or "")
-            value = measured(target, row) if target else None
-            if target is not None and value is not None:
-                scored.append((headroom(target, value), row))
-        picked = [r for _, r in sorted(scored, key=lambda x: x[0])[:5]]
+    """The cells that decided the verdict, as :func:`k2matrix.summary.verdict.decide` chose
+    them (worst first; for a Good verdict the least headroom), each with its status in
+    words: the figure, the target and critical values, the headroom."""
+    good = summary.verdict.verdict.startswith("Good")
     table = Table("causes", "Tightest margins" if good else "What decided the verdict",
-                  [("cell", ""), ("status", ""), ("target", "the target that decided"),
-                   ("measured", "the cell's value of the target's metric"),
-                   ("threshold", "target and critical level"),
-                   ("room", "how far inside its target (negative: short of it)")])
-    for row in picked:
-        target = targets.get(row["target"] or "")
-        value = measured(target, row) if target else None
-        room = headroom(target, value) if target and value is not None else None
+                  [("cell", ""),
+                   ("status", "the cell's figure against the target that decided, and how "
+                              "many times inside it (its headroom)"),
+                   ("target", "the target that decided")])
+    for entry in summary.verdict.deciding:
+        status = str(entry.get("status") or "")
         table.rows.append([
-            Cell(row["id"], None, "wrap id"), Cell(row["status"], None, row["status"]),
-            Cell(row["target"] or "-"),
-            Cell("-" if value is None or target is None else _in_units(target, value), value),
-            Cell(describe(target) if target else "-", None, "wrap"),
-            Cell("-" if room is None else f"{room:+.0%}", room)])
-    for failed in summary.cells.failed:
-        table.rows.append([Cell(failed["id"]), Cell(failed["status"], None, "below_critical"),
-                           Cell("-"), Cell("-"), Cell("correctness check"), Cell("-")])
+            Cell(str(entry["id"]), None, "wrap id"),
+            Cell(str(entry.get("text") or status), entry.get("headroom"), f"{status} wrap"),
+            Cell(str(entry.get("target") or "-"))])
     return table
-
-
-def _in_units(target: Any, value: float) -> str:
-    """A target metric's value as people read it: 143.7 ms, 9.98K msg/s."""
-    if target.metric.endswith("_ms"):
-        return fmt_seconds(value / 1000.0)
-    return f"{fmt_number(value)}{' ' + target.unit if target.unit else ''}"
 
 
 def _spread(row: dict[str, Any], figure: Any) -> Cell:
@@ -142,6 +113,9 @@ def cells(summary: Summary) -> Table:
         ("spread", "the range of the trial medians (two trials or more), else the IQR of "
                    "the rounds (from 4 rounds)"),
         ("throughput", "items per second of the median round; a paced cell's is its pace"),
+        ("latency tail", "what the cell's latencies measure (delivery, freshness, commit, "
+                         "query or round) and the highest percentile its samples resolve "
+                         "(p99 from 100, p99.9 from 1,000), else the largest of N"),
         ("efficiency", EFFICIENCY),
         ("noise floor", "the smallest change a comparison of this cell resolves here")],
         note=f"{EFFICIENCY}. A paced cell (its rate set by the test) shows its pace, not a "
@@ -156,10 +130,12 @@ def cells(summary: Summary) -> Table:
                                         _f(r["throughput"])))
         eff = _f(r.get("efficiency"))
         floor = _f(r.get("noise_floor"))
-        status = r["status"] + (f" ({r['target']})" if r["target"] else "")
+        text = r.get("status_text") or r["status"]  # with the target's value and headroom
+        status = text + (f" ({r['target']})" if r["target"] else "")
         table.rows.append([
             Cell(r["id"], None, "wrap id"), Cell(status, r["status"], f"{r['status']} wrap"),
             Cell(figure(r["median_s"]), _f(r["median_s"])), _spread(r, figure), throughput,
+            Cell(latency_tail(r), _f(r.get("p99_ms"))),
             Cell("-" if eff is None else f"{eff:.0%}", eff),
             Cell("-" if floor is None else f"±{floor:.1%}", floor)])
     return table
@@ -302,5 +278,16 @@ def kinds(summary: Summary) -> Sequence[str]:
     return [k for k in KINDS if k in present]
 
 
-__all__ = ["Cell", "Table", "causes", "cells", "drift", "from_section", "kinds", "latency",
-           "ratios", "scaling", "sort_key"]
+__all__ = [
+    "Cell",
+    "Table",
+    "as_rows",
+    "causes",
+    "cells",
+    "drift",
+    "kinds",
+    "latency",
+    "ratios",
+    "scaling",
+    "sort_key",
+]
