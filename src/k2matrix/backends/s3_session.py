@@ -68,7 +68,8 @@ class S3Session:
         """The S3 storage, started and its bucket created on first use; activated for the
         query engines of this process."""
         if self._ready is None:
-            config = self.config if self.config.kind == "s3" else StorageConfig(kind="s3")
+            config = (self.config if self.config.kind == "s3" else
+                      StorageConfig(kind="s3", deadline_s=self.config.deadline_s))
             store = None
             if not config.endpoint:
                 self.server = MotoServer.start(log=self.log)
