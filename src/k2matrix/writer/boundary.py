@@ -3,7 +3,9 @@ writer the matrix names so that a remote fault raised inside it (an S3, Glue or 
 endpoint that did not answer or refused, as pyarrow's ``OSError``, botocore's or
 SQLAlchemy's errors) reaches the cell as k2matrix's own
 :class:`~k2matrix.backends.faults.ServiceUnavailable` naming the service and the endpoint
-(:func:`k2matrix.backends.catalog.boundary`). Other errors pass through unchanged.
+(:func:`k2matrix.backends.catalog.boundary`). A data error of the writer's own (pyarrow
+refusing a value it converts) is handed to ``explain``, which names the column and the value
+(:mod:`k2matrix.writer.fit`) where it can. Other errors pass through unchanged.
 
 The wrapper is transparent otherwise: every other attribute (``ensure_table``,
 ``schema_of``, ``commits``…) is the writer's own, so the optional capabilities of
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
 
@@ -28,30 +30,32 @@ if TYPE_CHECKING:
     from k2matrix.writer.protocol import TradeWriter
 
 
+# explain(error, what the writer was given, the table): a better error, or None
+Explain: TypeAlias = Callable[[BaseException, Any, str], BaseException | None]
+
+
 class GuardedWriter:
     """``writer`` with its remote faults translated (see the module docstring)."""
 
-    def __init__(self, writer: TradeWriter, catalog: Catalog,
-                 explain: Callable[[BaseException, Any], BaseException | None] | None = None
+    def __init__(self, writer: TradeWriter, catalog: Catalog, explain: Explain | None = None
                  ) -> None:
         self.writer = writer
         self.catalog = catalog
-        # explain(error, what was given to the writer): a better error for a data error
         self.explain = explain
 
-    def _translated(self, exc: Exception, given: Any) -> BaseException | None:
+    def _translated(self, exc: Exception, given: Any, table_name: str) -> BaseException | None:
         if isinstance(exc, K2Error):
             return None
         fault = faults(self.catalog, exc)
         if fault is None and self.explain is not None:
-            return self.explain(exc, given)
+            return self.explain(exc, given, table_name)
         return fault
 
     def write_trades(self, records: Sequence[Mapping[str, Any]], table_name: str) -> int:
         try:
             return self.writer.write_trades(records, table_name)
         except Exception as exc:
-            better = self._translated(exc, records)
+            better = self._translated(exc, records, table_name)
             if better is None:
                 raise
             raise better from None
@@ -60,7 +64,7 @@ class GuardedWriter:
         try:
             return self.writer.write_arrow(table, table_name)
         except Exception as exc:
-            better = self._translated(exc, table)
+            better = self._translated(exc, table, table_name)
             if better is None:
                 raise
             raise better from None
