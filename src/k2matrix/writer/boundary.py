@@ -10,7 +10,8 @@ refusing a value it converts) is handed to ``explain``, which names the column a
 The wrapper is transparent otherwise: every other attribute (``ensure_table``,
 ``schema_of``, ``commits``…) is the writer's own, so the optional capabilities of
 :mod:`k2matrix.writer.protocol` are present exactly when the writer has them. The two
-timed methods are plain calls inside a ``try`` (free in CPython 3.11 unless it raises).
+timed methods are plain calls inside a ``try`` (free in CPython 3.11 unless it raises); the
+others are wrapped once, on first use.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class GuardedWriter:
         self.__getattr__("close")()
 
     def __getattr__(self, name: str) -> Any:
+        """The writer's own attribute; a method guarded like the timed ones, and kept, so a
+        method called per batch (``schema_of``) is looked up here once."""
         found = getattr(self.writer, name)
         if not callable(found):
             return found
@@ -87,4 +90,5 @@ class GuardedWriter:
                     raise
                 raise fault from None
 
+        self.__dict__[name] = guarded
         return guarded
