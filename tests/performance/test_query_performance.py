@@ -33,6 +33,7 @@ from k2matrix.cell import Cell
 from k2matrix.matrix import Matrix
 from k2matrix.query.engine import open_engine
 from k2matrix.query.protocol import QueryEngine, QueryResult
+from k2matrix.query.rounds import RoundChecks
 from k2matrix.query.shapes import selectivity_params
 from k2matrix.query.workload import (
     QueryWorkload,
@@ -101,14 +102,15 @@ def _measure_shape(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Ro
         started = time.perf_counter()
         first = engine.run(shape, params)  # also the warm-up
         first_s = time.perf_counter() - started
-        wl.verify(first, shape, params)
+        checks = RoundChecks(wl)
+        checks.verified(first, shape, params)
         latencies: list[float] = []
         last: list[QueryResult] = []
 
         phases: dict[str, list[float]] = {}
 
         def run() -> None:
-            last[:] = [_timed(engine, shape, params, latencies)]
+            last[:] = [checks.keep(_timed(engine, shape, params, latencies), shape, params)]
             for phase in ("plan_ms", "exec_ms"):
                 if phase in last[0].stats:
                     phases.setdefault(phase, []).append(last[0].stats[phase])
@@ -124,6 +126,7 @@ def _measure_shape(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Ro
         direct_ms: list[float] = []
 
         def setup() -> None:
+            checks.check()
             if direct is not None and planned is not None:
                 direct_ms.append(direct.run_planned(planned).stats["exec_ms"])
 
@@ -132,7 +135,7 @@ def _measure_shape(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Ro
         finally:
             if direct is not None:
                 direct.close()
-        assert last[0].rows_returned == first.rows_returned
+        checks.check()
         profile = _profile(engine, first, shape, params)
         _s3_cost(wl, s3, lambda: engine.run(shape, params), benchmark)
     if direct_ms:  # the goal: iceberg_scan within 1.2x of read_parquet on the same files
@@ -147,7 +150,8 @@ def _measure_shape(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Ro
     benchmark.extra_info.update(
         items=1, unit="queries/s", query_shape=shape, engine=engine.name, impl=wl.engine_name,
         layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
-        verified=f"{shape}: equal to the reference (floats rel 1e-9, order checked)",
+        verified=f"{shape}: equal to the reference (floats rel 1e-9, order checked); "
+                 f"{checks.summary()}",
         **_scan_info(last[0], profile), **latency_summary(latencies))
 
 
@@ -171,15 +175,12 @@ class TestQueryComplexity:
                        k2_s3)
 
 
-def _verify_all(wl: QueryWorkload, engine: QueryEngine,
-                queries: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
-    """Run and verify each distinct query once; ``{query key: rows}`` for later checks."""
-    rows = {}
+def _verify_all(checks: RoundChecks, engine: QueryEngine,
+                queries: list[tuple[str, dict[str, Any]]]) -> int:
+    """Run and verify each distinct query once, for the timed runs' checks; how many."""
     for shape, params in distinct(queries):
-        result = engine.run(shape, params)
-        wl.verify(result, shape, params)
-        rows[f"{shape}:{sorted(params.items())}"] = result.rows_returned
-    return rows
+        checks.verified(engine.run(shape, params), shape, params)
+    return len(checks.first)
 
 
 def _run_queries(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Rounds,
@@ -189,31 +190,28 @@ def _run_queries(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Roun
     (to one) when a round would take long: the distinct queries' run time estimates it."""
     with closing(wl.open()) as engine:
         started = time.perf_counter()
-        expected_rows = _verify_all(wl, engine, queries)
-        per_query = (time.perf_counter() - started) / max(len(expected_rows), 1)
+        checks = RoundChecks(wl)
+        verified = _verify_all(checks, engine, queries)
+        per_query = (time.perf_counter() - started) / max(verified, 1)
         rounds = k2_rounds(rounds_for(per_query * len(queries), THROUGHPUT_BUDGET_S,
                                       default_rounds, minimum=1))
         latencies: list[float] = []
         by_shape: dict[str, list[float]] = {}
-        wrong: list[str] = []
 
         def run() -> None:
             for shape, params in queries:
-                result = _timed(engine, shape, params, latencies)
+                checks.keep(_timed(engine, shape, params, latencies), shape, params)
                 by_shape.setdefault(shape, []).append(latencies[-1])
-                key = f"{shape}:{sorted(params.items())}"
-                if result.rows_returned != expected_rows[key]:
-                    wrong.append(key)
 
-        benchmark.pedantic(run, rounds=rounds, iterations=1)
-        assert not wrong, f"row counts changed during the timed run: {wrong[:3]}"
+        benchmark.pedantic(run, setup=checks.check, rounds=rounds, iterations=1)
+        checks.check()
     return {
         "items": len(queries), "unit": "queries/s", "engine": wl.engine_name,
         "impl": wl.engine_name,
         "layout": wl.dataset.key.layout, "dataset": wl.dataset.describe(),
-        "distinct_queries": len(expected_rows),
-        "verified": f"{len(expected_rows)} distinct queries equal to their references; "
-                    "row counts stable while timed",
+        "distinct_queries": verified,
+        "verified": f"{verified} distinct queries equal to their references; "
+                    f"{checks.summary()}",
         "shape_p50_ms": {s: latency_summary(v)["latency_p50_ms"] for s, v in by_shape.items()},
         "series": {"latency_ms": [round(x, 3) for x in latencies]},
         **latency_summary(latencies),
@@ -266,8 +264,8 @@ class TestQueryCaching:
         open_ms: list[float] = []
         cold = k2_cell.params["cache"] == "cold"
         with closing(wl.open()) as engine:
-            first = engine.run(CACHE_SHAPE, params)
-            wl.verify(first, CACHE_SHAPE, params)
+            checks = RoundChecks(wl)
+            first = checks.verified(engine.run(CACHE_SHAPE, params), CACHE_SHAPE, params)
             if cold:
                 def run() -> None:
                     started = time.perf_counter()
@@ -275,20 +273,22 @@ class TestQueryCaching:
                         open_ms.append((time.perf_counter() - started) * 1e3)
                         result = fresh.run(CACHE_SHAPE, params)
                     latencies.append((time.perf_counter() - started) * 1e3)
-                    assert result.rows_returned == first.rows_returned
+                    checks.keep(result, CACHE_SHAPE, params)
             else:
                 def run() -> None:
-                    result = _timed(engine, CACHE_SHAPE, params, latencies)
-                    assert result.rows_returned == first.rows_returned
+                    checks.keep(_timed(engine, CACHE_SHAPE, params, latencies), CACHE_SHAPE,
+                                params)
 
-            benchmark.pedantic(run, rounds=k2_rounds(5 if cold else 10), iterations=1)
+            benchmark.pedantic(run, setup=checks.check, rounds=k2_rounds(5 if cold else 10),
+                               iterations=1)
+            checks.check()
             _s3_cost(wl, k2_s3, (lambda: _cold_query(wl, params)) if cold
                      else (lambda: engine.run(CACHE_SHAPE, params)), benchmark)
         benchmark.extra_info.update(
             items=1, unit="queries/s", cache=k2_cell.params["cache"], query_shape=CACHE_SHAPE,
             engine=wl.engine_name, impl=wl.engine_name, layout=wl.dataset.key.layout,
             dataset=wl.dataset.describe(), rows_returned=first.rows_returned,
-            verified=f"{CACHE_SHAPE}: equal to the reference, row count stable",
+            verified=f"{CACHE_SHAPE}: equal to the reference; {checks.summary()}",
             **latency_summary(latencies))
         if open_ms:
             benchmark.extra_info["open_p50_ms"] = latency_summary(open_ms)["latency_p50_ms"]
@@ -307,18 +307,22 @@ class TestQueryScaling:
             started = time.perf_counter()
             first = engine.run("time_range", params)
             first_s = time.perf_counter() - started
-            wl.verify(first, "time_range", params)
+            checks = RoundChecks(wl)
+            checks.verified(first, "time_range", params)
             latencies: list[float] = []
-            benchmark.pedantic(lambda: _timed(engine, "time_range", params, latencies),
+            benchmark.pedantic(lambda: checks.keep(_timed(engine, "time_range", params,
+                                                          latencies), "time_range", params),
+                               setup=checks.check,
                                rounds=k2_rounds(rounds_for(first_s, CELL_BUDGET_S, 15)),
                                iterations=1)
+            checks.check()
             profile = _profile(engine, first, "time_range", params)
         benchmark.extra_info.update(
             items=first.rows_returned, unit="rows/s", selectivity=selectivity,
             selected_fraction=round(first.rows_returned / wl.dataset.key.size, 5),
             query_shape="time_range", engine=wl.engine_name, impl=wl.engine_name,
             layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
-            verified="time_range: equal to the reference (order checked)",
+            verified=f"time_range: equal to the reference (order checked); {checks.summary()}",
             **_scan_info(first, profile), **latency_summary(latencies))
 
 

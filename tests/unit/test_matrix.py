@@ -366,4 +366,4 @@ def test_describe_redacts_passwords_and_is_json() -> None:
     assert described["schema_registry"]["url"] == "https://user:***@registry.internal:8081"
     assert described["kafka"]["bootstrap_servers"] == "broker1:9092,broker2:9092"
     assert described["kafka"]["brokers"] is None
-    assert set(described) == {"kafka", "schema_registry", "catalog", "storage"}
+    assert set(described) == {"deadline_s", "kafka", "schema_registry", "catalog", "storage"}

@@ -145,9 +145,11 @@ def test_doctor_names_the_unreachable_storage(capsys: pytest.CaptureFixture[str]
     checks = doctor.run_checks(backends)
     assert time.monotonic() - started < 30
     by = {c.service: c for c in checks}
-    assert by["kafka"].ok and by["schema_registry"].ok and by["duckdb"].ok
+    assert by["kafka"].ok and by["schema_registry"].ok
     assert not by["storage"].ok and endpoint in by["storage"].detail
-    assert "httpfs" in by["duckdb"].detail
+    # the first dead endpoint ends the preflight: what follows is listed, not run
+    assert by["catalog"].skipped and by["duckdb"].skipped
+    assert by["duckdb"].detail == "not run: storage failed first"
 
 
 def test_doctor_on_the_embedded_s3_passes_and_leaves_nothing(tmp_path: Path) -> None:
@@ -166,3 +168,32 @@ def test_doctor_on_the_embedded_s3_passes_and_leaves_nothing(tmp_path: Path) -> 
         left = ObjectStore(storage).fs.get_file_info(
             __import__("pyarrow.fs").fs.FileSelector("warehouse", recursive=True))
         assert [i.path for i in left if i.type.name == "File"] == []
+
+
+def test_doctor_of_a_profile_checks_what_its_cells_need(tmp_path: Path) -> None:
+    """The s3 profile: S3 (the embedded server, none being configured), the catalogs of its
+    writer cells (the configured SQLite one, PostgreSQL and Glue from the catalogs axis, Glue
+    on that S3) and DuckDB with httpfs; no producer or pipeline cell, so no Kafka nor
+    registry, each said why."""
+    from dataclasses import replace
+
+    from k2matrix.matrix import load_matrix
+    from k2matrix.tools.needs import needs_of
+
+    matrix = load_matrix(Path(__file__).resolve().parents[2] / "matrix.toml")
+    backends = matrix.backends
+    backends = replace(backends, catalog=replace(
+        backends.catalog, uri=f"sqlite:///{tmp_path}/catalog.db", warehouse=str(tmp_path)))
+    needs = needs_of(matrix.cells("s3"), backends, "s3")
+    assert needs.services == {"storage", "catalog", "duckdb"} and needs.s3
+    assert set(needs.catalogs) == {"configured", "postgresql", "glue"}
+    checks = {c.service: c for c in doctor.run_checks(backends, needs)}
+    assert checks["kafka"].skipped and checks["kafka"].detail == (
+        "skipped: no producer or pipeline cell in profile 's3'")
+    assert checks["schema_registry"].skipped
+    assert checks["storage"].ok, checks["storage"].line()
+    assert checks["catalog"].ok and "sql: create/drop" in checks["catalog"].detail
+    assert checks["catalog (glue)"].ok and "(S3)" in checks["catalog (glue)"].detail
+    postgres = checks["catalog (postgresql)"]
+    assert postgres.ok or "5432" in postgres.detail  # PostgreSQL at 127.0.0.1:5432 (CI)
+    assert checks["duckdb"].ok and "httpfs" in checks["duckdb"].detail

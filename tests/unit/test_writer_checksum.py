@@ -3,6 +3,8 @@ value in any column."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -81,3 +83,58 @@ def test_empty_tables_and_sums() -> None:
     one = table_checksum(generate_table(WorkloadSpec("v2", 10, 1)))
     assert one + empty == one
     assert str(one).startswith("10 rows, digest ")
+
+
+def _column(values: list[object], typ: pa.DataType) -> pa.Table:
+    return pa.table({"c": pa.array(values, type=typ)})
+
+
+@pytest.mark.parametrize(("values", "typ", "other"), [
+    ([True, False, None, True], pa.bool_(), [True, True, None, True]),
+    ([1.5, -0.0, None, float("nan")], pa.float64(), [1.5, 0.25, None, float("nan")]),
+    ([b"\x00\xff", b"", None], pa.binary(), [b"\x00\xfe", b"", None]),
+    ([[1, 2], [], None], pa.list_(pa.int64()), [[2, 1], [], None]),
+    ([[("a", "1")], None], pa.map_(pa.string(), pa.string()), [[("a", "2")], None]),
+    ([{"x": 1, "y": "a"}, None], pa.struct([("x", pa.int32()), ("y", pa.string())]),
+     [{"x": 1, "y": "b"}, None]),
+    ([0, 86_400_000, None], pa.timestamp("ms", tz="UTC"), [0, 86_400_001, None]),
+    ([0, 19_000], pa.date32(), [0, 19_001]),
+])
+def test_every_arrow_type_of_a_real_table_is_covered(values: list[object], typ: pa.DataType,
+                                                     other: list[object]) -> None:
+    table = _column(values, typ)
+    checksum = table_checksum(table)
+    assert checksum == table_checksum(table.take(pa.array(list(range(len(values)))[::-1])))
+    assert checksum != table_checksum(_column(other, typ))
+    assert checksum == table_checksum(table.slice(0, 1)) + table_checksum(table.slice(1))
+
+
+def test_values_hash_alike_whatever_type_holds_them() -> None:
+    """What a writer's table may give back for the same values: another timestamp unit or
+    zone, another decimal scale, a dictionary, -0.0, another float width."""
+    ts = [0, 1_700_000_000_123_000]
+    assert table_checksum(_column(ts, pa.timestamp("us", tz="UTC"))) == table_checksum(
+        _column([t // 1000 for t in ts], pa.timestamp("ms", tz="+00:00")))
+    assert table_checksum(_column(ts, pa.timestamp("us"))) == table_checksum(
+        _column([t * 1000 for t in ts], pa.timestamp("ns", tz="UTC")))
+    assert table_checksum(_column([t * 1000 + 1 for t in ts], pa.timestamp("ns"))) != (
+        table_checksum(_column(ts, pa.timestamp("us"))))  # a lost nanosecond shows
+    dec = [Decimal("1.5"), Decimal("-0.000001")]
+    assert table_checksum(_column(dec, pa.decimal128(18, 6))) == table_checksum(
+        _column([Decimal("1.50000000"), Decimal("-0.00000100")], pa.decimal128(18, 8)))
+    strings = pa.array(["a", "b", "a"]).dictionary_encode()
+    assert table_checksum(pa.table({"c": strings})) == table_checksum(
+        _column(["a", "b", "a"], pa.string()))
+    assert table_checksum(_column([-0.0, 2.5], pa.float64())) == table_checksum(
+        _column([0.0, 2.5], pa.float32()))
+
+
+def test_each_column_keeps_its_own_sum() -> None:
+    table = generate_table(WorkloadSpec("v2", 100, 3))
+    checksum = table_checksum(table)
+    assert [name for name, _ in checksum.columns] == table.column_names
+    half = table_checksum(table.slice(0, 40)) + table_checksum(table.slice(40))
+    assert half.columns == checksum.columns and len(half.sources) == 2
+    changed = table.set_column(1, table.schema.field(1), table.column(1).take(
+        pa.array([1, 0, *range(2, 100)])))
+    assert dict(table_checksum(changed).columns) == dict(checksum.columns)  # a swap in one

@@ -2,9 +2,12 @@
 catalog are. Secrets are never written in the matrix: it names environment variables
 (``*_env``) and the secrets are read from them when a backend is opened.
 
+``deadline_s`` (a key of ``[backends]`` itself) bounds every remote call, retries included
+(:mod:`k2matrix.backends.deadline`); each service's config carries it to its client.
+
 Environment overrides (for CI and for pointing a sweep elsewhere without editing the file):
 ``K2_KAFKA_BOOTSTRAP`` (switches Kafka to ``bootstrap`` mode), ``K2_SCHEMA_REGISTRY_URL``,
-``K2_CATALOG_URI``, ``K2_WAREHOUSE``.
+``K2_CATALOG_URI``, ``K2_WAREHOUSE``, ``K2_DEADLINE_S``.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from k2matrix.backends.deadline import DEFAULT_S, MAX_S, MIN_S, Deadline
 from k2matrix.backends.storage_config import (
     StorageConfig,
     parse_storage,
     storage_from_environment,
 )
 from k2matrix.checks import Checker, join
+from k2matrix.errors import BackendError
 
 _SECRET_KEYS = re.compile(
     r"(password|passwd|secret|token|api_key|apikey|credential|auth|access_key|access_key_id)$")
@@ -47,12 +52,14 @@ class KafkaConfig:
     sasl_password_env: str = ""
     topic_prefix: str = "k2matrix"
     producer: ProducerSettings = field(default_factory=ProducerSettings)
+    deadline_s: float = DEFAULT_S
 
 
 @dataclass(frozen=True)
 class SchemaRegistryConfig:
     url: str = "mock://k2matrix"
     basic_auth_env: str = ""
+    deadline_s: float = DEFAULT_S
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class CatalogConfig:
     warehouse: str = ".k2matrix/warehouse"
     password_env: str = ""
     namespace: str = "k2"
+    deadline_s: float = DEFAULT_S
 
     @property
     def warehouse_path(self) -> str:
@@ -80,6 +88,19 @@ class Backends:
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
 
+    @property
+    def deadline(self) -> Deadline:
+        """The deadline of every remote call (``[backends] deadline_s``)."""
+        return Deadline(self.storage.deadline_s)
+
+    def with_deadline(self, seconds: float) -> Backends:
+        """Every service's config with the deadline ``seconds``."""
+        Deadline(seconds)  # checks the range
+        return Backends(kafka=replace(self.kafka, deadline_s=seconds),
+                        schema_registry=replace(self.schema_registry, deadline_s=seconds),
+                        catalog=replace(self.catalog, deadline_s=seconds),
+                        storage=replace(self.storage, deadline_s=seconds))
+
     def with_environment(self, environ: dict[str, str] | None = None) -> Backends:
         """Apply the ``K2_*`` environment overrides."""
         env = os.environ if environ is None else environ
@@ -92,12 +113,16 @@ class Backends:
             catalog = replace(catalog, uri=env["K2_CATALOG_URI"])
         if env.get("K2_WAREHOUSE"):
             catalog = replace(catalog, warehouse=env["K2_WAREHOUSE"])
-        return Backends(kafka=kafka, schema_registry=registry, catalog=catalog,
-                        storage=storage_from_environment(self.storage, env))
+        out = Backends(kafka=kafka, schema_registry=registry, catalog=catalog,
+                       storage=storage_from_environment(self.storage, env))
+        if env.get("K2_DEADLINE_S"):
+            out = out.with_deadline(deadline_from_environment(env["K2_DEADLINE_S"]))
+        return out
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able descriptor for results files: no secret, passwords in URLs redacted."""
         return {
+            "deadline_s": self.storage.deadline_s,
             "kafka": {
                 "mode": self.kafka.mode,
                 "brokers": self.kafka.brokers if self.kafka.mode == "mock" else None,
@@ -112,6 +137,18 @@ class Backends:
             },
             "storage": self.storage.describe(),
         }
+
+
+def deadline_from_environment(value: str) -> float:
+    """``K2_DEADLINE_S``: a number of seconds (BackendError naming the variable if not)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not MIN_S <= seconds <= MAX_S:  # also refuses nan
+        raise BackendError(f"K2_DEADLINE_S = {value!r}: must be a number of seconds from "
+                           f"{MIN_S:g} to {MAX_S:g} (the deadline of every remote call)")
+    return seconds
 
 
 def redact(url: str) -> str:
@@ -141,7 +178,10 @@ def _no_inline_secrets(ck: Checker, table: dict[str, Any], path: str) -> None:
 def parse_backends(ck: Checker, table: dict[str, Any], path: str) -> Backends:
     """Validate ``[backends]`` into :class:`Backends`, adding problems to ``ck``."""
     _no_inline_secrets(ck, table, path)
-    ck.keys(table, path, ["kafka", "schema_registry", "catalog", "storage"])
+    ck.keys(table, path, ["deadline_s", "kafka", "schema_registry", "catalog", "storage"])
+    deadline = ck.number(table.get("deadline_s", DEFAULT_S), join(path, "deadline_s"), MIN_S,
+                         MAX_S, f"a number of seconds from {MIN_S:g} to {MAX_S:g} (the "
+                         "deadline of every remote call)") or DEFAULT_S
 
     k = ck.table(table, "kafka", path) or {}
     kpath = join(path, "kafka")
@@ -213,7 +253,7 @@ def parse_backends(ck: Checker, table: dict[str, Any], path: str) -> Backends:
     if kind == "glue" and "uri" not in c:
         uri = ""
     return Backends(kafka=kafka, schema_registry=registry, catalog=catalog_config(
-        kind, uri, warehouse, pw_env, namespace), storage=storage)
+        kind, uri, warehouse, pw_env, namespace), storage=storage).with_deadline(deadline)
 
 
 def catalog_config(kind: str, uri: str, warehouse: str | None, password_env: str,

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from k2matrix.backends.deadline import Deadline
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError
 
@@ -89,7 +90,8 @@ def connect(threads: int | None = None, extensions: tuple[str, ...] = EXTENSIONS
 def create_s3_secret(con: duckdb.DuckDBPyConnection, config: StorageConfig) -> None:
     """A temporary DuckDB S3 secret from ``config`` (credentials from the environment
     variables it names), so httpfs reads ``s3://`` paths from its endpoint. Values are
-    SQL-quoted literals (CREATE SECRET takes no bound parameters) and never logged."""
+    SQL-quoted literals (CREATE SECRET takes no bound parameters) and never logged. httpfs
+    gets the deadline's timeouts (:func:`apply_deadline`)."""
     creds = config.credentials()
     opts = [f"REGION {sql_string(config.region)}",
             f"URL_STYLE {sql_string('path' if config.path_style else 'vhost')}"]
@@ -102,8 +104,15 @@ def create_s3_secret(con: duckdb.DuckDBPyConnection, config: StorageConfig) -> N
         if key in creds:
             opts.append(f"{name} {sql_string(creds[key])}")
     con.execute(f"CREATE OR REPLACE TEMPORARY SECRET k2_s3 (TYPE s3, {', '.join(opts)})")
-    con.execute("SET http_timeout = 10000")  # milliseconds: a dead endpoint fails in 10 s
-    con.execute("SET http_retries = 1")
+    apply_deadline(con, Deadline(config.deadline_s))
+
+
+def apply_deadline(con: duckdb.DuckDBPyConnection, deadline: Deadline) -> None:
+    """httpfs's ``http_timeout`` (whole seconds, per read, write or connect) and
+    ``http_retries`` from ``deadline``: a silent endpoint fails within it."""
+    timeout, retries = deadline.whole_seconds()
+    con.execute(f"SET http_timeout = {int(timeout)}")
+    con.execute(f"SET http_retries = {int(retries)}")
 
 
 def versions(extensions: tuple[str, ...] = S3_EXTENSIONS) -> dict[str, str]:

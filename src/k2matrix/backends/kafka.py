@@ -5,8 +5,14 @@ real brokers speaking the Kafka protocol on loopback TCP, owned by a holder clie
 for the life of the :class:`KafkaCluster`. Every other client (the producer under test, the
 verifying consumer) connects to it through its bootstrap servers exactly as to a real
 cluster. ``mode = "bootstrap"`` uses the configured servers (``K2_KAFKA_BOOTSTRAP``
-switches to it, see :meth:`Backends.with_environment`), after checking within a few seconds
+switches to it, see :meth:`Backends.with_environment`), after checking within the deadline
 that they answer.
+
+Every client gets the deadline (``[backends] deadline_s``, :mod:`k2matrix.backends.deadline`):
+``socket.timeout.ms`` and ``socket.connection.setup.timeout.ms`` (a request or a connection
+with no answer), the producer's ``request.timeout.ms``, and ``message.timeout.ms`` of three
+deadlines (a message may also wait in the local queue behind up to two million others, and
+the producer's flush waits 30 s).
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from k2matrix.backends.config import KafkaConfig, ProducerSettings, secret_from_env
+from k2matrix.backends.deadline import Deadline
 from k2matrix.errors import BackendError
 
 LOG = logging.getLogger("k2matrix.kafka")
-CONNECT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 5.0  # admin operations on a cluster that answered
 DEFAULT_PARTITIONS = 4
 _TOPIC_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -54,8 +61,10 @@ class KafkaCluster:
     Use as a context manager (or call :meth:`close`): in mock mode it owns the cluster.
     """
 
-    def __init__(self, config: KafkaConfig, connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
+    def __init__(self, config: KafkaConfig, connect_timeout: float | None = None) -> None:
         self.config = config
+        if connect_timeout is None:
+            connect_timeout = self.deadline.attempt_s * 2
         self.mode = config.mode
         self.topics: list[str] = []  # named by topic_name(): deleted by close() off the mock
         self._holder: Producer | None = None
@@ -63,6 +72,7 @@ class KafkaCluster:
             self._holder = Producer({
                 "test.mock.num.brokers": config.brokers,
                 "logger": LOG,
+                **self.timeouts(),
             })
             self.bootstrap_servers = _bootstrap_of(self._holder, "the mock cluster",
                                                    connect_timeout)
@@ -117,7 +127,8 @@ class KafkaCluster:
         username in ``K2_KAFKA_SASL_USERNAME``, or both as ``username:password``. TLS is
         assumed (managed clusters); ``K2_KAFKA_SECURITY_PROTOCOL`` overrides it (e.g.
         ``SASL_PLAINTEXT`` for a local broker)."""
-        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": LOG}
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": LOG,
+                                **self.timeouts()}
         secret = secret_from_env(self.config.sasl_password_env)
         if secret:
             username = os.environ.get("K2_KAFKA_SASL_USERNAME", "")
@@ -134,12 +145,26 @@ class KafkaCluster:
                 "sasl.password": password})
         return conf
 
+    @property
+    def deadline(self) -> Deadline:
+        return Deadline(self.config.deadline_s)
+
+    def timeouts(self) -> dict[str, int]:
+        """librdkafka's network timeouts from the deadline (every client)."""
+        return {"socket.timeout.ms": self.deadline.ms,
+                "socket.connection.setup.timeout.ms": self.deadline.ms}
+
     def producer_config(self, settings: ProducerSettings | None = None,
                         **overrides: Any) -> dict[str, Any]:
         """Producer properties: the matrix's producer settings plus ``overrides``
-        (librdkafka names, ``_`` accepted for ``.``)."""
+        (librdkafka names, ``_`` accepted for ``.``), with the deadline's
+        ``request.timeout.ms`` and ``message.timeout.ms`` (see the module docstring)."""
+        settings = settings or self.config.producer
         conf = {**self.client_config(),
-                **producer_settings_config(settings or self.config.producer)}
+                "request.timeout.ms": self.deadline.ms,
+                "message.timeout.ms": max(3 * self.deadline.ms,
+                                          settings.linger_ms + self.deadline.ms),
+                **producer_settings_config(settings)}
         conf.update({k.replace("_", "."): v for k, v in overrides.items()})
         return conf
 
@@ -197,7 +222,7 @@ def check_reachable(conf: dict[str, Any], servers: str, timeout: float) -> None:
         probe.close()
 
 
-def open_kafka(config: KafkaConfig, connect_timeout: float = CONNECT_TIMEOUT_S) -> KafkaCluster:
+def open_kafka(config: KafkaConfig, connect_timeout: float | None = None) -> KafkaCluster:
     """Open the Kafka backend of ``config`` (see :class:`KafkaCluster`)."""
     return KafkaCluster(config, connect_timeout)
 

@@ -4,31 +4,63 @@ client otherwise.
 ``SchemaRegistryClient.new_client({"url": "mock://…"})`` returns a
 ``MockSchemaRegistryClient`` (the plain constructor would try HTTP). Each mock client keeps
 its own store, so the producer and the verifying consumer of a run must share one client.
+
+The real client gets the deadline (``[backends] deadline_s``): ``timeout`` per attempt and
+one retry; a registry that does not answer or refuses is
+:class:`~k2matrix.backends.faults.ServiceUnavailable` naming its URL.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from k2matrix.backends.config import SchemaRegistryConfig, redact, secret_from_env
+from k2matrix.backends.deadline import ATTEMPTS, Deadline
+from k2matrix.backends.faults import service_fault
 from k2matrix.errors import BackendError
 from k2matrix.schemas import avro_schema
 
+_OPENED: WeakKeyDictionary[SchemaRegistryClient, SchemaRegistryConfig] = WeakKeyDictionary()
+REGISTRY_FIX = ("check that the Schema Registry is running and answering there "
+                "(backends.schema_registry.url, K2_SCHEMA_REGISTRY_URL)")
 
-def open_registry(config: SchemaRegistryConfig) -> SchemaRegistryClient:
-    """A registry client for ``config.url`` (basic auth from ``config.basic_auth_env``)."""
-    conf: dict[str, Any] = {"url": config.url}
+
+def client_config(config: SchemaRegistryConfig) -> dict[str, Any]:
+    """The client's configuration: the URL, basic auth from ``config.basic_auth_env``, and
+    the deadline's ``timeout`` (seconds per attempt) and ``max.retries``."""
+    deadline = Deadline(config.deadline_s)
+    conf: dict[str, Any] = {"url": config.url, "timeout": deadline.attempt_s,
+                            "max.retries": ATTEMPTS - 1}
     auth = secret_from_env(config.basic_auth_env)
     if auth:
         conf["basic.auth.user.info"] = auth
+    return conf
+
+
+def open_registry(config: SchemaRegistryConfig) -> SchemaRegistryClient:
+    """A registry client for ``config.url`` (see :func:`client_config`)."""
     try:
-        return SchemaRegistryClient.new_client(conf)
+        client = SchemaRegistryClient.new_client(client_config(config))
     except (ValueError, SchemaRegistryError) as exc:
         raise BackendError(f"Schema Registry {redact(config.url)}: {exc}") from None
+    _OPENED[client] = config
+    return client
+
+
+def _fault(client: SchemaRegistryClient, exc: Exception, doing: str) -> BackendError:
+    config = _OPENED.get(client, SchemaRegistryConfig(url="(a client k2matrix did not open)"))
+    fault = service_fault(exc, "Schema Registry", redact(config.url), REGISTRY_FIX,
+                          Deadline(config.deadline_s), [secret_from_env(config.basic_auth_env)],
+                          doing)
+    if fault is not None:
+        return fault
+    return BackendError(f"Schema Registry {redact(config.url)} failed while {doing}: "
+                        f"{type(exc).__name__}: {exc}")
 
 
 def subject_for(topic: str) -> str:
@@ -49,8 +81,7 @@ def register_avro(client: SchemaRegistryClient, subject: str, schema_name: str) 
         raise BackendError(f"cannot register schema {schema_name!r} under {subject!r}: "
                            f"{exc}") from None
     except Exception as exc:  # connection refused, DNS, TLS … from the HTTP client
-        raise BackendError(f"Schema Registry unreachable while registering {subject!r}: "
-                           f"{exc}") from None
+        raise _fault(client, exc, f"registering {subject!r}") from None
 
 
 def writer_schema(client: SchemaRegistryClient, schema_id: int) -> dict[str, Any]:
@@ -59,6 +90,8 @@ def writer_schema(client: SchemaRegistryClient, schema_id: int) -> dict[str, Any
         schema = client.get_schema(schema_id)
     except SchemaRegistryError as exc:
         raise BackendError(f"schema id {schema_id} is not in the registry: {exc}") from None
+    except Exception as exc:
+        raise _fault(client, exc, f"reading schema id {schema_id}") from None
     parsed: dict[str, Any] = json.loads(schema.schema_str or "null")
     return parsed
 
@@ -74,5 +107,4 @@ def registry_round_trip(client: SchemaRegistryClient, subject: str) -> None:
             client.delete_subject(subject, permanent=False)
             client.delete_subject(subject, permanent=True)
         except Exception as exc:
-            raise BackendError(f"Schema Registry: cannot delete the scratch subject "
-                               f"{subject!r}: {exc}") from None
+            raise _fault(client, exc, f"deleting the scratch subject {subject!r}") from None

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from k2matrix.backends import storage as s3
+from k2matrix.backends.deadline import Deadline
 from k2matrix.backends.moto_server import GLUE, KINDS, MotoServer, control
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError
@@ -68,7 +69,8 @@ class S3Session:
         """The S3 storage, started and its bucket created on first use; activated for the
         query engines of this process."""
         if self._ready is None:
-            config = self.config if self.config.kind == "s3" else StorageConfig(kind="s3")
+            config = (self.config if self.config.kind == "s3" else
+                      StorageConfig(kind="s3", deadline_s=self.config.deadline_s))
             store = None
             if not config.endpoint:
                 self.server = MotoServer.start(log=self.log)
@@ -90,7 +92,8 @@ class S3Session:
         return self.server is not None
 
     def stats(self) -> dict[str, Any] | None:
-        return control(self.storage().endpoint) if self.storage().endpoint else None
+        config = self.storage()
+        return control(config.endpoint, timeout=self._wait(config)) if config.endpoint else None
 
     def counted(self, fn: Callable[[], T], ops: int, op: str) -> tuple[T, dict[str, Any]]:
         """``fn()`` and the S3 requests it made (by kind), the bytes moved and the Glue
@@ -121,15 +124,22 @@ class S3Session:
         if not ms:
             yield
             return
-        endpoint = self.storage().endpoint
-        if control(endpoint, f"latency?ms={ms:g}") is None:
+        config = self.storage()
+        endpoint = config.endpoint
+        if control(endpoint, f"latency?ms={ms:g}", timeout=self._wait(config)) is None:
+            s3.ObjectStore(config).bucket_exists()  # a silent server: its own error, first
             raise BackendError(f"s3_latency_ms = {ms:g} needs the embedded S3 server (or one "
                                f"started by python -m k2matrix.backends.moto_server); "
                                f"{endpoint} cannot add a delay")
         try:
             yield
         finally:
-            control(endpoint, "latency?ms=0")
+            control(endpoint, "latency?ms=0", timeout=self._wait(config))
+
+    @staticmethod
+    def _wait(config: StorageConfig) -> float:
+        """How long a control call waits: one attempt of the deadline."""
+        return Deadline(config.deadline_s).attempt_s
 
     def close(self) -> None:
         if self.server is not None:

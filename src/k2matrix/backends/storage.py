@@ -7,9 +7,11 @@ The storage in use by this process (:func:`activate`, :func:`active`) is what th
 engines read S3 tables with: their factories take ``{table: metadata file}`` only, so the
 endpoint and credentials come from here, never from a results file.
 
-Every error names the endpoint and bucket and never a secret (:func:`scrub`); connections
-time out (:data:`CONNECT_TIMEOUT_S`, :data:`REQUEST_TIMEOUT_S`) and retry once, so an
-unreachable endpoint fails within 10 s.
+Every error names the endpoint and bucket and never a secret (:func:`scrub`). Each client
+gets its timeouts from the storage's deadline (``[backends] deadline_s``,
+:mod:`k2matrix.backends.deadline`): two attempts, each with a connect and a request timeout,
+so an endpoint that does not answer fails within the deadline, as
+:class:`~k2matrix.backends.faults.ServiceUnavailable` naming S3 and the endpoint.
 """
 
 from __future__ import annotations
@@ -19,20 +21,23 @@ from typing import Any
 
 from pyarrow import fs as pafs
 
+from k2matrix.backends.deadline import ATTEMPTS, Deadline
+from k2matrix.backends.faults import scrub, storage_fault, where
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError
 
-CONNECT_TIMEOUT_S = 2.0
-REQUEST_TIMEOUT_S = 8.0
+__all__ = ["ObjectStore", "QuickRetries", "activate", "active", "explain", "filesystem",
+           "polars_storage_options", "pyiceberg_properties", "scrub", "where"]
 
 _ACTIVE: list[StorageConfig] = []
 
 
 class QuickRetries(pafs.AwsStandardS3RetryStrategy):  # type: ignore[misc]
-    """Two attempts (pyiceberg builds it by import path: ``s3.retry-strategy-impl``)."""
+    """The deadline's attempts (pyiceberg builds it by import path:
+    ``s3.retry-strategy-impl``)."""
 
     def __init__(self) -> None:
-        super().__init__(max_attempts=2)
+        super().__init__(max_attempts=ATTEMPTS)
 
 
 def activate(config: StorageConfig | None) -> None:
@@ -42,17 +47,6 @@ def activate(config: StorageConfig | None) -> None:
 
 def active() -> StorageConfig | None:
     return _ACTIVE[0] if _ACTIVE else None
-
-
-def scrub(text: str, config: StorageConfig) -> str:
-    """``text`` with every secret of ``config`` replaced by ``***``."""
-    for secret in config.secrets():
-        text = text.replace(secret, "***")
-    return text
-
-
-def where(config: StorageConfig) -> str:
-    return f"S3 endpoint {config.endpoint or 'embedded'} bucket {config.bucket!r}"
 
 
 def _compatible_checksums(config: StorageConfig) -> None:
@@ -70,9 +64,10 @@ def pyiceberg_properties(config: StorageConfig) -> dict[str, str]:
         return {}
     _compatible_checksums(config)
     creds = config.credentials()
+    deadline = Deadline(config.deadline_s)
     props = {"s3.region": config.region,
-             "s3.connect-timeout": str(CONNECT_TIMEOUT_S),
-             "s3.request-timeout": str(REQUEST_TIMEOUT_S),
+             "s3.connect-timeout": f"{deadline.connect_s:g}",
+             "s3.request-timeout": f"{deadline.attempt_s:g}",
              "s3.retry-strategy-impl": f"{__name__}.QuickRetries",
              "s3.force-virtual-addressing": str(not config.path_style).lower(),
              "py-io-impl": "pyiceberg.io.pyarrow.PyArrowFileIO"}
@@ -84,11 +79,17 @@ def pyiceberg_properties(config: StorageConfig) -> dict[str, str]:
     return props
 
 
-def polars_storage_options(config: StorageConfig) -> dict[str, str]:
-    """``storage_options`` for Polars (object_store keys)."""
+def polars_storage_options(config: StorageConfig) -> dict[str, str | int]:
+    """``storage_options`` for Polars (object_store keys). object_store's ``timeout`` bounds
+    a whole request and Polars issues a failed read twice, so each gets one attempt of the
+    deadline, without retries."""
     creds = config.credentials()
-    opts = {"aws_region": config.region,
-            "aws_virtual_hosted_style_request": str(not config.path_style).lower()}
+    deadline = Deadline(config.deadline_s)
+    opts: dict[str, str | int] = {
+        "aws_region": config.region,
+        "aws_virtual_hosted_style_request": str(not config.path_style).lower(),
+        "timeout": f"{deadline.attempt_ms}ms",
+        "connect_timeout": f"{int(deadline.connect_s * 1000)}ms", "max_retries": 0}
     if config.endpoint:
         opts["aws_endpoint_url"] = config.endpoint
         opts["aws_allow_http"] = str(config.endpoint.startswith("http://")).lower()
@@ -99,15 +100,17 @@ def polars_storage_options(config: StorageConfig) -> dict[str, str]:
 
 
 def filesystem(config: StorageConfig) -> pafs.S3FileSystem:
+    """pyarrow's S3 filesystem on ``config``, with the deadline's timeouts."""
     _compatible_checksums(config)
     creds = config.credentials()
+    deadline = Deadline(config.deadline_s)
     scheme = "http" if config.endpoint.startswith("http://") else "https"
     return pafs.S3FileSystem(
         access_key=creds.get("access_key_id"), secret_key=creds.get("secret_access_key"),
         session_token=creds.get("session_token"), region=config.region,
         endpoint_override=config.endpoint.split("://", 1)[-1] or None, scheme=scheme,
-        force_virtual_addressing=not config.path_style, connect_timeout=CONNECT_TIMEOUT_S,
-        request_timeout=REQUEST_TIMEOUT_S, retry_strategy=QuickRetries(),
+        force_virtual_addressing=not config.path_style, connect_timeout=deadline.connect_s,
+        request_timeout=deadline.attempt_s, retry_strategy=QuickRetries(),
         allow_bucket_creation=True)
 
 
@@ -156,6 +159,9 @@ class ObjectStore:
         except BackendError:
             raise
         except Exception as exc:
+            fault = storage_fault(exc, self.config, doing=what)
+            if fault is not None:
+                raise fault from None
             raise BackendError(f"{what}: {explain(exc, self.config)}") from None
 
     def bucket_exists(self) -> bool:

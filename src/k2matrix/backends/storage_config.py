@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from k2matrix.backends.deadline import DEFAULT_S
 from k2matrix.checks import Checker, join
 
 KINDS = ("local", "s3")
@@ -41,6 +42,7 @@ class StorageConfig:
     secret_access_key_env: str = ""
     session_token_env: str = ""
     path_style: bool = True
+    deadline_s: float = DEFAULT_S  # [backends] deadline_s: see k2matrix.backends.deadline
 
     @property
     def embedded(self) -> bool:
@@ -144,4 +146,6 @@ def parse_storage(ck: Checker, table: dict[str, Any], path: str) -> StorageConfi
         path_style = True
     return StorageConfig(kind=kind, endpoint=endpoint.rstrip("/"), region=region,
                          bucket=bucket, prefix=prefix.strip("/"), path_style=bool(path_style),
-                         **envs)
+                         access_key_id_env=envs["access_key_id_env"],
+                         secret_access_key_env=envs["secret_access_key_env"],
+                         session_token_env=envs["session_token_env"])

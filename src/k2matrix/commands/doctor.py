@@ -1,14 +1,15 @@
-"""``k2matrix doctor [--matrix PATH]``: the preflight of every backend the matrix
-configures (:mod:`k2matrix.tools.doctor`), one line per check; exit 2 naming the first
-failed service and its fix."""
+"""``k2matrix doctor [--matrix PATH] [--profile NAME]``: the preflight of the backends a
+profile's cells need (:mod:`k2matrix.tools.doctor`), one line per check, the skipped ones
+with the reason; exit 2 naming the first failed service and its fix."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from k2matrix.commands.arguments import add_matrix
+from k2matrix.commands.arguments import add_matrix, add_profile
 from k2matrix.commands.base import Command
 from k2matrix.errors import K2Error
 
@@ -16,28 +17,38 @@ if TYPE_CHECKING:
     from k2matrix.tools.doctor import Check
 
 
-class DoctorCommand(Command[Path, "list[Check]"]):
+@dataclass(frozen=True)
+class DoctorValues:
+    matrix: Path
+    profile: str
+
+
+class DoctorCommand(Command[DoctorValues, "list[Check]"]):
     name = "doctor"
-    help = "preflight: check every configured backend"
+    help = "preflight: check the backends a profile's cells need"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_matrix(parser)
+        add_profile(parser)
 
-    def values(self, args: argparse.Namespace) -> Path:
-        return Path(args.matrix)
+    def values(self, args: argparse.Namespace) -> DoctorValues:
+        return DoctorValues(Path(args.matrix), args.profile)
 
-    def run(self, values: Path) -> list[Check]:
+    def run(self, values: DoctorValues) -> list[Check]:
         from k2matrix.tools.doctor import check_matrix
 
-        return check_matrix(values)
+        return check_matrix(values.matrix, values.profile)
 
     def render(self, result: list[Check], fmt: str) -> str:
         lines = [check.line() for check in result]
-        if all(check.ok for check in result):
-            lines.append(f"doctor: all {len(result)} checks passed")
+        ran = [c for c in result if not c.skipped]
+        skipped = [c.service for c in result if c.skipped]
+        if all(check.ok for check in ran):
+            note = f" ({len(skipped)} skipped: {', '.join(skipped)})" if skipped else ""
+            lines.append(f"doctor: all {len(ran)} checks passed{note}")
         return "".join(f"{line}\n" for line in lines)
 
-    def finish(self, result: list[Check], values: Path) -> int:
+    def finish(self, result: list[Check], values: DoctorValues) -> int:
         from k2matrix.tools.doctor import failure
 
         problem = failure(result)

@@ -43,6 +43,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from k2matrix.backends.faults import ServiceUnavailable, storage_fault
 from k2matrix.backends.storage import ObjectStore
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.cell import derive_seed
@@ -143,6 +144,8 @@ def _exists(location: str, storage: StorageConfig | None) -> bool:
         return _local_path(location).is_file()
     try:
         return ObjectStore(storage).exists(location.removeprefix("s3://").split("/", 1)[1])
+    except ServiceUnavailable:
+        raise  # a silent endpoint is not a missing dataset: building would wait on it too
     except BackendError:
         return False
 
@@ -261,6 +264,11 @@ def ensure_dataset(workdir: str | Path, key: DatasetKey, storage: StorageConfig 
             return _build(folder, key, storage)
         except BackendError:
             raise
-        except OSError as exc:
+        except Exception as exc:
+            fault = storage_fault(exc, storage) if storage is not None else None
+            if fault is not None:
+                raise fault from None
+            if not isinstance(exc, OSError):
+                raise
             raise BackendError(f"dataset {key.name}: cannot build under {folder}: {exc}"
                                ) from None

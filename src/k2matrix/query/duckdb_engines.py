@@ -20,7 +20,14 @@ from k2matrix.backends.duckdb_ext import (
     sql_string,
 )
 from k2matrix.errors import K2Error, QueryError
-from k2matrix.query.engine import bind_shape, is_shape, load_table, query_id, s3_storage
+from k2matrix.query.engine import (
+    bind_shape,
+    engine_fault,
+    is_shape,
+    load_table,
+    query_id,
+    s3_storage,
+)
 from k2matrix.query.protocol import Params, QueryResult
 from k2matrix.query.shapes import Shape, row_filters
 
@@ -78,6 +85,9 @@ class _DuckDBEngine:
         try:
             return self.con.execute(sql, params).to_arrow_table()
         except duckdb.Error as exc:
+            fault = engine_fault(exc, self.tables)
+            if fault is not None:
+                raise fault from None
             raise QueryError(f"query {qid} failed on {self.name}: {type(exc).__name__}: "
                              f"{exc}") from None
 
@@ -201,6 +211,9 @@ class DuckDBParquetEngine(_DuckDBEngine):
             except K2Error:
                 raise
             except Exception as exc:
+                fault = engine_fault(exc, self.tables)
+                if fault is not None:
+                    raise fault from None
                 raise QueryError(f"query {qid}: pyiceberg could not plan the files of table "
                                  f"{table!r} ({type(exc).__name__}: {exc})") from None
             planned += len(files)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from k2matrix import implementations
-from k2matrix.backends import storage
+from k2matrix.backends import faults, storage
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError, QueryError
 from k2matrix.query.protocol import Params, QueryEngine
@@ -68,6 +68,9 @@ def load_table(name: str, metadata_location: str) -> StaticTable:
         return StaticTable.from_metadata(metadata_location, properties=io_properties(
             metadata_location))
     except Exception as exc:
+        fault = remote_fault(exc, metadata_location)
+        if fault is not None:
+            raise fault from None
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BackendError(f"Iceberg table {name!r}: metadata file {metadata_location} is not "
                            f"valid Iceberg table metadata ({type(exc).__name__}: {detail})"
@@ -85,6 +88,20 @@ def s3_storage(location: str) -> StorageConfig | None:
                            "this process: set [backends.storage] kind = \"s3\" (or "
                            "K2_S3_ENDPOINT)")
     return config
+
+
+def remote_fault(exc: BaseException, location: str) -> BackendError | None:
+    """k2matrix's error for an S3 endpoint that did not answer or refused while reading
+    ``location`` (naming S3 and the endpoint), else None."""
+    config = s3_storage(location) if location.startswith(("s3://", "s3a://")) else None
+    return faults.storage_fault(exc, config) if config is not None else None
+
+
+def engine_fault(exc: BaseException, tables: Mapping[str, str]) -> BackendError | None:
+    """:func:`remote_fault` for an engine reading ``tables`` (their first S3 location)."""
+    location = next((loc for loc in tables.values() if loc.startswith(("s3://", "s3a://"))),
+                    None)
+    return remote_fault(exc, location) if location is not None else None
 
 
 def io_properties(location: str) -> dict[str, str]:
@@ -115,7 +132,14 @@ def open_engine(name: str, tables: Mapping[str, str]) -> QueryEngine:
     loaded by :mod:`k2matrix.implementations`) on ``tables`` (``{table name: metadata file}``);
     :class:`~k2matrix.implementations.PluginError` naming the engine if it cannot be loaded or
     lacks the :class:`QueryEngine` members."""
-    engine: QueryEngine = implementations.resolve("engine", name).build(dict(tables))
+    plugin = implementations.resolve("engine", name)
+    try:
+        engine: QueryEngine = plugin.build(dict(tables))
+    except Exception as exc:  # opening reads table metadata: S3 that does not answer
+        fault = engine_fault(exc, tables)
+        if fault is not None:
+            raise fault from None
+        raise
     return engine
 
 

@@ -16,7 +16,14 @@ import polars as pl
 
 from k2matrix.backends.storage import polars_storage_options
 from k2matrix.errors import K2Error, QueryError
-from k2matrix.query.engine import bind_shape, is_shape, load_table, query_id, s3_storage
+from k2matrix.query.engine import (
+    bind_shape,
+    engine_fault,
+    is_shape,
+    load_table,
+    query_id,
+    s3_storage,
+)
 from k2matrix.query.protocol import Params, QueryResult
 from k2matrix.query.shapes import WINDOW_ROWS
 
@@ -126,6 +133,9 @@ class PolarsEngine:
         except K2Error:
             raise
         except Exception as exc:
+            fault = engine_fault(exc, self.tables)
+            if fault is not None:
+                raise fault from None
             raise QueryError(f"query {qid} failed on polars: {type(exc).__name__}: {exc}"
                              ) from None
         return QueryResult(qid, frame.to_arrow(), stats)

@@ -1,16 +1,23 @@
-"""``k2matrix doctor [--matrix PATH]``: a preflight of every backend the matrix configures,
-before a long sweep against real services.
+"""``k2matrix doctor [--matrix PATH] [--profile NAME]``: a preflight of the backends a
+profile's cells need (:mod:`k2matrix.tools.needs`), before a long sweep against real
+services.
 
 Checks, in order: Kafka (bootstrap, then a produce/consume round trip on a scratch topic),
 the Schema Registry (register, read back and delete a scratch subject), the object storage
-(when ``[backends.storage] kind = "s3"``: the bucket, then put/get/delete of a scratch
-object; the embedded server is started and stopped), the Iceberg catalog (create and drop a
-scratch table), and the DuckDB extensions (loaded from their packages). Each line gives the
-version and the round-trip time. Nothing is left behind: every scratch topic, subject,
+(the bucket, then put/get/delete of a scratch object; the embedded server is started and
+stopped when the cells would use it), each Iceberg catalog the cells use (create and drop a
+scratch table: ``[backends.catalog]``, and the SQLite, PostgreSQL or Glue catalog of the
+``catalogs`` axis), and the DuckDB extensions (loaded from their packages). Each line gives
+the version and the round-trip time. Nothing is left behind: every scratch topic, subject,
 object and table is deleted.
 
-Exit codes: 0 when every check passes; 2 naming the first service that failed and its fix.
-The command is :mod:`k2matrix.commands.doctor`.
+The checks stop at the first that fails (a dead endpoint is not followed by calls that would
+wait on it too); the rest, and the services the profile's cells do not use, are listed as
+skipped with the reason. Every remote call has the deadline (``[backends] deadline_s``,
+:mod:`k2matrix.backends.deadline`), so a silent endpoint ends the preflight within it.
+
+Exit codes: 0 when every check run passes; 2 naming the first service that failed and its
+fix. The command is :mod:`k2matrix.commands.doctor`.
 """
 
 from __future__ import annotations
@@ -23,12 +30,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from k2matrix.backends.config import Backends
+from k2matrix.backends.config import Backends, CatalogConfig
+from k2matrix.backends.faults import ServiceUnavailable
 from k2matrix.backends.moto_server import MotoServer
 from k2matrix.backends.storage import ObjectStore, scrub
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import K2Error
 from k2matrix.matrix import load_matrix
+from k2matrix.tools.needs import Needs, configured, needs_of
 
 __all__ = ["Check", "check_matrix", "failure", "run_checks"]
 
@@ -40,11 +49,13 @@ class Check:
     version: str = ""
     ms: float | None = None
     detail: str = ""
+    skipped: bool = False
+    fix: str = ""  # the failure's own fix (a ServiceUnavailable's), else FIXES[service]
 
     def line(self) -> str:
         took = f"{self.ms:8.1f} ms" if self.ms is not None else " " * 11
-        mark = "ok  " if self.ok else "FAIL"
-        return f"{mark} {self.service:<16} {took}  {self.version:<28} {self.detail}"
+        mark = "skip" if self.skipped else "ok  " if self.ok else "FAIL"
+        return f"{mark} {self.service:<20} {took}  {self.version:<28} {self.detail}".rstrip()
 
 
 def _version(dist: str) -> str:
@@ -58,17 +69,22 @@ def _timed(service: str, version: str, fn: Callable[[], str], secrets: list[str]
     started = time.perf_counter()
     try:
         detail = fn()
+    except ServiceUnavailable as exc:
+        cause = f" ({exc.detail})" if exc.detail else ""
+        text = f"{exc.service} at {exc.endpoint} {exc.problem}{cause}"
+        return Check(service, False, version, None, _hide(text, secrets), fix=exc.fix)
     except K2Error as exc:
-        text = str(exc)
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return Check(service, False, version, None, text)
+        return Check(service, False, version, None, _hide(str(exc), secrets))
     except Exception as exc:  # an unexpected client error: still a named, failed check
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return Check(service, False, version, None, text)
+        return Check(service, False, version, None, _hide(text, secrets))
     return Check(service, True, version, (time.perf_counter() - started) * 1e3, detail)
+
+
+def _hide(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _kafka(backends: Backends) -> str:
@@ -119,17 +135,17 @@ def _storage(config: StorageConfig) -> str:
     return f"{config.endpoint} s3://{config.bucket}/{config.prefix}: put/get/delete"
 
 
-def _catalog(backends: Backends, storage: StorageConfig | None) -> str:
+def _catalog(config: CatalogConfig, storage: StorageConfig | None) -> str:
     from k2matrix.backends.catalog import open_catalog
     from k2matrix.writer.layouts import create_table
 
-    config = backends.catalog
     catalog = open_catalog(config, name="k2matrix-doctor", storage=storage,
                            warehouse_key="doctor")
     ident = f"{config.namespace}.k2matrix_doctor_{uuid.uuid4().hex[:8]}"
     create_table(catalog, ident, "v2", "unpartitioned")
     catalog.purge_table(ident)
-    return f"{config.kind}: create/drop table {ident}"
+    where = "S3" if storage is not None else "local disk"
+    return f"{config.kind}: create/drop table {ident} ({where})"
 
 
 def _duckdb(on_s3: bool) -> tuple[str, str]:
@@ -153,34 +169,97 @@ FIXES = {
 }
 
 
-def run_checks(backends: Backends) -> list[Check]:
-    secrets = backends.storage.secrets()
-    checks = [
-        _timed("kafka", f"librdkafka {_librdkafka()}", lambda: _kafka(backends), secrets),
-        _timed("schema_registry", _version("confluent-kafka"), lambda: _registry(backends),
-               secrets),
-    ]
+class _Checks:
+    """The checks run so far; after a failure every further check is listed, not run."""
+
+    def __init__(self, needs: Needs, secrets: list[str]) -> None:
+        self.needs = needs
+        self.secrets = secrets
+        self.done: list[Check] = []
+
+    def failed(self) -> Check | None:
+        return next((c for c in self.done if not c.ok and not c.skipped), None)
+
+    def run(self, service: str, version: str, fn: Callable[[], str]) -> Check:
+        first = self.failed()
+        if first is not None:
+            check = Check(service, False, skipped=True,
+                          detail=f"not run: {first.service} failed first")
+        else:
+            check = _timed(service, version, fn, self.secrets)
+        self.done.append(check)
+        return check
+
+    def skip(self, service: str) -> None:
+        reason = self.needs.skipped.get(service, "not needed")
+        self.done.append(Check(service, False, skipped=True, detail=f"skipped: {reason}"))
+
+
+def run_checks(backends: Backends, needs: Needs | None = None) -> list[Check]:
+    """The checks of ``needs`` (default: everything ``backends`` configures), in order,
+    stopping at the first that fails (see the module docstring)."""
+    needs = needs or configured(backends)
+    checks = _Checks(needs, backends.storage.secrets())
+    for service, version, fn in (
+            ("kafka", f"librdkafka {_librdkafka()}", lambda: _kafka(backends)),
+            ("schema_registry", _version("confluent-kafka"), lambda: _registry(backends))):
+        if service in needs.services:
+            checks.run(service, version, fn)
+        else:
+            checks.skip(service)
+    _storage_and_catalogs(backends, checks)
+    if "duckdb" in needs.services:
+        found: list[str] = []
+
+        def duck() -> str:
+            version, detail = _duckdb(needs.s3)
+            found.append(version)
+            return detail
+
+        check = checks.run("duckdb", "", duck)
+        if not check.skipped:
+            check.version = found[0] if found else _version("duckdb")
+    else:
+        checks.skip("duckdb")
+    return checks.done
+
+
+def _storage_and_catalogs(backends: Backends, checks: _Checks) -> None:
+    """The storage (when the cells use S3: ``[backends.storage]``, or the embedded server
+    started for the checks), then each catalog the cells use, the Glue one on that S3."""
+    wanted = "storage" in checks.needs.services
+    config = backends.storage if backends.storage.kind == "s3" else StorageConfig(
+        kind="s3", deadline_s=backends.storage.deadline_s)
+    if not wanted:
+        checks.skip("storage")
+    elif checks.failed() is not None:  # no server is started after a failure
+        checks.run("storage", _version("pyarrow"), lambda: "")
+        wanted = False
     try:
-        with _storage_of(backends.storage) as storage:
-            if storage is not None:
-                checks.append(_timed("storage", _version("pyarrow"), lambda: _storage(storage),
-                                     secrets))
-            checks.append(_timed("catalog", _version("pyiceberg"),
-                                 lambda: _catalog(backends, storage), secrets))
+        with _storage_of(config if wanted else StorageConfig()) as storage:
+            if wanted and storage is not None:
+                checks.run("storage", _version("pyarrow"), lambda: _storage(storage))
+            _catalogs(backends, checks, storage)
     except K2Error as exc:  # the embedded server did not start
-        checks.append(Check("storage", False, _version("moto"), None,
-                            scrub(str(exc), backends.storage)))
-    found: list[str] = []
+        checks.done.append(Check("storage", False, _version("moto"), None,
+                                 scrub(str(exc), backends.storage)))
 
-    def duck() -> str:
-        version, detail = _duckdb(backends.storage.kind == "s3")
-        found.append(version)
-        return detail
 
-    check = _timed("duckdb", "", duck, secrets)
-    check.version = found[0] if found else _version("duckdb")
-    checks.append(check)
-    return checks
+def _catalogs(backends: Backends, checks: _Checks, storage: StorageConfig | None) -> None:
+    if "catalog" not in checks.needs.services:
+        checks.skip("catalog")
+        return
+    for label, catalog in checks.needs.catalogs.items():
+        on_s3 = catalog.kind == "glue" or (label == "configured"
+                                           and backends.storage.kind == "s3")
+        service = "catalog" if label == "configured" else f"catalog ({label})"
+        where = storage if on_s3 else None
+        checks.run(service, _version("pyiceberg"), _bind_catalog(catalog, where))
+
+
+def _bind_catalog(config: CatalogConfig, storage: StorageConfig | None
+                  ) -> Callable[[], str]:
+    return lambda: _catalog(config, storage)
 
 
 def _librdkafka() -> str:
@@ -189,15 +268,20 @@ def _librdkafka() -> str:
     return librdkafka_version()
 
 
-def check_matrix(path: Path) -> list[Check]:
-    """Every check of the backends the matrix at ``path`` configures (a K2Error when the
-    matrix cannot be used)."""
-    return run_checks(load_matrix(path).backends.with_environment())
+def check_matrix(path: Path, profile: str | None = None) -> list[Check]:
+    """The checks of what the cells of ``profile`` need (every backend the matrix
+    configures without one); a K2Error when the matrix cannot be used."""
+    matrix = load_matrix(path)
+    backends = matrix.backends.with_environment()
+    if profile is None:
+        return run_checks(backends)
+    return run_checks(backends, needs_of(matrix.cells(profile), backends, profile))
 
 
 def failure(checks: list[Check]) -> str | None:
     """The first failed check, its detail and its fix; None when every check passed."""
-    failed = next((c for c in checks if not c.ok), None)
+    failed = next((c for c in checks if not c.ok and not c.skipped), None)
     if failed is None:
         return None
-    return f"{failed.service} failed: {failed.detail}\n  fix: {FIXES[failed.service]}"
+    fix = failed.fix or FIXES[failed.service.split(" ", 1)[0]]
+    return f"{failed.service} failed: {failed.detail}\n  fix: {fix}"

@@ -4,7 +4,6 @@ row pools and ceilings of the sustained cells (the writer itself: :mod:`.suite`)
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import statistics
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from k2matrix.backends.faults import is_fault
 from k2matrix.cell import Cell
 from k2matrix.stats import median
 from k2matrix.workload.generate import WorkloadSpec, generate_table
@@ -41,9 +41,14 @@ class Tables:
         return name
 
     def purge(self) -> None:
-        for name in self.names:  # best effort: a leftover table harms nothing
-            with contextlib.suppress(Exception):
+        """Best effort: a leftover table harms nothing. The first remote fault (a catalog or
+        S3 endpoint that did not answer) ends it: each further table would wait as long."""
+        for name in self.names:
+            try:
                 self.catalog.purge_table(f"{self.namespace}.{name}")
+            except Exception as exc:
+                if is_fault(exc):
+                    return
 
 
 def commit_info(commits: Sequence[CommitRecord]) -> dict[str, Any]:

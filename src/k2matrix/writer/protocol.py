@@ -27,6 +27,20 @@ lists what it did instead in the cell's ``extra_info["capabilities_missing"]``:
   for commit latency, CPU time and retries; without it the commit counts, bytes and files
   come from the tables' snapshot summaries and there are no commit timings.
 
+**A table of its own shape.** The read-back compares the columns the rows were written with,
+by name (the table may hold more). A writer whose tables store the trades otherwise declares
+how, and the check fits its tables:
+
+- ``storage_schema(schema) -> pyarrow.Schema``: the Arrow types it stores each trade column
+  as (``decimal128(18, 8)``, ``timestamp[us, tz=UTC]``…). The rows written are compared in
+  that form; a value that does not fit it is a VerificationError naming the column and the
+  value, also when the writer itself fails on it (the K2 writer's ``decimal128(18, 6)``
+  against its own ``(18, 8)``: "Rescaling Decimal value would cause data loss");
+- ``normalize(table) -> pyarrow.Table``: a table read back, in the trade schema's column
+  names (renamed columns, derived or extra ones dropped).
+
+A difference names the column and its first differing value (:mod:`k2matrix.writer.diff`).
+
 The ``writer.arrow_conversion`` cell measures k2matrix's own record-to-Arrow conversion
 whatever the writer.
 """

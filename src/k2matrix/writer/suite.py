@@ -12,12 +12,17 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from k2matrix import implementations
+from k2matrix.backends.catalog import boundary
+from k2matrix.backends.faults import first_line
+from k2matrix.errors import VerificationError
 from k2matrix.writer.bench import Tables, commit_info, tenths
+from k2matrix.writer.boundary import GuardedWriter
 from k2matrix.writer.checksum import Checksum
+from k2matrix.writer.fit import first_unfit, type_mismatch
 from k2matrix.writer.iceberg import CommitRecord
 from k2matrix.writer.layouts import create_table
 from k2matrix.writer.protocol import SchemaAwareWriter, TradeWriter
-from k2matrix.writer.verify import verify_table
+from k2matrix.writer.verify import Normalizer, verify_table
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -25,6 +30,8 @@ if TYPE_CHECKING:
 
 ENSURE = "ensure_table (the suite created the tables, with no extra table properties)"
 SCHEMA_OF = "schema_of (the suite told the buffered writer each table's schema)"
+ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError,
+                TypeError)
 COMMITS = "commits (commit counts, bytes and files from snapshot summaries; no commit timings)"
 
 
@@ -38,12 +45,66 @@ class WriterBench(implementations.Capabilities):
         self.schema = schema
         self.layout = "unpartitioned"  # of the tables the suite creates for the writer
         self.schemas: dict[str, str] = {}  # table -> schema, of the tables of this cell
+        self.declared: object = None  # the writer last made: its optional declarations
 
     def make(self, layout: str = "unpartitioned") -> TradeWriter:
-        writer: TradeWriter = self.plugin.build(self.catalog, namespace=self.namespace,
-                                                schema=self.schema, layout=layout)
+        """The writer, behind :class:`~k2matrix.writer.boundary.GuardedWriter`: a remote
+        fault inside it is k2matrix's error naming the endpoint."""
+        with boundary(self.catalog):
+            writer: TradeWriter = self.plugin.build(self.catalog, namespace=self.namespace,
+                                                    schema=self.schema, layout=layout)
         self.layout = layout
-        return writer
+        self.declared = writer
+        return GuardedWriter(writer, self.catalog, self.explain)
+
+    # ------------------------------------------------------------------ storage form
+
+    def storage_schema(self, schema: str | None = None) -> pa.Schema | None:
+        """The Arrow schema the writer declares it stores ``schema``'s rows in (its
+        ``storage_schema`` capability), or None."""
+        declare = getattr(self.declared, "storage_schema", None)
+        if not callable(declare):
+            return None
+        found: pa.Schema = declare(schema or self.schema)
+        return found
+
+    def normalizer(self) -> Normalizer | None:
+        """The writer's ``normalize`` capability (a table read back in the trade schema's
+        form), or None."""
+        found = getattr(self.declared, "normalize", None)
+        return found if callable(found) else None
+
+    def explain(self, exc: BaseException, given: Any, table_name: str) -> BaseException | None:
+        """A VerificationError naming the column and the value when the writer refused the
+        rows it was given for a value that does not fit its storage schema, or when that
+        schema contradicts its table's; None when neither explains ``exc``."""
+        if not isinstance(exc, ARROW_ERRORS):
+            return None
+        schema = self.schemas.get(table_name, self.schema)
+        declared = self.storage_schema(schema)
+        try:
+            table_schema = self.table(table_name).schema().as_arrow()
+        except Exception:  # the table is not there: explain from the declaration alone
+            table_schema = None
+        target = declared if declared is not None else table_schema
+        unfit = first_unfit(given, target) if target is not None else None
+        where = (f"writer {self.plugin.spec} could not store the rows of "
+                 f"{self.identifier(table_name)}")
+        if unfit is not None:
+            what = ("the writer's storage schema" if declared is not None
+                    else "the table's schema")
+            note = ""
+            if declared is not None and table_schema is not None:
+                index = table_schema.get_field_index(unfit.column)
+                if index >= 0:
+                    note = (f"; its table stores {unfit.column} as "
+                            f"{table_schema.field(index).type}")
+            return VerificationError(f"{where}: {unfit.describe(what)}{note}")
+        mismatch = (type_mismatch(declared, table_schema)
+                    if declared is not None and table_schema is not None else None)
+        if mismatch is not None:
+            return VerificationError(f"{where}: {mismatch} ({first_line(exc)})")
+        return None
 
     # ------------------------------------------------------------------ tables
 
@@ -59,8 +120,9 @@ class WriterBench(implementations.Capabilities):
             return made
         self.lacks(ENSURE)
         schema = schema or self.schema
-        self.catalog.create_namespace_if_not_exists(self.namespace)
-        create_table(self.catalog, self.identifier(name), schema, self.layout)
+        with boundary(self.catalog):
+            self.catalog.create_namespace_if_not_exists(self.namespace)
+            create_table(self.catalog, self.identifier(name), schema, self.layout)
         self.schemas[name] = schema
         return schema
 
@@ -78,20 +140,24 @@ class WriterBench(implementations.Capabilities):
 
     def table(self, name: str) -> Table:
         """The table as the catalog has it now."""
-        return self.catalog.load_table(self.identifier(name))
+        with boundary(self.catalog):
+            return self.catalog.load_table(self.identifier(name))
 
     def verify_all(self, names: Sequence[str], expected: Checksum) -> str:
         """Every table holds exactly ``expected`` (read back through the catalog)."""
+        storage, normalize = self.storage_schema(), self.normalizer()
         for name in names:
-            verify_table(self.table(name), expected)
+            with boundary(self.catalog):
+                verify_table(self.table(name), expected, normalize, storage)
         return (f"{len(names)} tables: count+checksum over all columns and snapshot "
                 "total-records equal")
 
     def bufferable(self, writer: TradeWriter) -> SchemaAwareWriter:
         """What :class:`~k2matrix.writer.buffer.BufferedWriter` wraps: the writer itself if
         it has ``schema_of``, else the writer with the schemas of the suite's tables."""
-        if isinstance(writer, SchemaAwareWriter):
-            return writer
+        inner = writer.writer if isinstance(writer, GuardedWriter) else writer
+        if isinstance(inner, SchemaAwareWriter):
+            return writer  # type: ignore[return-value]  # guarded: schema_of is the writer's
         self.lacks(SCHEMA_OF)
         return _WithSchemas(writer, self.schemas)
 
