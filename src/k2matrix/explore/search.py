@@ -17,8 +17,9 @@ budget is spent (:mod:`.budget`), then the simplest violation shrunk (:mod:`.shr
   that hold: the steering moves on to other regions). It stops when its share is spent and
   a violation has repeated, or when the whole budget is spent, or when a finite space has
   been measured once each.
-- **Shrinking** starts from the violating example nearest the simplest, with what the
-  budget has left.
+- **Shrinking** starts from the strongest violation (the highest score; of equals, the
+  one nearest the simplest), with what the budget has left: a marginal violation may not
+  confirm, and under load a second, marginal region can appear beside the real one.
 
 Hypothesis is no longer the engine here: its generation spends its first ~50 calls on
 examples zero-extended from a short prefix (the simplest values on most dimensions), mixes
@@ -292,7 +293,10 @@ class _Explorer:
         if not result.region:
             result.shrink_stopped = "nothing to shrink"
             return
-        start = min(result.region, key=lambda e: (complexity(self.prop, e.positions),
+        # the strongest violation (a marginal one may not confirm), the simplest of equals
+        start = min(result.region, key=lambda e: (-round(e.evaluation.score, 6) if
+                                                   e.evaluation else 0.0,
+                                                   complexity(self.prop, e.positions),
                                                    e.number))
         result.shrink_from = result.shrunk = start
         self.phase = "shrink"
