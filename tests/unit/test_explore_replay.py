@@ -60,7 +60,8 @@ def test_explore_writes_and_replays_a_counterexample(tmp_path: Path) -> None:
     assert [r.cell_id for r in records] == [cell["id"]]
     assert records[0].passed and records[0].cell == {**cell, "slow": False}
 
-    again = k2matrix(root, "explore", "instant", "--budget", "2", "--trials", "3",
+    # 3 measurements: the known counterexample, first in line, and its two repeats
+    again = k2matrix(root, "explore", "instant", "--budget", "3", "--trials", "3",
                      "--format", "json", "--seed", "5")
     second = json.loads(again.stdout)
     assert second["earlier_runs"] and second["counterexample"]["params"] == ce["params"]

@@ -21,7 +21,7 @@ MATRIX = parse_matrix((Path(__file__).resolve().parents[2] / "matrix.toml").read
 
 
 def test_report_of_the_planted_cliff(tmp_path: Path) -> None:
-    result = search(RATE, cliff, budget=200, seed=0)
+    result = search(RATE, cliff, budget=120, seed=0)
     assert result.shrunk is not None and result.first_violation is not None
     top = [k for k, _ in influence(RATE, result.examples)[:2]]
     assert set(top) == {"batch_size", "symbols"}
@@ -35,9 +35,27 @@ def test_report_of_the_planted_cliff(tmp_path: Path) -> None:
               "confirmation": {"trials": [[1.0, 2.0]], "reason": "not confirmed: x"},
               "influence": [["batch_size", 0.5]], "picture": str(png),
               "run_dir": str(tmp_path)}
+    report.update(budget=result.plan.to_dict() if result.plan else None,
+                  measurements=result.measurements, search_stopped=result.search_stopped,
+                  shrinking={"stopped": result.shrink_stopped, "complete": True},
+                  region=[example_view(RATE, e) for e in result.region], noise=[])
     text = render_table(RATE, report)
     assert "violation before shrinking" in text and "after shrinking: 2000 at" in text
     assert "NOT CONFIRMED" in text and "throughput >= 10000" in text
+    assert "budget 120 measurements: the search 72" in text
+    assert f"violating region: {len(result.region)} examples" in text
+    assert "shrinking: shrunk in" in text
+    # cut short: never "after shrinking"; too few examples: no influence
+    report.update(shrinking={"stopped": "shrinking cut short by the budget after 3 steps",
+                             "complete": False}, influence=[])
+    text = render_table(RATE, report)
+    assert "after shrinking" not in text and "where shrinking stopped (not the simplest)" in text
+    assert "too few examples vary one to tell" in text
+
+
+def test_influence_needs_examples_that_vary_a_dimension() -> None:
+    few = search(RATE, cliff, budget=5, seed=0)
+    assert influence(RATE, few.examples) == []
 
 
 def test_written_counterexample_is_found_by_id(tmp_path: Path) -> None:

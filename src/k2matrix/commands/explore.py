@@ -41,20 +41,23 @@ INTERRUPTED = 130
 class ExploreCommand(Command["ExploreSession", "ExploreResult"]):
     name = "explore"
     help = "search a property's workload space for a performance counterexample"
-    description = ("Hypothesis draws workloads from the property's space, runs each as a "
-                   "real cell, steers toward violations, shrinks one to the simplest "
-                   "workload and confirms it over trials. Exit 0: none confirmed, 1: a "
-                   "confirmed counterexample, 2: bad input.")
+    description = ("Draws workloads from the property's space (log-uniformly over integer "
+                   "ranges), runs each as a real cell, measures a violation again before it "
+                   "counts, steers toward violations, shrinks one to the simplest workload "
+                   "and confirms it over trials in fresh processes. Exit 0: none confirmed, "
+                   "1: a confirmed counterexample, 2: bad input.")
     formats = ("table", "json")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("property", metavar="PROPERTY", help="a [properties.*] name")
         limit = parser.add_mutually_exclusive_group()
         limit.add_argument("--budget", type=count, default=None,
-                           help="examples to measure, shrinking included (default 60)")
+                           help="measurements (an example run once, or again to see its "
+                                "violation repeat): 60%% for the search, the rest for "
+                                "shrinking; the confirming trials come after (default 60)")
         limit.add_argument("--time", type=seconds, default=None, metavar="SECONDS",
-                           help="seconds of search, shrinking included (confirmation is "
-                                "extra)")
+                           help="seconds of the whole run: the search until 55%%, shrinking "
+                                "until 80%%, the confirming trials in the rest")
         add_seed(parser)
         add_matrix(parser)
         add_results(parser, folder_alias=True)

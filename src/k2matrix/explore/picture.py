@@ -1,7 +1,9 @@
 """The picture of an exploration: the property's figure over the two dimensions of the space
 that moved it most (matplotlib, Agg, as the summary draws), violations marked and the
 shrunk counterexample starred. Which dimensions moved it most is the share of the variance
-of the log figure that each explains (its values in quartile bins, or its choices)."""
+of the log figure that each explains (its values in quartile bins, or its choices), given
+only for a dimension that enough examples vary: :data:`MIN_EXAMPLES` with a figure, and at
+least two of its bins or choices with :data:`MIN_GROUP` examples each."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from typing import Any
 from k2matrix.explore.search import Example
 from k2matrix.matrix.properties import Choices, Property, Range
 
-__all__ = ["influence", "write_picture"]
+__all__ = ["MIN_EXAMPLES", "MIN_GROUP", "influence", "write_picture"]
+
+MIN_EXAMPLES, MIN_GROUP = 8, 3
 
 
 def _groups(values: Sequence[Any], numeric: bool) -> list[Any]:
@@ -26,11 +30,11 @@ def _groups(values: Sequence[Any], numeric: bool) -> list[Any]:
 
 
 def influence(prop: Property, examples: Sequence[Example]) -> list[tuple[str, float]]:
-    """Each dimension with the share of the log figure's variance it explains, largest
-    first (examples whose figure could be computed)."""
+    """Each dimension enough examples vary, with the share of the log figure's variance it
+    explains, largest first (examples whose figure could be computed); [] when too few."""
     scored = [e for e in examples if e.evaluation is not None and e.evaluation.figure > 0]
-    if len(scored) < 2:
-        return [(k, 0.0) for k in prop.space]
+    if len(scored) < MIN_EXAMPLES:
+        return []
     ys = [math.log(e.evaluation.figure) if e.evaluation else 0.0 for e in scored]
     mean = sum(ys) / len(ys)
     total = sum((y - mean) ** 2 for y in ys) or 1.0
@@ -40,6 +44,8 @@ def influence(prop: Property, examples: Sequence[Example]) -> list[tuple[str, fl
         by: dict[Any, list[float]] = {}
         for g, y in zip(groups, ys, strict=True):
             by.setdefault(g, []).append(y)
+        if sum(len(v) >= MIN_GROUP for v in by.values()) < 2:
+            continue  # too few examples vary it to say
         between = sum(len(v) * (sum(v) / len(v) - mean) ** 2 for v in by.values())
         out.append((key, between / total))
     return sorted(out, key=lambda kv: -kv[1])
@@ -55,6 +61,7 @@ def write_picture(prop: Property, examples: Sequence[Example], shrunk: Example |
                   path: Path) -> Path | None:
     """Write the PNG; None when fewer than two examples have a figure."""
     ranked = [k for k, _ in influence(prop, examples)]
+    ranked += [k for k in prop.space if k not in ranked]  # the unranked in the space's order
     scored = [e for e in examples if e.evaluation is not None]
     if len(scored) < 2 or not ranked:
         return None
@@ -78,7 +85,11 @@ def write_picture(prop: Property, examples: Sequence[Example], shrunk: Example |
     bad = [(x, y) for x, y, e in zip(xs, ys, scored, strict=True) if e.violated]
     if bad:
         ax.scatter([b[0] for b in bad], [b[1] for b in bad], facecolors="none",
-                   edgecolors="red", s=90, label="violates")
+                   edgecolors="red", s=90, label="violates (repeated)")
+    noisy = [(x, y) for x, y, e in zip(xs, ys, scored, strict=True) if e.status == "noise"]
+    if noisy:
+        ax.scatter([b[0] for b in noisy], [b[1] for b in noisy], marker="x", c="grey",
+                   s=60, label="violated once (noise)")
     if shrunk is not None and shrunk.evaluation is not None:
         sx = _coords(prop.space[xkey], [shrunk.params.get(xkey)])[0]
         sy = _coords(prop.space[ykey], [shrunk.params.get(ykey)])[0] if ykey else 0.0
@@ -96,7 +107,7 @@ def write_picture(prop: Property, examples: Sequence[Example], shrunk: Example |
     ax.set_ylabel(ykey or "")
     ax.set_title(f"{prop.name}: {what} over the two dimensions that moved it most")
     ax.grid(True, alpha=0.3)
-    if bad or shrunk is not None:
+    if bad or noisy or shrunk is not None:
         ax.legend(fontsize="x-small")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)

@@ -6,8 +6,8 @@
   any sweep; a cell that fails its verification is an outcome with ``status`` failed, never
   a figure. Running in-process pays pytest's and the client libraries' imports once, not
   per example (a fresh ``pytest`` here takes 3-5 s before its first cell).
-- :func:`measure_cells` re-measures cells in fresh processes (``--k2-trials N``, each trial a
-  new process with the cells shuffled): what confirmation compares.
+- :func:`measure_trial` re-measures cells in a fresh process (one trial: its cells shuffled,
+  the suite's own rounds): confirmation runs one per trial and compares them.
 
 Every example keeps its own run directory (journal, meta.json, benchmarks.json) under
 ``<run>/examples/``, so nothing measured is lost.
@@ -17,21 +17,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from k2matrix.cell import Cell
 from k2matrix.errors import K2Error
-from k2matrix.explore.relation import metric_value, trial_metrics
+from k2matrix.explore.relation import metric_value
 from k2matrix.explore.search import Outcome
 from k2matrix.results.cell_files import write_cells
 from k2matrix.results.journal import read_run
-from k2matrix.results.jsonfile import read_json
 from k2matrix.sweep.command import SweepCommand
 from k2matrix.sweep.launch import run_logged
 
-__all__ = ["CellRunner", "example_command", "measure_cells", "suites_for"]
+__all__ = ["CellRunner", "example_command", "measure_trial", "suites_for"]
 
 # an example's output is its log; the collector stays out of its rounds
 _EXAMPLE_ARGS = ("--no-header", "--benchmark-disable-gc")
@@ -108,26 +106,19 @@ def outcomes(run_dir: Path, cells: Sequence[Cell], metric: str, log: Path) -> li
     return out
 
 
-def measure_cells(cells: Sequence[Cell], *, matrix_path: Path, suites: Path, folder: Path,
-               run_id: str, trials: int, rounds: int | None, metric: str,
-               timeout_s: float = 1800
-               ) -> dict[str, list[float]]:
-    """The metric of each cell in each of ``trials`` fresh processes: ``{cell id: [..]}``
-    (``rounds`` None: the suite's own rounds, as in a sweep)."""
+def measure_trial(cells: Sequence[Cell], *, matrix_path: Path, suites: Path, folder: Path,
+                  run_id: str, order_seed: int, metric: str, timeout_s: float = 1800
+                  ) -> list[Outcome] | None:
+    """One trial: ``cells`` run once in a fresh process, in an order shuffled by
+    ``order_seed``, at the suite's own rounds; each cell's outcome (None: the trial ran
+    longer than ``timeout_s`` and was stopped)."""
     folder.mkdir(parents=True, exist_ok=True)
     listed = write_cells(folder / f"{run_id}.cells.json", cells)
-    command = example_command(suites, matrix_path, listed, folder, run_id, rounds, trials)
+    command = replace(example_command(suites, matrix_path, listed, folder, run_id, None),
+                      order_seed=order_seed)
     log = folder / f"{run_id}.log"
     with log.open("w", encoding="utf-8") as out:
-        if run_logged(command.argv(), Path.cwd(), None, out, timeout_s) is None:
-            out.write(f"\nk2matrix explore: trials stopped after {timeout_s:.0f} s\n")
-    doc_path = folder / run_id / "benchmarks.json"
-    if not doc_path.is_file():
-        return {cell.id: [] for cell in cells}
-    doc: Any = read_json(doc_path, f"see {log}")
-    found: dict[str, list[float]] = {}
-    for bench in doc.get("benchmarks", []):
-        cell = ((bench.get("extra_info") or {}).get("k2") or {}).get("cell") or {}
-        if "id" in cell:
-            found[str(cell["id"])] = trial_metrics(bench, metric)
-    return {cell.id: found.get(cell.id, []) for cell in cells}
+        if run_logged(command.argv(), Path.cwd(), None, out, max(1.0, timeout_s)) is None:
+            out.write(f"\nk2matrix explore: the trial stopped after {timeout_s:.0f} s\n")
+            return None
+    return outcomes(folder / run_id, cells, metric, log)

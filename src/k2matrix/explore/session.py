@@ -1,9 +1,10 @@
-"""One exploration of a property, from plain values to its report: a warm-up cell, the
-Hypothesis search (:mod:`.search`) over real cells (:mod:`.runner`), the confirmation of
-the shrunk (else the found) violation over trials in fresh processes (:mod:`.relation`),
-the counterexamples, the picture and ``explore.json`` written in a new run directory
-(:mod:`.store`). ``ExploreSession(...).run()`` returns an :class:`ExploreResult`; the
-``explore`` command (:mod:`k2matrix.commands.explore`) only renders it."""
+"""One exploration of a property, from plain values to its report: the budget split up front
+(:mod:`.budget`), a warm-up cell, the search and the shrinking (:mod:`.search`) over real
+cells (:mod:`.runner`), the confirmation of the shrunk (else the found) violation over
+trials, one fresh process each, with progress (:mod:`.relation`), the counterexamples, the
+picture and ``explore.json`` written in a new run directory (:mod:`.store`).
+``ExploreSession(...).run()`` returns an :class:`ExploreResult`; the ``explore`` command
+(:mod:`k2matrix.commands.explore`) only renders it."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from k2matrix.errors import K2Error
 
 if TYPE_CHECKING:  # the search and its libraries load only when explore runs
     from k2matrix.cell import Cell
+    from k2matrix.explore.budget import Plan
     from k2matrix.explore.relation import Confirmation
     from k2matrix.explore.search import Example, SearchResult
     from k2matrix.explore.space import CellFactory
     from k2matrix.matrix import Matrix
     from k2matrix.matrix.properties import Property
 
-DEFAULT_BUDGET = 60  # examples, when neither a budget nor a time is given
+DEFAULT_BUDGET = 60  # measurements, when neither a budget nor a time is given
 
 
 @dataclass
@@ -49,8 +51,8 @@ class ExploreResult:
 @dataclass
 class ExploreSession:
     """An exploration of ``property_name`` in the matrix at ``matrix_path``: at most
-    ``budget`` examples or ``seconds`` of search (neither: 60 examples), the search seeded
-    by ``seed``, a violation confirmed over ``trials`` trials; the run directory goes in
+    ``budget`` measurements (then ``trials`` confirming trials) or ``seconds`` in all
+    (neither: 60 measurements), the search seeded by ``seed``; the run directory goes in
     ``results``."""
 
     matrix_path: Path
@@ -69,6 +71,7 @@ class ExploreSession:
 
     def run(self) -> ExploreResult:
         from k2matrix.explore import store
+        from k2matrix.explore.budget import plan
         from k2matrix.explore.runner import CellRunner, suites_for
         from k2matrix.explore.space import CellFactory
         from k2matrix.matrix import load_matrix
@@ -78,19 +81,21 @@ class ExploreSession:
         prop = find_property(matrix, self.property_name)
         self.suites = suites_for(self.matrix_path, self.tests)
         budget = self.budget if self.budget or self.seconds else DEFAULT_BUDGET
+        the_plan = plan(budget, None if budget else self.seconds, self.trials)
         earlier = store.earlier_runs(self.results, prop.name)
         self.run_dir = store.new_run_dir(self.results, prop.name)
         database = store.open_database(self.run_dir, earlier)
         self.prop, self.factory = prop, CellFactory(matrix, prop)
         runner = CellRunner(self.matrix_path, self.suites, self.run_dir / "examples",
                             prop.metric, prop.rounds)
-        result = self._search(runner, budget, database)
-        found, shrunk = result.first_violation, result.shrunk
-        if shrunk is None and result.interrupted and found is not None:
-            shrunk = found  # interrupted while shrinking: the violation as found
+        print(f"k2matrix explore {prop.name}: {the_plan.describe()}", file=sys.stderr,
+              flush=True)
+        result = self._search(runner, the_plan, database, began)
+        found, shrunk = result.shrink_from, result.shrunk
+        deadline = began + the_plan.seconds if the_plan.seconds is not None else None
         chosen, conf = shrunk, None
         if shrunk is not None and not result.interrupted:
-            chosen, conf = self._confirm_either(found, shrunk)
+            chosen, conf = self._confirm_either(found, shrunk, deadline)
         if shrunk is not None:
             self._write_counterexamples(found, shrunk, chosen, conf)
         report = self._report(result, earlier, found, shrunk, chosen, conf)
@@ -101,7 +106,8 @@ class ExploreSession:
         return ExploreResult(prop, report, interrupted=result.interrupted,
                              every_failed=every_failed)
 
-    def _search(self, runner: Any, budget: int | None, database: Any) -> SearchResult:
+    def _search(self, runner: Any, the_plan: Plan, database: Any, began: float
+                ) -> SearchResult:
         from k2matrix.explore.render import progress_line
         from k2matrix.explore.search import Outcome, search
         from k2matrix.explore.space import points, simplest
@@ -112,8 +118,8 @@ class ExploreSession:
             outcomes: list[Outcome] = runner.measure([factory.cell(p) for p in drawn])
             return outcomes
 
-        def progress(result: SearchResult, left: float | None) -> None:
-            progress_line(prop, result, left, budget)
+        def progress(result: SearchResult, phase: str, left: float | int) -> None:
+            progress_line(prop, result, phase, left, the_plan)
 
         # the first cells in this process pay first-use costs (imports, the catalog,
         # caches): a warm-up cell, discarded, so that the first example is not timed cold
@@ -121,33 +127,58 @@ class ExploreSession:
         warm = {c.id: c for c in (factory.cell(p, tag="w")
                                   for p in points(prop, simplest(prop)))}
         runner.measure(list(warm.values()), "warmup")  # both variants of a relation
-        return search(prop, measure, budget=budget, seconds=self.seconds, seed=self.seed,
-                      database=database, progress=progress)
+        return search(prop, measure, seed=self.seed, database=database, progress=progress,
+                      budget_plan=the_plan, start=began)
 
-    def _confirm_either(self, found: Example | None, shrunk: Example
-                        ) -> tuple[Example, Confirmation]:
-        """The shrunk violation confirmed, or else the found one when that confirms."""
-        conf = self._confirm(shrunk, "shrunk")
-        if not conf.confirmed and found is not None and found is not shrunk:
-            conf_found = self._confirm(found, "found")
+    def _confirm_either(self, found: Example | None, shrunk: Example,
+                        deadline: float | None) -> tuple[Example, Confirmation]:
+        """The shrunk violation confirmed, or else the found one when that confirms (and
+        the time allows)."""
+        conf = self._confirm(shrunk, "shrunk", deadline)
+        if not conf.confirmed and found is not None and found is not shrunk and (
+                deadline is None or time.monotonic() < deadline):
+            conf_found = self._confirm(found, "found", deadline)
             if conf_found.confirmed:
                 return found, conf_found
         return shrunk, conf
 
-    def _confirm(self, example: Example, label: str) -> Confirmation:
+    def _confirm(self, example: Example, label: str, deadline: float | None
+                 ) -> Confirmation:
+        from dataclasses import replace
+
         from k2matrix.explore.relation import confirm
-        from k2matrix.explore.runner import measure_cells
+        from k2matrix.explore.runner import measure_trial
+        from k2matrix.sweep.command import order_seed
 
         prop = self.prop
         cells = [self.factory.cell(p) for p in example.points]
         unique = list({c.id: c for c in cells}.values())
-        print(f"\nk2matrix explore {prop.name}: confirming the {label} counterexample over "
-              f"{self.trials} trials in fresh processes ...", file=sys.stderr, flush=True)
-        measured = measure_cells(unique, matrix_path=self.matrix_path, suites=self.suites,
-                                 folder=self.run_dir / "confirm", run_id=label,
-                                 trials=self.trials, rounds=None, metric=prop.metric)
+        trials: dict[str, list[float | None]] = {c.id: [] for c in unique}
+        ran = 0
+        for k in range(1, self.trials + 1):
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            print(f"\rk2matrix explore {prop.name}: confirming the {label} counterexample, "
+                  f"trial {k} of {self.trials} (a fresh process){_so_far(trials)}".ljust(110),
+                  end="", file=sys.stderr, flush=True)
+            measured = measure_trial(unique, matrix_path=self.matrix_path, suites=self.suites,
+                                     folder=self.run_dir / "confirm", run_id=f"{label}-t{k}",
+                                     order_seed=order_seed(f"{label}-{example.number}", k),
+                                     metric=prop.metric,
+                                     timeout_s=1800 if left is None else left)
+            if measured is None:
+                break
+            ran += 1
+            for cell, outcome in zip(unique, measured, strict=True):
+                trials[cell.id].append(outcome.value)
         xs = [p.get(prop.axis) for p in example.points] if prop.axis else []
-        return confirm(prop, [measured[c.id] for c in cells], xs, cell_id=cells[-1].id)
+        per_point = [[v for v in trials[c.id] if v is not None] for c in cells]
+        conf = confirm(prop, per_point, xs, cell_id=cells[-1].id)
+        if ran < self.trials:
+            conf = replace(conf, reason=f"{conf.reason}; the time ran out after {ran} of "
+                                        f"{self.trials} trials")
+        return conf
 
     def _write_counterexamples(self, found: Example | None, shrunk: Example,
                                chosen: Example | None, conf: Confirmation | None) -> None:
@@ -183,21 +214,41 @@ class ExploreSession:
                          "")
             stopped = (f"every draw failed its verification, so no performance figure "
                        f"exists (first error: {first})")
+        region = result.region
         return {
             "property": prop.name, "description": prop.description, "case": prop.case,
             "kind": prop.kind, "metric": prop.metric, "must_hold": limit_text(prop),
             "bound": prop.bound, "direction": prop.direction, "seed": self.seed,
+            "budget": result.plan.to_dict() if result.plan else None,
             "examples": len(result.examples), "failures": result.failures,
+            "measurements": result.measurements,
+            "search_measurements": result.search_measurements,
+            "shrink_measurements": result.shrink_measurements,
             "seconds": round(result.seconds, 2), "stopped": stopped,
+            "search_stopped": result.search_stopped,
+            "shrinking": {"stopped": result.shrink_stopped, "steps": result.shrink_steps,
+                          "complete": result.shrink_complete,
+                          "from": found.number if found else None,
+                          "resumed_search": result.resumed},
             "counterexample": example_view(prop, chosen),
-            "found": example_view(prop, found), "confirmed": bool(conf and conf.confirmed),
+            "found": example_view(prop, found),
+            "first_violation": example_view(prop, result.first_violation),
+            "confirmed": bool(conf and conf.confirmed),
             "confirmation": confirmation_view(conf),
             "worst": example_view(prop, result.worst),
+            "region": [example_view(prop, e) for e in region],
+            "noise": [example_view(prop, e) for e in result.noise],
             "influence": [[k, round(v, 3)] for k, v in influence(prop, result.examples)],
             "picture": str(picture) if picture else None, "run_dir": str(self.run_dir),
             "earlier_runs": [str(p) for p in earlier],
             "all_examples": [e.to_dict() for e in result.examples],
         }
+
+
+def _so_far(trials: dict[str, list[float | None]]) -> str:
+    figures = next(iter(trials.values()), [])
+    shown = ", ".join(f"{v:.4g}" for v in figures if v is not None)
+    return f"; so far {shown}" if shown else ""
 
 
 def find_property(matrix: Matrix, name: str) -> Property:

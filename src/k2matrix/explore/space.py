@@ -1,11 +1,12 @@
-"""A property's space as Hypothesis strategies, and a drawn example as a real cell.
+"""A property's space: the dimensions an example is drawn over, a drawn example as the
+workloads it measures, and those workloads as real cells.
 
-Each dimension is drawn so that Hypothesis's shrinking moves toward the simplest workload:
-a range is drawn as a position ``0..RESOLUTION`` (a coarse and a fine step) mapped onto
-``[low, high]``
-(log-uniformly for integer ranges), so shrinking the position is a binary search toward
-``low`` (smaller batch, fewer symbols, zero skew); choices shrink toward the first listed
-(the simplest layout). Relational properties draw their moving axis twice (two points).
+An example is a *position* on each dimension: a range's position ``0..RESOLUTION`` maps onto
+``[low, high]`` (log-uniformly for integer ranges, linearly otherwise), a choice's position
+is its index (the first listed is the simplest). Position 0 everywhere is the simplest
+workload (smallest batch, fewest symbols, zero skew, the first layout), where shrinking goes.
+Relational properties draw their moving axis twice (two points, the second under
+:data:`SECOND`). :mod:`.sampler` draws positions, :mod:`.shrink` lowers them.
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import strategies as st
-from hypothesis.strategies import SearchStrategy
-
 from k2matrix.axes import in_cell_id, param_name
 from k2matrix.cell import Cell, derive_seed, format_param
 from k2matrix.matrix import Matrix
-from k2matrix.matrix.properties import Choices, Property, Range
+from k2matrix.matrix.properties import Choices, Dimension, Property, Range
 
 RESOLUTION = 1_000_000
-_STEPS = 1000  # RESOLUTION = _STEPS ** 2
 SECOND = "__second"  # the key of a relational property's second point on its axis
+
+Positions = dict[str, int]
 
 
 def position_to_value(dim: Range, position: int) -> float | int:
@@ -42,29 +41,56 @@ def position_to_value(dim: Range, position: int) -> float | int:
     return round(min(dim.high, max(dim.low, value)), 6)
 
 
-def _dimension(dim: Range | Choices) -> SearchStrategy[Any]:
+def dimensions(prop: Property) -> dict[str, Dimension]:
+    """What an example is drawn over: the space, and the second point of a monotonic or
+    scaling property's axis under :data:`SECOND`."""
+    dims = dict(prop.space)
+    if prop.kind in ("monotonic", "scaling") and prop.axis is not None:
+        dims[SECOND] = prop.space[prop.axis]
+    return dims
+
+
+def top(dim: Dimension) -> int:
+    """The highest position of a dimension."""
+    return RESOLUTION if isinstance(dim, Range) else len(dim.values) - 1
+
+
+def value_at(dim: Dimension, position: int) -> Any:
     if isinstance(dim, Choices):
-        return st.sampled_from(list(dim.values))
-    # a coarse and a fine step rather than one integer: Hypothesis draws a wide integer
-    # range mostly near its low end (bit-size sampling), a range of 1001 nearly evenly
-    position = st.tuples(st.integers(0, _STEPS), st.integers(0, _STEPS - 1)).map(
-        lambda t: min(RESOLUTION, t[0] * _STEPS + t[1]))
-    return position.map(lambda p: position_to_value(dim, p))
+        return dim.values[max(0, min(position, len(dim.values) - 1))]
+    return position_to_value(dim, max(0, min(position, RESOLUTION)))
+
+
+def example_at(prop: Property, positions: Mapping[str, int]) -> dict[str, Any]:
+    """The example at ``positions``: ``{key: value}`` over :func:`dimensions`."""
+    return {key: value_at(dim, positions.get(key, 0)) for key, dim in dimensions(prop).items()}
+
+
+def params_of(example: Mapping[str, Any]) -> dict[str, Any]:
+    """An example's parameters as reported (without the second point's key)."""
+    return {k: v for k, v in example.items() if k != SECOND}
+
+
+def simplest_positions(prop: Property) -> Positions:
+    return dict.fromkeys(dimensions(prop), 0)
 
 
 def simplest(prop: Property) -> dict[str, Any]:
     """The example shrinking aims at: every range at its low end, every first choice."""
-    return {key: (position_to_value(dim, 0) if isinstance(dim, Range) else dim.values[0])
-            for key, dim in prop.space.items()}
+    return params_of(example_at(prop, simplest_positions(prop)))
 
 
-def params_strategy(prop: Property) -> SearchStrategy[dict[str, Any]]:
-    """Whole examples: ``{key: value}`` for every key of the space (plus the second point of
-    a monotonic or scaling property's axis under :data:`SECOND`)."""
-    fields = {key: _dimension(dim) for key, dim in prop.space.items()}
-    if prop.kind in ("monotonic", "scaling") and prop.axis is not None:
-        fields[SECOND] = _dimension(prop.space[prop.axis])
-    return st.fixed_dictionaries(fields)
+def finite_size(prop: Property) -> int | None:
+    """How many examples a space of choices only holds (None: it has a range)."""
+    dims = dimensions(prop).values()
+    if any(isinstance(d, Range) for d in dims):
+        return None
+    return math.prod(len(d.values) for d in dims if isinstance(d, Choices))
+
+
+def complexity(prop: Property, positions: Mapping[str, int]) -> float:
+    """How far an example is from the simplest (0), each dimension's share summed."""
+    return sum(positions.get(k, 0) / max(1, top(d)) for k, d in dimensions(prop).items())
 
 
 def points(prop: Property, example: Mapping[str, Any]) -> list[dict[str, Any]]:

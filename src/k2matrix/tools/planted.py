@@ -5,6 +5,13 @@
   threshold on two axes at once: more than ``rows`` rows *and* more than ``symbols``
   distinct symbols (``K2_CLIFF="rows=2000,symbols=300"``, the defaults). An explore of its
   property must find the cliff and shrink to its corner.
+- :class:`CornerWriter`: another cliff on two axes, held out from the one the explorer was
+  first tuned on: an append of more than ``rows`` rows *and* more than ``symbols`` distinct
+  symbols pays ``ms`` more (a spill; ``K2_CORNER="rows=3500,symbols=250,ms=1000"``, the
+  defaults). A step of fixed size rather than a factor: the appends below it already vary
+  4x with the layout (30-130 ms on a quiet machine, up to 250 ms with both cores busy and
+  a load average near 18), so a factor large enough to lift the fastest layout over a
+  bound the slowest one meets would be a factor of 10 or more.
 - :class:`NoiseWriter`: the built-in writer whose append takes a random time around a value
   inside the bound whatever the workload: each call is padded to ``ms`` x lognormal(0,
   ``sigma``) (``K2_NOISE="ms=70,sigma=0.4"``). Its violations are noise: none may be
@@ -27,7 +34,7 @@ import pyarrow.compute as pc
 from k2matrix.errors import K2Error
 from k2matrix.writer.iceberg import IcebergWriter
 
-__all__ = ["CliffWriter", "NoiseWriter", "settings"]
+__all__ = ["CliffWriter", "CornerWriter", "NoiseWriter", "settings"]
 
 
 def settings(variable: str, defaults: dict[str, float]) -> dict[str, float]:
@@ -58,6 +65,20 @@ class CliffWriter(IcebergWriter):
         symbols = int(pc.count_distinct(table["symbol"]).as_py())
         if table.num_rows > limits["rows"] and symbols > limits["symbols"]:
             time.sleep(9.0 * (time.perf_counter() - started))
+        return result
+
+
+class CornerWriter(IcebergWriter):
+    """IcebergWriter, ``ms`` slower above ``rows`` rows and ``symbols`` distinct symbols."""
+
+    def write_arrow(self, table: pa.Table, table_name: str, *args: Any, **kwargs: Any
+                    ) -> Any:
+        corner = settings("K2_CORNER", {"rows": 3500, "symbols": 250, "ms": 1000})
+        result = super().write_arrow(table, table_name, *args, **kwargs)
+        if table.num_rows > corner["rows"]:
+            symbols = int(pc.count_distinct(table["symbol"]).as_py())
+            if symbols > corner["symbols"]:
+                time.sleep(corner["ms"] / 1e3)
         return result
 
 
