@@ -24,7 +24,6 @@ from k2matrix.errors import BackendError
 from k2matrix.tools import doctor
 
 SECRET = "k2-Wrong-Secret-9f8e7d6c5b4a"
-FAULT_S = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +56,8 @@ def foreign_s3() -> Iterator[str]:
 
 def _fault(config: StorageConfig, secret: str | None = None) -> str:
     """What a run says when it first uses ``config``: its S3 session checks the bucket."""
-    started = time.monotonic()
-    with pytest.raises(BackendError) as info:
+    with pytest.raises(BackendError) as info:  # bounded by the deadline (test_deadline.py)
         S3Session(config).storage()
-    assert time.monotonic() - started < FAULT_S
     message = str(info.value)
     assert config.endpoint in message and config.bucket in message
     if secret:
@@ -71,7 +68,8 @@ def _fault(config: StorageConfig, secret: str | None = None) -> str:
 def test_unreachable_endpoint() -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
     message = _fault(StorageConfig(kind="s3", endpoint=endpoint))
-    assert "the endpoint cannot be reached" in message
+    assert f"S3 at {endpoint} (bucket 'warehouse') cannot be reached (it refused or dropped " \
+           "the connection)" in message
 
 
 def test_wrong_credentials(s3: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,9 +139,7 @@ def test_embedded_session_counts_requests_and_adds_delay(tmp_path: Path) -> None
 def test_doctor_names_the_unreachable_storage(capsys: pytest.CaptureFixture[str]) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
     backends = Backends(storage=StorageConfig(kind="s3", endpoint=endpoint))
-    started = time.monotonic()
     checks = doctor.run_checks(backends)
-    assert time.monotonic() - started < 30
     by = {c.service: c for c in checks}
     assert by["kafka"].ok and by["schema_registry"].ok
     assert not by["storage"].ok and endpoint in by["storage"].detail
