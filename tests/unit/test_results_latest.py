@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from matrices import matrix_toml
+from sweeps import run_sweep
 
 from k2matrix.cli import main as k2matrix
 from k2matrix.compare.trial_figures import trial_values
-from k2matrix.plugin.threads import THREAD_VARIABLES
 from k2matrix.results.load import load_run
 from k2matrix.results.merge import merge_dirs
 
@@ -54,18 +54,6 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def _run(p: pytest.Pytester, *args: str, env: dict[str, str] | None = None
-         ) -> pytest.RunResult:
-    mp = pytest.MonkeyPatch()
-    mp.delenv("PYTEST_XDIST_WORKER", raising=False)
-    for name in THREAD_VARIABLES:
-        mp.delenv(name, raising=False)
-    for key, value in (env or {}).items():
-        mp.setenv(key, value)
-    try:
-        return p.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=300)
-    finally:
-        mp.undo()
 
 
 def _target(link: Path) -> str:
@@ -74,24 +62,24 @@ def _target(link: Path) -> str:
 
 def test_latest_profile_points_at_the_last_full_run(project: pytest.Pytester) -> None:
     results = project.path / "results"
-    _run(project, "--k2-run-id=full1").assert_outcomes(passed=4)
+    run_sweep(project, "--k2-run-id=full1").assert_outcomes(passed=4)
     assert _target(results / "latest") == _target(results / "latest-smoke") == "full1"
     env = json.loads((results / "full1" / "meta.json").read_text())["environment"]
     assert env["recorded"] and env["backends"]["kafka"]["mode"] == "mock"
     assert env["load"]["start"] and env["load"]["end"]
 
-    _run(project, "--k2-run-id=some", "-k", "b10").assert_outcomes(passed=2, deselected=2)
+    run_sweep(project, "--k2-run-id=some", "-k", "b10").assert_outcomes(passed=2, deselected=2)
     assert _target(results / "latest") == "some"
     assert _target(results / "latest-smoke") == "full1"  # a -k selection is partial
     assert build_verdict(results / "some") == "Incomplete"
 
     failing = "writer-arrow_conversion-v1-b10"
-    _run(project, "--k2-run-id=broken", env={"K2_TEST_FAIL": failing}).assert_outcomes(
+    run_sweep(project, "--k2-run-id=broken", env={"K2_TEST_FAIL": failing}).assert_outcomes(
         passed=3, failed=1)
     assert _target(results / "latest") == "broken"
     assert _target(results / "latest-smoke") == "full1"  # a failure is no full run
 
-    _run(project, "--k2-run-id=full2").assert_outcomes(passed=4)
+    run_sweep(project, "--k2-run-id=full2").assert_outcomes(passed=4)
     assert _target(results / "latest") == _target(results / "latest-smoke") == "full2"
     assert build_verdict(results / "latest-smoke") == "Good"
 
@@ -105,7 +93,7 @@ def build_verdict(run: Path) -> str:
 def test_merge_keeps_a_runs_trials(project: pytest.Pytester,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     results = project.path / "results"
-    first = _run(project, "--k2-run-id=t3", "--k2-trials=3", "-k", "v1")
+    first = run_sweep(project, "--k2-run-id=t3", "--k2-trials=3", "-k", "v1")
     assert first.ret == 0
     first.stderr.fnmatch_lines(["*run t3: 3 trial(s), 2 cells passed*"])
     assert {len(v) for v in trial_values(load_run(results / "t3")).values()} == {3}
@@ -115,7 +103,7 @@ def test_merge_keeps_a_runs_trials(project: pytest.Pytester,
     assert {len(v) for v in trial_values(load_run(results / "alone")).values()} == {3}
     assert json.loads((results / "alone" / "meta.json").read_text())["trials"]["run"] == 3
 
-    assert _run(project, "--k2-run-id=t3b", "--k2-trials=3", "-k", "v2").ret == 0
+    assert run_sweep(project, "--k2-run-id=t3b", "--k2-trials=3", "-k", "v2").ret == 0
     out = results / "both"
     assert k2matrix(["merge", str(results / "t3"), str(results / "t3b"), "--results",
                      str(out)]) == 0

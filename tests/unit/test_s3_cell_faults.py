@@ -72,30 +72,10 @@ def _fails_naming_s3(world: World, call: Callable[[], object], problem: str) -> 
     return message
 
 
-def test_a_hung_server_fails_every_boundary_naming_s3(world: World) -> None:
-    engines = {name: open_engine(name, world.dataset.metadata_locations()) for name in ENGINES}
-    for engine in engines.values():  # alive: the engines answer
-        assert world.query(engine).rows_returned > 0
-    os.kill(world.server.pid, signal.SIGSTOP)
-    problem = f"did not answer within {DEADLINE:g} s"
-    for engine in engines.values():  # a query on an engine opened before the hang
-        with closing(engine):
-            _fails_naming_s3(world, lambda e=engine: world.query(e), problem)
-    for name in ENGINES:  # a cell opening its engine after the hang
-        _fails_naming_s3(world, lambda n=name: open_engine(
-            n, world.dataset.metadata_locations()), problem)
-    _fails_naming_s3(world, lambda: ensure_dataset(world.work, world.key, world.storage),
-                     problem)
-    writers = WriterBench("iceberg", world.catalog, "k2", "v2")
-    writer = writers.make()
-    _fails_naming_s3(world, lambda: writers.ensure_table(writer, "hung_table"), problem)
-
-
-def test_a_vanished_server_fails_every_boundary_naming_s3(world: World) -> None:
-    engines = {name: open_engine(name, world.dataset.metadata_locations()) for name in ENGINES}
-    os.kill(world.server.pid, signal.SIGKILL)
-    wait_gone(world.server)
-    problem = "cannot be reached"
+def _every_boundary_fails(world: World, engines: dict[str, Any], problem: str,
+                          table: str) -> None:
+    """Each boundary a cell crosses fails naming S3 and ``problem``: a query on an engine
+    opened before the fault, opening an engine, the dataset, the writer's table."""
     for engine in engines.values():
         with closing(engine):
             _fails_naming_s3(world, lambda e=engine: world.query(e), problem)
@@ -106,4 +86,20 @@ def test_a_vanished_server_fails_every_boundary_naming_s3(world: World) -> None:
                      problem)
     writers = WriterBench("iceberg", world.catalog, "k2", "v2")
     writer = writers.make()
-    _fails_naming_s3(world, lambda: writers.ensure_table(writer, "gone_table"), problem)
+    _fails_naming_s3(world, lambda: writers.ensure_table(writer, table), problem)
+
+
+def test_a_hung_server_fails_every_boundary_naming_s3(world: World) -> None:
+    engines = {name: open_engine(name, world.dataset.metadata_locations()) for name in ENGINES}
+    for engine in engines.values():  # alive: the engines answer
+        assert world.query(engine).rows_returned > 0
+    os.kill(world.server.pid, signal.SIGSTOP)
+    _every_boundary_fails(world, engines, f"did not answer within {DEADLINE:g} s",
+                          "hung_table")
+
+
+def test_a_vanished_server_fails_every_boundary_naming_s3(world: World) -> None:
+    engines = {name: open_engine(name, world.dataset.metadata_locations()) for name in ENGINES}
+    os.kill(world.server.pid, signal.SIGKILL)
+    wait_gone(world.server)
+    _every_boundary_fails(world, engines, "cannot be reached", "gone_table")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from matrices import matrix_toml
+from sweeps import run_sweep
 
 from k2matrix.errors import ResultsError
-from k2matrix.plugin.threads import THREAD_VARIABLES
 from k2matrix.results.journal import read_run
 from k2matrix.results.merge import merge_dirs
 
@@ -68,18 +68,6 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def _run(p: pytest.Pytester, *args: str, env: dict[str, str] | None = None
-         ) -> pytest.RunResult:
-    mp = pytest.MonkeyPatch()
-    mp.delenv("PYTEST_XDIST_WORKER", raising=False)  # when the unit tests run under -n
-    for name in THREAD_VARIABLES:  # nor inherit the outer worker's thread budget
-        mp.delenv(name, raising=False)
-    for key, value in (env or {}).items():
-        mp.setenv(key, value)
-    try:
-        return p.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=300)
-    finally:
-        mp.undo()
 
 
 def _merged(run_dir: Path) -> dict[str, Any]:
@@ -92,7 +80,7 @@ def _cell_ids(doc: dict[str, Any]) -> set[str]:
 
 
 def test_xdist_sweep_times_every_cell_into_one_merged_file(project: pytest.Pytester) -> None:
-    result = _run(project, "-n", "2", "--benchmark-only", "--k2-run-id=r1",
+    result = run_sweep(project, "-n", "2", "--benchmark-only", "--k2-run-id=r1",
                   "--benchmark-json=out.json")
     result.assert_outcomes(passed=6)
     assert "automatically disabled" not in result.stdout.str()
@@ -122,7 +110,7 @@ def test_xdist_sweep_times_every_cell_into_one_merged_file(project: pytest.Pytes
 
 
 def test_without_xdist_the_same_files_are_written(project: pytest.Pytester) -> None:
-    result = _run(project, "-n", "0", "--k2-run-id=r0")
+    result = run_sweep(project, "-n", "0", "--k2-run-id=r0")
     result.assert_outcomes(passed=6)
     doc = _merged(project.path / "results" / "r0")
     assert _cell_ids(doc) == CELL_IDS
@@ -134,7 +122,7 @@ def test_without_xdist_the_same_files_are_written(project: pytest.Pytester) -> N
 def test_killed_worker_keeps_other_cells_and_reports_the_crash(project: pytest.Pytester
                                                                ) -> None:
     victim = "writer-arrow_conversion-v2-b20"
-    result = _run(project, "-n", "2", "--k2-run-id=rk", env={"K2_TEST_KILL": victim})
+    result = run_sweep(project, "-n", "2", "--k2-run-id=rk", env={"K2_TEST_KILL": victim})
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed") == 5 and outcomes.get("failed") == 1
     doc = _merged(project.path / "results" / "rk")
@@ -147,13 +135,13 @@ def test_killed_worker_keeps_other_cells_and_reports_the_crash(project: pytest.P
 
 def test_resume_runs_only_missing_or_failed_cells(project: pytest.Pytester) -> None:
     broken = "writer-arrow_conversion-v1-b30"
-    first = _run(project, "--k2-run-id=rr", env={"K2_TEST_FAIL": broken})
+    first = run_sweep(project, "--k2-run-id=rr", env={"K2_TEST_FAIL": broken})
     first.assert_outcomes(passed=5, failed=1)
     run_dir = project.path / "results" / "rr"
     assert _cell_ids(_merged(run_dir)) == CELL_IDS - {broken}
     assert _merged(run_dir)["k2"]["failed"][0]["error"]
 
-    second = _run(project, "-n", "2", f"--k2-resume={run_dir}")
+    second = run_sweep(project, "-n", "2", f"--k2-resume={run_dir}")
     second.assert_outcomes(passed=1)
     assert "[1 item]" in second.stdout.str()  # the five passed cells were deselected
     doc = _merged(run_dir)
@@ -162,8 +150,8 @@ def test_resume_runs_only_missing_or_failed_cells(project: pytest.Pytester) -> N
 
 
 def test_shards_merge_into_the_unsharded_cell_set(project: pytest.Pytester) -> None:
-    _run(project, "--k2-shard=1/2", "--k2-run-id=s1").assert_outcomes(passed=3)
-    _run(project, "--k2-shard=2/2", "--k2-run-id=s2").assert_outcomes(passed=3)
+    run_sweep(project, "--k2-shard=1/2", "--k2-run-id=s1").assert_outcomes(passed=3)
+    run_sweep(project, "--k2-shard=2/2", "--k2-run-id=s2").assert_outcomes(passed=3)
     results = project.path / "results"
     assert _cell_ids(_merged(results / "s1")).isdisjoint(_cell_ids(_merged(results / "s2")))
     doc = merge_dirs([results / "s1", results / "s2"], results / "all")
@@ -172,8 +160,8 @@ def test_shards_merge_into_the_unsharded_cell_set(project: pytest.Pytester) -> N
 
 
 def test_incompatible_merge_is_refused_naming_the_key(project: pytest.Pytester) -> None:
-    _run(project, "--k2-shard=1/2", "--k2-run-id=a").assert_outcomes(passed=3)
-    _run(project, "--k2-shard=2/2", "--k2-run-id=b").assert_outcomes(passed=3)
+    run_sweep(project, "--k2-shard=1/2", "--k2-run-id=a").assert_outcomes(passed=3)
+    run_sweep(project, "--k2-shard=2/2", "--k2-run-id=b").assert_outcomes(passed=3)
     results = project.path / "results"
     meta_path = results / "b" / "meta.json"
     meta = json.loads(meta_path.read_text())
@@ -196,7 +184,7 @@ def test_incompatible_merge_is_refused_naming_the_key(project: pytest.Pytester) 
 
 def test_bad_matrix_stops_the_run_with_every_problem(project: pytest.Pytester) -> None:
     project.makefile(".toml", matrix=tiny_matrix((10, -5, 0)))
-    result = _run(project)
+    result = run_sweep(project)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
     assert "axes.batch_sizes[1] = -5: batch sizes must be positive integers" in err
@@ -229,9 +217,10 @@ def test_k2matrix_run_wraps_the_sweep(project: pytest.Pytester) -> None:
 
 
 def test_resume_refuses_another_profile_naming_the_key(project: pytest.Pytester) -> None:
-    _run(project, "--k2-run-id=rp").assert_outcomes(passed=6)
+    run_sweep(project, "--k2-run-id=rp").assert_outcomes(passed=6)
     project.makefile(".toml", matrix=tiny_matrix(other={"description": "x"}))
-    result = _run(project, "--k2-profile=other", f"--k2-resume={project.path / 'results' / 'rp'}")
+    result = run_sweep(project, "--k2-profile=other",
+                       f"--k2-resume={project.path / 'results' / 'rp'}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
     assert "profile differs" in err and "Traceback" not in err

@@ -52,23 +52,21 @@ class GuardedWriter:
             return self.explain(exc, given, table_name)
         return fault
 
-    def write_trades(self, records: Sequence[Mapping[str, Any]], table_name: str) -> int:
+    def _guarded(self, write: Callable[[Any, str], int], given: Any, table_name: str) -> int:
+        """``write(given, table_name)``, its failure translated (:meth:`_translated`)."""
         try:
-            return self.writer.write_trades(records, table_name)
+            return write(given, table_name)
         except Exception as exc:
-            better = self._translated(exc, records, table_name)
+            better = self._translated(exc, given, table_name)
             if better is None:
                 raise
             raise better from None
 
+    def write_trades(self, records: Sequence[Mapping[str, Any]], table_name: str) -> int:
+        return self._guarded(self.writer.write_trades, records, table_name)
+
     def write_arrow(self, table: pa.Table, table_name: str) -> int:
-        try:
-            return self.writer.write_arrow(table, table_name)
-        except Exception as exc:
-            better = self._translated(exc, table, table_name)
-            if better is None:
-                raise
-            raise better from None
+        return self._guarded(self.writer.write_arrow, table, table_name)
 
     def close(self) -> None:
         self.__getattr__("close")()
