@@ -45,6 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if identity.role is Role.WORKER:
         apply_budget(identity.workers)  # before DuckDB, Arrow or Polars size their thread pools
     config.stash[STATE] = RunState.start(config, identity)
+    if identity.role is Role.CONTROLLER:  # the workers' records arrive with their reports
+        config.pluginmanager.register(recording.WorkerRecords(config), "k2matrix-records")
 
 
 def _configure_clock(config: pytest.Config) -> None:

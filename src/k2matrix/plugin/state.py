@@ -30,7 +30,9 @@ class Progress:
     # worker hands them to the controller (pytest-xdist's workeroutput) at the session's end
     records: list[dict[str, Any]] = field(default_factory=list)
     crashed: dict[str, str] = field(default_factory=dict)  # nodeid: what xdist said of it
-    journal: Journal | None = None
+    # the journals this process writes, by worker: its own, and in xdist's controller one
+    # for each worker whose records it received (k2matrix.plugin.recording.on_worker_report)
+    journals: dict[str, Journal] = field(default_factory=dict)
     merged_path: Path | None = None
     started: float = field(default_factory=time.time)
 
