@@ -23,7 +23,7 @@ from k2matrix.results import store
 from k2matrix.results.document import MERGED_FILE
 from k2matrix.results.hosts import host_name
 from k2matrix.results.journal import Journal
-from k2matrix.results.meta import affinity, run_meta
+from k2matrix.results.meta import affinity, run_meta, this_host
 from k2matrix.results.progress import write_progress
 from k2matrix.results.record import PASSED, CellRecord
 
@@ -70,6 +70,7 @@ def _enrich(identity: RunIdentity, cell: Cell, benches: list[Any]) -> None:
             "worker": identity.worker,
             "host": host_name(),
             "workers": identity.workers,
+            "host_workers": identity.host_workers,
             "affinity": affinity(),
             "pid": os.getpid(),
             # other load on the machine when the cell finished: noisy figures explain themselves
@@ -78,6 +79,8 @@ def _enrich(identity: RunIdentity, cell: Cell, benches: list[Any]) -> None:
         }
         if identity.trial is not None:
             info["k2"]["trial"] = identity.trial[0]
+        if cell.exclusive and identity.beside_other_workers:  # alone on its host, no more
+            info["k2"]["exclusive"] = {"scope": "host", "host": info["k2"]["host"]}
         info["k2"]["clock"] = identity.clock
         rounds = len(b.stats.data) if b.stats and b.stats.data else 0
         info["counters"] = {**take_counters(rounds), **info.get("counters", {})}
@@ -211,7 +214,7 @@ def on_setup(item: pytest.Item) -> None:
     item.stash[PHASES] = {"started": time.time()}
     state = get_state(item.config)
     identity, progress = state.identity, state.progress
-    if identity.trial is not None:
+    if identity.trial is not None and not identity.remote:  # the launcher reads it here
         cell = cell_of(item)
         write_progress(identity.run_dir, identity.worker, cell.id if cell else item.name,
                        progress.done, progress.planned or 0)
@@ -234,7 +237,17 @@ def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str
         workers=identity.workers, shard=identity.shard,
         include_slow=state.cells.include_slow(), started=state.progress.started,
         repo_dir=str(config.rootpath), machine_info=machine_info, commit_info=commit_info,
-        clock=identity.clock, cells_file=identity.cells_file)
+        clock=identity.clock, cells_file=identity.cells_file, hosts=_hosts(state))
+
+
+def _hosts(state: RunState) -> dict[str, Any]:
+    """The run's hosts: this one, and each remote worker gateway's as it was probed."""
+    hosts: dict[str, Any] = {host_name(): this_host()}
+    for gateway, facts in sorted(state.progress.gateways.items()):
+        entry = hosts.setdefault(str(facts["host"]), {
+            "machine_kind": facts["machine_kind"], "usable_cores": facts["usable_cores"]})
+        entry.setdefault("gateways", []).append(gateway)
+    return hosts
 
 
 def finish(config: pytest.Config, state: RunState) -> None:

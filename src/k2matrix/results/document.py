@@ -73,6 +73,16 @@ def overhead(records: Sequence[CellRecord]) -> dict[str, Any]:
     return {"cells": len(of_wall), "of_wall": spread(of_wall), "of_timed": spread(of_timed)}
 
 
+def _hosts(meta: dict[str, Any], records: Sequence[CellRecord]) -> dict[str, Any]:
+    """Each host of the run: its machine as meta.json has it (the controller's, and each
+    remote worker's as probed), and the workers and cells the records place on it."""
+    known = meta.get("hosts")
+    hosts = {str(h): dict(v) for h, v in known.items()} if isinstance(known, dict) else {}
+    for host, placed in hosts_of(records).items():
+        hosts.setdefault(host, {}).update(placed)
+    return dict(sorted(hosts.items()))
+
+
 def build_document(records: Sequence[CellRecord], meta: dict[str, Any]) -> dict[str, Any]:
     """The merged document: pytest-benchmark's format, one benchmark per passed cell."""
     mark_concurrency(records)
@@ -88,7 +98,7 @@ def build_document(records: Sequence[CellRecord], meta: dict[str, Any]) -> dict[
     k2["cells_passed"] = len(passed)
     k2["cells_missing"] = [c for c in meta.get("cells_planned", []) if c not in done]
     k2["overhead"] = overhead(passed)
-    k2["hosts"] = hosts_of(records)
+    k2["hosts"] = _hosts(meta, records)
     return {
         "machine_info": meta.get("machine_info", {}),
         "commit_info": meta.get("commit_info", {}),
