@@ -141,12 +141,13 @@ def check_gateway(gateway: Any, matrix: Path, paths: Sequence[Path]) -> dict[str
                   "sys_path": list(sys.path), "modules": ["k2matrix", "pytest_benchmark"]})
     facts: dict[str, Any] = channel.receive(60)
     channel.waitclose(10)
-    where = f"--tx {gateway.spec} (host {facts['host']}, {facts['python']})"
+    spec = str(gateway.spec).replace("execmodel=main_thread_only//", "")  # xdist's addition
+    where = f"--tx {spec} (host {facts['host']}, {facts['python']})"
     same = "the project and its environment must be at the same paths on every host"
     if str(matrix) in facts["missing"]:
         raise pytest.UsageError(
             f"{where}: no matrix file at {matrix}; {same}: copy the checkout there, or pass "
-            f"--k2-matrix a path that exists on every host ({RECIPE})")
+            f"a matrix path (--matrix, --k2-matrix) that exists on every host ({RECIPE})")
     if facts["missing"]:
         raise pytest.UsageError(
             f"{where}: no such file or directory: {', '.join(facts['missing'])}; {same}: "
