@@ -95,9 +95,10 @@ broker=$("$PYTHON" -m k2matrix.backends.tansu start --host "$BRIDGE_ADDR" \
 "$PYTHON" -m distributed.cli.dask_scheduler --host "$BRIDGE_ADDR" --port 8786 --no-dashboard \
   --pid-file "$STATE/dask-scheduler.pid" >"$STATE/dask-scheduler.log" 2>&1 &
 for i in 1 2; do
-  ssh -F "$STATE/ssh_config" "k2h$i" "cd $PWD && exec $PYTHON -m distributed.cli.dask_worker \
-    tcp://$BRIDGE_ADDR:8786 --nthreads 1 --no-nanny --no-dashboard --name k2h$i \
-    --pid-file $STATE/dask-k2h$i.pid" >"$STATE/dask-k2h$i.log" 2>&1 &
+  # the controller's PYTHONPATH too: the shares must run this checkout's code
+  ssh -F "$STATE/ssh_config" "k2h$i" "cd $PWD && PYTHONPATH='${PYTHONPATH:-}' exec $PYTHON \
+    -m distributed.cli.dask_worker tcp://$BRIDGE_ADDR:8786 --nthreads 1 --no-nanny \
+    --no-dashboard --name k2h$i --pid-file $STATE/dask-k2h$i.pid" >"$STATE/dask-k2h$i.log" 2>&1 &
 done
 "$PYTHON" - "$BRIDGE_ADDR" <<'PY' || fail "the Dask workers on the hosts did not join"
 import sys
