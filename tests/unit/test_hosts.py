@@ -168,3 +168,18 @@ def test_workers_that_cannot_start_are_not_replaced_without_end(tmp_path: Path) 
     assert result.returncode != 0
     assert "maximum crashed workers reached: 2" in result.stdout, result.stdout[-2000:]
     assert result.stdout.count("replacing crashed worker") <= 2
+
+
+@pytest.mark.parametrize("proxy", [
+    "id=x//popen//python=/nonexistent/bin/python",
+    pytest.param("id=x//ssh=nosuchhost.invalid//python=python3",
+                 marks=pytest.mark.skipif(shutil.which("ssh") is None, reason="no ssh client")),
+])
+def test_a_proxy_that_cannot_start_is_a_usage_error_naming_the_fix(tmp_path: Path,
+                                                                    proxy: str) -> None:
+    root = make_project(tmp_path / "project")
+    result = _pytest(root, "tests/performance", "--k2-profile=smoke", "--dist=load",
+                     "--px", proxy, "--tx", "popen//via=x", timeout=120)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout[-2000:]
+    assert "a gateway could not start" in result.stderr
+    assert "INTERNALERROR" not in result.stdout + result.stderr
