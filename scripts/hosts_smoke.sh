@@ -25,6 +25,7 @@ cleanup() {
   scripts/hosts.sh down >/dev/null 2>&1
 }
 fail() { echo "hosts smoke FAILED: $*" >&2; cleanup; exit 1; }
+trap 'fail "interrupted"' TERM INT  # a CI timeout still stops what this started
 
 mkdir -p results
 rm -rf "results/$RUN" "results/$RUN-resumed" "results/$RUN-merged" "results/$RUN-private"
