@@ -328,3 +328,9 @@ def test_the_status_line_names_the_trial_and_the_cell() -> None:
     assert line.startswith("trial 1 of 2: cell 3/10 c3 | elapsed ")
     assert plan.line("trial 1 of 2", {}, time.time()).startswith(
         "trial 1 of 2: cell ?/? starting | elapsed ")
+
+
+def test_workers_on_other_hosts_steal_work_too() -> None:
+    tx = ("--px", "id=h1//ssh=h1//python=/v/bin/python", "--tx", "2*popen//via=h1")
+    cmd = SweepCommand(suites=Path("/p/t"), matrix=Path("/p/m.toml"), pytest_args=tx)
+    assert cmd.main_args()[-6:] == ["--dist", "worksteal", *tx]

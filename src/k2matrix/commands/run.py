@@ -50,7 +50,9 @@ class RunCommand(Command[RunValues, int]):
     epilog = ("Every argument k2matrix does not know goes to pytest, as it is: -k EXPR "
               "(pytest's substring match on test ids), -x, -m slow, --k2-run-id ID (a name: "
               "letters, digits, '.', '_', '-'), --k2-draws N, --k2-shard I/N, "
-              "--k2-resume DIR and the other --k2-* options (pytest --help lists them).")
+              "--k2-resume DIR and the other --k2-* options (pytest --help lists them). "
+              "Workers on other hosts: --px id=H//ssh=HOST//python=PY --tx N*popen//via=H "
+              "(docs/hosts.md).")
     passes_unknown = True
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

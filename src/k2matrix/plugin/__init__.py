@@ -21,15 +21,16 @@ from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell
 from k2matrix.counting import callgrind, launch
 from k2matrix.matrix import Matrix
-from k2matrix.plugin import benchmarks, clock, recording
+from k2matrix.plugin import benchmarks, clock, gateways, recording
 from k2matrix.plugin.cells import FIXTURE, cell_of, is_k2_cell, wants_a_cell
-from k2matrix.plugin.exclusive import cell_slot
+from k2matrix.plugin.exclusive import cell_slot, lock_folder
 from k2matrix.plugin.identity import Role, RunIdentity
 from k2matrix.plugin.options import option_given, pytest_addoption
 from k2matrix.plugin.order import run_order
 from k2matrix.plugin.state import STATE, RunState, get_state
 from k2matrix.plugin.threads import apply_budget
 from k2matrix.plugin.trial_processes import launch_trials
+from k2matrix.results.hosts import host_name
 
 __all__ = ["pytest_addoption"]
 
@@ -42,9 +43,15 @@ def pytest_configure(config: pytest.Config) -> None:
     benchmarks.resolve_compare(config)
     _configure_clock(config)
     identity = RunIdentity.from_config(config)
-    if identity.role is Role.WORKER:
-        apply_budget(identity.workers)  # before DuckDB, Arrow or Polars size their thread pools
+    if identity.role is Role.WORKER:  # before DuckDB, Arrow or Polars size their pools
+        apply_budget(identity.host_workers)
     config.stash[STATE] = RunState.start(config, identity)
+    if identity.role is not Role.WORKER and identity.has_matrix:
+        gateways.check_specs(config)  # before xdist's session reads --max-worker-restart
+    if identity.role is Role.CONTROLLER and identity.has_matrix:
+        config.pluginmanager.register(gateways.GatewayChecks(config), "k2matrix-gateways")
+    if identity.role is Role.CONTROLLER:  # the workers' records arrive with their reports
+        config.pluginmanager.register(recording.WorkerRecords(config), "k2matrix-records")
 
 
 def _configure_clock(config: pytest.Config) -> None:
@@ -93,10 +100,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     state = get_state(node.config)
+    specs = node.nodemanager.specs
     node.workerinput["k2"] = {
         "run_id": state.identity.run_id,
         "run_dir": str(state.identity.run_dir.resolve()),
         "resume_passed": sorted(state.progress.resume_passed),
+        "matrix": str(state.identity.matrix_path.absolute()),
+        "host": host_name(),
+        "host_workers": gateways.host_workers(node.gateway.spec, specs,
+                                              gateways.proxy_specs(node.config)),
     }
 
 
@@ -226,13 +238,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None
                             ) -> Generator[None, None, None]:
     """Under xdist each cell holds a slot from setup to teardown: shared, or for an
-    ``exclusive`` case the whole machine (:mod:`k2matrix.plugin.exclusive`)."""
+    ``exclusive`` case its whole host (:mod:`k2matrix.plugin.exclusive`)."""
     identity = get_state(item.config).identity
     cell = cell_of(item)
     if cell is None or not identity.beside_other_workers:
         yield
         return
-    with cell_slot(identity.run_dir, cell.exclusive):
+    with cell_slot(lock_folder(identity), cell.exclusive):
         yield
 
 

@@ -9,18 +9,33 @@ cell from waiting forever: it is held while the cell waits, and every cell passe
 before taking its shared lock (writer preference). The kernel releases both locks when a
 process dies, so a crashed worker blocks nobody. Without xdist (one process) nothing is
 locked.
+
+The locks are files of the worker's host (:func:`lock_folder`): an exclusive cell is alone
+*on its host*, never across hosts (workers on other hosts share no CPU with it, and no lock
+file either); its record says so (``extra_info.k2.exclusive``). A worker on the controller's
+host locks in the run directory; a worker on another host in its temporary directory.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from k2matrix.plugin.identity import RunIdentity
+
 GATE_FILE = ".k2-cells.gate"
 LOCK_FILE = ".k2-cells.lock"
+
+
+def lock_folder(identity: RunIdentity) -> Path:
+    """Where this worker's cell locks live: files on its own host."""
+    if identity.remote:
+        return Path(tempfile.gettempdir()) / "k2matrix-cells" / identity.run_id
+    return identity.run_dir
 
 
 def _open(path: Path) -> int:

@@ -13,6 +13,7 @@ import pytest
 from xdist.workermanage import parse_tx_spec_config
 
 from k2matrix.plugin.options import parse_shard
+from k2matrix.results.hosts import host_name
 
 
 class Role(Enum):
@@ -52,6 +53,8 @@ class RunIdentity:
     cells_file: Path | None = None  # --k2-cells: these cells instead of the profile's
     draws: int = 0  # --k2-draws: drawn data shapes per grid cell
     clock: str = "wall"  # --k2-clock: wall, cpu or instructions
+    host_workers: int = 1  # the session's workers on this process's host
+    remote: bool = False  # a worker on another host than its controller's
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> RunIdentity:
@@ -65,13 +68,20 @@ class RunIdentity:
         if role is Role.WORKER:
             # what xdist and the controller (k2matrix.plugin.pytest_configure_node) hand over
             workerinput: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
-            run_id, run_dir = workerinput["k2"]["run_id"], Path(workerinput["k2"]["run_dir"])
+            k2 = workerinput["k2"]
+            run_id, run_dir = k2["run_id"], Path(k2["run_dir"])
             worker, workers = str(workerinput["workerid"]), int(workerinput["workercount"])
+            # the matrix the controller resolved: a relative --k2-matrix is relative to the
+            # controller's directory, not to where a remote worker starts
+            matrix = Path(k2.get("matrix") or given or root / "matrix.toml")
+            host_workers = int(k2.get("host_workers", workers))
+            remote = k2.get("host", host_name()) != host_name()
         else:
             run_id, run_dir = _run_dir(config, resume, profile)
             worker, workers = role.value, _workers(config, role)
+            matrix, host_workers, remote = Path(given or root / "matrix.toml"), workers, False
         return cls(
-            matrix_path=Path(given or root / "matrix.toml"), matrix_given=given is not None,
+            matrix_path=matrix, matrix_given=given is not None,
             profile=profile, run_id=run_id, run_dir=run_dir, resume=bool(resume),
             workdir=Path(config.getoption("k2_workdir") or root / ".k2matrix"),
             role=role, worker=worker, workers=workers,
@@ -81,12 +91,18 @@ class RunIdentity:
             cells_file=Path(cells) if cells else None,
             draws=int(config.getoption("k2_draws") or 0),
             clock=str(config.getoption("k2_clock")),
+            host_workers=host_workers, remote=remote,
         )
 
     @property
     def beside_other_workers(self) -> bool:
-        """An xdist worker whose cells run while other workers run theirs."""
-        return self.role is Role.WORKER and self.workers > 1
+        """An xdist worker whose cells run while other workers run theirs on its host."""
+        return self.role is Role.WORKER and self.host_workers > 1
+
+    @property
+    def has_matrix(self) -> bool:
+        """A k2 session: a matrix was named, or there is one at the default path."""
+        return self.matrix_given or self.matrix_path.is_file()
 
 
 def _run_dir(config: pytest.Config, resume: str | None, profile: str) -> tuple[str, Path]:

@@ -17,16 +17,19 @@ from k2matrix.plugin import benchmarks
 from k2matrix.plugin.cells import FIXTURE, cell_of
 from k2matrix.plugin.clock import take_counters
 from k2matrix.plugin.identity import Role, RunIdentity
-from k2matrix.plugin.state import RunState, get_state
+from k2matrix.plugin.state import Progress, RunState, get_state
 from k2matrix.plugin.threads import budget
 from k2matrix.results import store
 from k2matrix.results.document import MERGED_FILE
+from k2matrix.results.hosts import host_name
 from k2matrix.results.journal import Journal
-from k2matrix.results.meta import affinity, run_meta
+from k2matrix.results.meta import affinity, run_meta, this_host
 from k2matrix.results.progress import write_progress
 from k2matrix.results.record import PASSED, CellRecord
 
 PHASES = pytest.StashKey[dict[str, Any]]()
+# the user property of a worker's teardown report that carries the cell's record (JSON form)
+RECORD_PROPERTY = "k2_record"
 
 
 def _status(phases: dict[str, Any]) -> str:
@@ -65,7 +68,9 @@ def _enrich(identity: RunIdentity, cell: Cell, benches: list[Any]) -> None:
             "cell": cell.to_dict(),
             "run_id": identity.run_id,
             "worker": identity.worker,
+            "host": host_name(),
             "workers": identity.workers,
+            "host_workers": identity.host_workers,
             "affinity": affinity(),
             "pid": os.getpid(),
             # other load on the machine when the cell finished: noisy figures explain themselves
@@ -74,6 +79,8 @@ def _enrich(identity: RunIdentity, cell: Cell, benches: list[Any]) -> None:
         }
         if identity.trial is not None:
             info["k2"]["trial"] = identity.trial[0]
+        if cell.exclusive and identity.beside_other_workers:  # alone on its host, no more
+            info["k2"]["exclusive"] = {"scope": "host", "host": info["k2"]["host"]}
         info["k2"]["clock"] = identity.clock
         rounds = len(b.stats.data) if b.stats and b.stats.data else 0
         info["counters"] = {**take_counters(rounds), **info.get("counters", {})}
@@ -137,24 +144,68 @@ def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
         benchmarks.drop(config, benches)
     record = CellRecord(
         nodeid=item.nodeid, cell=cell.to_dict(), status=status, error=_error_text(phases),
-        worker=identity.worker, pid=os.getpid(), started=phases["started"],
+        worker=identity.worker, host=host_name(), pid=os.getpid(), started=phases["started"],
         finished=time.time(),
         benchmark=timed[0].as_dict(include_data=True) if timed and status == PASSED
         else None,
     )
-    if progress.journal is None:
-        progress.journal = Journal(identity.run_dir, identity.worker)
-        store.ensure_meta(identity.run_dir, lambda: _meta(config, state, full=False))
+    if identity.role is Role.WORKER:
+        # the controller journals it, in the run directory, wherever this worker runs
+        record.overhead_s = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
+        _keep(record, progress)
+        report.user_properties.append((RECORD_PROPERTY, record.to_json()))
+        return
+    journal, opened = _journal(config, state, identity.worker)
+    if opened:
         t0 = time.perf_counter()  # once per run, not this cell's cost
     # k2matrix's own cost for this cell: bookkeeping of its reports and its journal line
     record.overhead_s = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
-    progress.journal.append(record)
-    # the in-memory record (what the controller merges) also counts the journal write
+    journal.append(record)
+    # the in-memory record (what the run merges) also counts the journal write
     record.overhead_s = phases.get("overhead_s", 0.0) + time.perf_counter() - t0
+    _keep(record, progress)
+
+
+def _keep(record: CellRecord, progress: Progress) -> None:
     if record.benchmark is not None:
         record.benchmark["extra_info"]["k2"]["overhead_s"] = record.overhead_s
     progress.records.append(record.to_json())
     progress.done += 1
+
+
+def _journal(config: pytest.Config, state: RunState, worker: str) -> tuple[Journal, bool]:
+    """``worker``'s journal in the run directory, and whether it was opened now (the run's
+    first record writes ``meta.json`` too)."""
+    identity, progress = state.identity, state.progress
+    journal = progress.journals.get(worker)
+    if journal is not None:
+        return journal, False
+    journal = progress.journals[worker] = Journal(identity.run_dir, worker)
+    store.ensure_meta(identity.run_dir, lambda: _meta(config, state, full=False))
+    return journal, True
+
+
+class WorkerRecords:
+    """In xdist's controller (registered as a plugin): each worker's cell record, handed
+    over with the cell's teardown report (:data:`RECORD_PROPERTY`), is journaled in the run
+    directory as it arrives, so the controller's journals hold every finished cell of every
+    host, and no worker writes to the run directory."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        found = [p for p in report.user_properties if p[0] == RECORD_PROPERTY]
+        if not found:
+            return
+        report.user_properties[:] = [p for p in report.user_properties
+                                     if p[0] != RECORD_PROPERTY]
+        state = get_state(self._config)
+        where = f"{report.nodeid}: the record a worker handed over"
+        for _, data in found:
+            record = CellRecord.from_json(data, where)
+            _journal(self._config, state, record.worker or "worker")[0].append(record)
 
 
 def on_setup(item: pytest.Item) -> None:
@@ -163,7 +214,7 @@ def on_setup(item: pytest.Item) -> None:
     item.stash[PHASES] = {"started": time.time()}
     state = get_state(item.config)
     identity, progress = state.identity, state.progress
-    if identity.trial is not None:
+    if identity.trial is not None and not identity.remote:  # the launcher reads it here
         cell = cell_of(item)
         write_progress(identity.run_dir, identity.worker, cell.id if cell else item.name,
                        progress.done, progress.planned or 0)
@@ -186,7 +237,17 @@ def _meta(config: pytest.Config, state: RunState, full: bool = True) -> dict[str
         workers=identity.workers, shard=identity.shard,
         include_slow=state.cells.include_slow(), started=state.progress.started,
         repo_dir=str(config.rootpath), machine_info=machine_info, commit_info=commit_info,
-        clock=identity.clock, cells_file=identity.cells_file)
+        clock=identity.clock, cells_file=identity.cells_file, hosts=_hosts(state))
+
+
+def _hosts(state: RunState) -> dict[str, Any]:
+    """The run's hosts: this one, and each remote worker gateway's as it was probed."""
+    hosts: dict[str, Any] = {host_name(): this_host()}
+    for gateway, facts in sorted(state.progress.gateways.items()):
+        entry = hosts.setdefault(str(facts["host"]), {
+            "machine_kind": facts["machine_kind"], "usable_cores": facts["usable_cores"]})
+        entry.setdefault("gateways", []).append(gateway)
+    return hosts
 
 
 def finish(config: pytest.Config, state: RunState) -> None:
@@ -194,8 +255,8 @@ def finish(config: pytest.Config, state: RunState) -> None:
     run without xdist) has the results store finish the run, and gives pytest-benchmark
     every timing."""
     identity, progress = state.identity, state.progress
-    if progress.journal is not None:
-        progress.journal.close()
+    for journal in progress.journals.values():
+        journal.close()
     if identity.role is Role.WORKER:
         # JSON form: crosses to the controller
         config.workeroutput["k2_records"] = progress.records  # type: ignore[attr-defined]

@@ -30,8 +30,13 @@ class Progress:
     # worker hands them to the controller (pytest-xdist's workeroutput) at the session's end
     records: list[dict[str, Any]] = field(default_factory=list)
     crashed: dict[str, str] = field(default_factory=dict)  # nodeid: what xdist said of it
-    journal: Journal | None = None
+    # the journals this process writes, by worker: its own, and in xdist's controller one
+    # for each worker whose records it received (k2matrix.plugin.recording.on_worker_report)
+    journals: dict[str, Journal] = field(default_factory=dict)
     merged_path: Path | None = None
+    # in xdist's controller: each remote worker gateway's host facts, by gateway id
+    # (k2matrix.plugin.gateways.check_gateway)
+    gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
 
 
@@ -48,7 +53,7 @@ class RunState:
         it."""
         state = cls(identity, RunCells(identity, config.getoption("markexpr")),
                     Progress(resume_passed=_resume_passed(config, identity)))
-        if identity.matrix_given or identity.matrix_path.is_file():
+        if identity.has_matrix:
             matrix = state.cells.matrix()
             if identity.resume and identity.role is not Role.WORKER:
                 _check_resumable(identity, matrix.fingerprint())

@@ -12,23 +12,26 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from k2matrix.results.hosts import hosts_of, same_host
 from k2matrix.results.record import SKIPPED, CellRecord
 
 MERGED_FILE = "benchmarks.json"
 
 
 def mark_concurrency(records: Sequence[CellRecord]) -> None:
-    """Set ``extra_info.k2.concurrent``, whether a cell overlapped another worker's cell in
-    wall-clock time (on 2 cores, concurrent cells contend), and ``overlap``, the share of
-    the cell's time (setup to teardown) during which another worker ran a cell. A record
-    folded from trials (``k2.trials``) was marked within each trial already."""
+    """Set ``extra_info.k2.concurrent``, whether a cell overlapped another worker's cell on
+    its host in wall-clock time (on 2 cores, concurrent cells contend), and ``overlap``, the
+    share of the cell's time (setup to teardown) during which another worker on its host
+    ran a cell. Cells on other hosts share no CPU with it and do not count
+    (:mod:`k2matrix.results.hosts`). A record folded from trials (``k2.trials``) was marked
+    within each trial already."""
     spans = [(r, r.benchmark) for r in records if r.benchmark
              and "trials" not in (r.benchmark.get("extra_info") or {}).get("k2", {})]
     everyone = [r for r in records if r.finished > r.started]
     for rec, bench in spans:
         others = [(max(o.started, rec.started), min(o.finished, rec.finished))
-                  for o in everyone if o.worker != rec.worker and o.started < rec.finished
-                  and rec.started < o.finished]
+                  for o in everyone if o.worker != rec.worker and same_host(o, rec)
+                  and o.started < rec.finished and rec.started < o.finished]
         k2 = bench.setdefault("extra_info", {}).setdefault("k2", {})
         k2["concurrent"] = bool(others)
         span = rec.finished - rec.started
@@ -70,6 +73,16 @@ def overhead(records: Sequence[CellRecord]) -> dict[str, Any]:
     return {"cells": len(of_wall), "of_wall": spread(of_wall), "of_timed": spread(of_timed)}
 
 
+def _hosts(meta: dict[str, Any], records: Sequence[CellRecord]) -> dict[str, Any]:
+    """Each host of the run: its machine as meta.json has it (the controller's, and each
+    remote worker's as probed), and the workers and cells the records place on it."""
+    known = meta.get("hosts")
+    hosts = {str(h): dict(v) for h, v in known.items()} if isinstance(known, dict) else {}
+    for host, placed in hosts_of(records).items():
+        hosts.setdefault(host, {}).update(placed)
+    return dict(sorted(hosts.items()))
+
+
 def build_document(records: Sequence[CellRecord], meta: dict[str, Any]) -> dict[str, Any]:
     """The merged document: pytest-benchmark's format, one benchmark per passed cell."""
     mark_concurrency(records)
@@ -85,6 +98,7 @@ def build_document(records: Sequence[CellRecord], meta: dict[str, Any]) -> dict[
     k2["cells_passed"] = len(passed)
     k2["cells_missing"] = [c for c in meta.get("cells_planned", []) if c not in done]
     k2["overhead"] = overhead(passed)
+    k2["hosts"] = _hosts(meta, records)
     return {
         "machine_info": meta.get("machine_info", {}),
         "commit_info": meta.get("commit_info", {}),

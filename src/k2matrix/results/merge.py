@@ -31,6 +31,7 @@ from k2matrix.results.journal import JOURNAL_GLOB, latest, read_run, write_journ
 from k2matrix.results.jsonfile import write_json_atomic
 from k2matrix.results.meta import META_FILE, read_meta
 from k2matrix.results.record import CellRecord
+from k2matrix.results.shards import check_shards
 
 __all__ = ["COMPATIBLE_KEYS", "check_backends", "check_compatible", "differences",
            "merge_dirs"]
@@ -119,6 +120,38 @@ def check_backends(runs: Sequence[tuple[str, Mapping[str, Any]]], force: bool = 
     return [*(f"forced (--force): {m}" for m in found), *notes]
 
 
+SOURCE_KEYS = ("run_id", "shard", "profile", "started", "workers", "machine_kind",
+               "machine_info", "hosts", "clock")
+
+
+def source(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What a merged run keeps of each run it was merged from: its name, shard, machine
+    (``machine_kind`` and pytest-benchmark's ``machine_info``) and hosts."""
+    return {"run": name, **{key: meta.get(key) for key in SOURCE_KEYS}}
+
+
+def forced(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """What ``--force`` merged over: each compatibility key that differs, with every
+    run's value (``{"key": "machine_kind.cpu_count", "values": {run: value}}``)."""
+    first_name, first = runs[0]
+    by_key: dict[str, dict[str, Any]] = {}
+    for name, header in runs[1:]:
+        for key, a, b in differences(first, header):
+            values = by_key.setdefault(key, {first_name: a})
+            values[name] = b
+    return [{"key": key, "values": values} for key, values in by_key.items()]
+
+
+def _hosts(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """Every host of the merged runs, each as the first run that names it describes it."""
+    out: dict[str, Any] = {}
+    for _, meta in runs:
+        hosts = meta.get("hosts")
+        for host, facts in (hosts.items() if isinstance(hosts, Mapping) else ()):
+            out.setdefault(str(host), facts)
+    return out
+
+
 def run_records(run_dir: Path) -> list[CellRecord]:
     """A run directory's records: its journals, or for a run of several trials (no journal
     of its own, ``trials/tNN/``) its trials folded, each cell keeping its trials."""
@@ -137,7 +170,8 @@ def merge_dirs(run_dirs: Iterable[Path], out: Path, force: bool = False,
         raise ResultsError("nothing to merge: name at least one run directory")
     metas = [(str(d), read_meta(d)) for d in dirs]
     overridden = check_compatible(metas, force)
-    notes = [*(f"--force: {m}" for m in overridden), *check_backends(metas, force)]
+    notes = [*(f"--force: {m}" for m in overridden), *check_backends(metas, force),
+             *check_shards(metas, force)]
     records = latest(r for d in dirs for r in run_records(d))
     if not measured(records):
         names = ", ".join(str(d) for d in dirs)
@@ -152,6 +186,9 @@ def merge_dirs(run_dirs: Iterable[Path], out: Path, force: bool = False,
     meta["cells_planned"] = planned
     meta["shard"] = None
     meta["merge_notes"] = notes
+    meta["sources"] = [source(name, m) for name, m in metas]
+    meta["forced"] = forced(metas) if overridden else []
+    meta["hosts"] = _hosts(metas)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from k2matrix.results.environment import (
     load_average,
     redact_all,
 )
+from k2matrix.results.hosts import host_name
 from k2matrix.results.jsonfile import path_kind, read_json
 from k2matrix.results.record import check_version
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from k2matrix.matrix import Matrix
 
 __all__ = ["META_FILE", "affinity", "check_run_dir", "git_commit", "library_versions",
-           "load_average", "machine_kind", "read_meta", "run_meta"]
+           "load_average", "machine_kind", "read_meta", "run_meta", "this_host"]
 
 META_FILE = "meta.json"
 
@@ -61,15 +62,22 @@ def machine_kind() -> dict[str, Any]:
     }
 
 
+def this_host() -> dict[str, Any]:
+    """This host's machine, as a run's ``hosts`` records it."""
+    return {"machine_kind": machine_kind(), "usable_cores": len(affinity())}
+
+
 def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
              cells_planned: Sequence[str], workers: int, shard: tuple[int, int] | None,
              include_slow: bool | None, started: float, repo_dir: str | None = None,
              machine_info: dict[str, Any] | None = None,
              commit_info: dict[str, Any] | None = None, clock: str = "wall",
-             cells_file: Path | None = None) -> dict[str, Any]:
+             cells_file: Path | None = None,
+             hosts: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The run's metadata (``meta.json``, and the ``k2`` object of ``benchmarks.json``
     without machine_info and commit_info). ``cells_file``: the run measured the cells
-    listed there (``--k2-cells``) instead of its profile's."""
+    listed there (``--k2-cells``) instead of its profile's. ``hosts``: the machine of each
+    host the run's workers ran on, by host name (the controller's host alone by default)."""
     versions = library_versions()
     git = git_commit(repo_dir)
     backends = matrix.backends.with_environment()
@@ -95,6 +103,7 @@ def run_meta(*, matrix: Matrix, matrix_path: Path, run_id: str, profile: str,
         "loadavg": load_average(),
         "clock": clock,
         "cells_file": str(cells_file) if cells_file is not None else None,
+        "hosts": dict(hosts) if hosts is not None else {host_name(): this_host()},
         "environment": environment(backends, versions, git),
     }
 

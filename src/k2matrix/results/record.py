@@ -4,11 +4,13 @@ The JSON form (``to_json``/``from_json``, which mirror each other) keeps the key
 version 1, so every run directory written so far still reads::
 
     {"format_version": 1, "nodeid", "cell", "status", "error", "worker", "pid",
-     "started", "finished", "benchmark", "overhead_s"}
+     "started", "finished", "benchmark", "overhead_s", "host"}
 
 ``cell`` is ``Cell.to_dict()`` (null in a crash record), ``benchmark`` a pytest-benchmark
 benchmark dict with its raw rounds (null for a cell without timings), ``overhead_s``
-k2matrix's own cost for the cell (absent when not measured). ``from_json`` checks the shape
+k2matrix's own cost for the cell (absent when not measured), ``host`` the host the cell ran
+on (:mod:`k2matrix.results.hosts`; absent in a crash record and in lines written before
+hosts were recorded). ``from_json`` checks the shape
 of each key and raises :class:`ResultsError` naming where the line came from.
 """
 
@@ -51,6 +53,7 @@ class CellRecord:
     finished: float = 0.0
     benchmark: dict[str, Any] | None = None
     overhead_s: float | None = None
+    host: str | None = None  # where it ran (k2matrix.results.hosts.host_name)
 
     @property
     def cell_id(self) -> str | None:
@@ -78,6 +81,8 @@ class CellRecord:
         }
         if self.overhead_s is not None:
             out["overhead_s"] = self.overhead_s
+        if self.host is not None:
+            out["host"] = self.host
         return out
 
     @classmethod
@@ -103,6 +108,7 @@ class CellRecord:
             benchmark=_benchmark(data.get("benchmark"), where),
             overhead_s=_seconds(data, "overhead_s", where) if data.get("overhead_s")
             is not None else None,
+            host=_optional(data, "host", str, where),
         )
 
 

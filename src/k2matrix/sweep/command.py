@@ -127,8 +127,10 @@ class SweepCommand:
             out.append(f"--benchmark-min-rounds={self.min_rounds}")
         if self.keyword:
             out += ["-k", self.keyword]
-        if self.workers is not None:
-            out += ["-n", self.workers]
+        given_tx = any(a == "--tx" or a.startswith("--tx=") for a in self.pytest_args)
+        if self.workers is not None or given_tx:  # --tx: workers on other hosts
+            if self.workers is not None:
+                out += ["-n", self.workers]
             if not any(a == "--dist" or a.startswith("--dist=") for a in self.pytest_args):
                 # cells differ in length by 1000x: stealing keeps both workers busy to the
                 # end (smoke -n 2: workers' busy time 51.7 s vs 56.6 s with load, 55.5 s
