@@ -14,7 +14,7 @@
   bound the slowest one meets would be a factor of 10 or more.
 - :class:`NoiseWriter`: the built-in writer whose append takes a random time around a value
   inside the bound whatever the workload: each call is padded to ``ms`` x lognormal(0,
-  ``sigma``) (``K2_NOISE="ms=70,sigma=0.4"``). Its violations are noise: none may be
+  ``sigma``) (``K2_NOISE="ms=250,sigma=0.4"``). Its violations are noise: none may be
   confirmed.
 
 The slowdown and the padding are sleeps (wall time), not CPU work, so they cost the shared
@@ -89,7 +89,7 @@ class NoiseWriter(IcebergWriter):
 
     def write_arrow(self, table: pa.Table, table_name: str, *args: Any, **kwargs: Any
                     ) -> Any:
-        noise = settings("K2_NOISE", {"ms": 70, "sigma": 0.4})
+        noise = settings("K2_NOISE", {"ms": 250, "sigma": 0.4})
         wanted = noise["ms"] / 1e3 * float(np.exp(self._rng.normal(0.0, noise["sigma"])))
         started = time.perf_counter()
         result = super().write_arrow(table, table_name, *args, **kwargs)
