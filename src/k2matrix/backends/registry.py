@@ -36,7 +36,7 @@ def client_config(config: SchemaRegistryConfig) -> dict[str, Any]:
     deadline = Deadline(config.deadline_s)
     conf: dict[str, Any] = {"url": config.url, "timeout": deadline.attempt_s,
                             "max.retries": ATTEMPTS - 1}
-    auth = secret_from_env(config.basic_auth_env)
+    auth = config.user_info()
     if auth:
         conf["basic.auth.user.info"] = auth
     return conf
@@ -55,7 +55,8 @@ def open_registry(config: SchemaRegistryConfig) -> SchemaRegistryClient:
 def _fault(client: SchemaRegistryClient, exc: Exception, doing: str) -> BackendError:
     config = _OPENED.get(client, SchemaRegistryConfig(url="(a client k2matrix did not open)"))
     fault = service_fault(exc, "Schema Registry", redact(config.url), REGISTRY_FIX,
-                          Deadline(config.deadline_s), [secret_from_env(config.basic_auth_env)],
+                          Deadline(config.deadline_s),
+                          [secret_from_env(name) for name in config.env_names()],
                           doing)
     if fault is not None:
         return fault
