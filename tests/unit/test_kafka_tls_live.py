@@ -150,3 +150,24 @@ def test_an_unset_key_password_variable_is_named(
     with pytest.raises(BackendError, match=f"the environment variable {KEY_PASSWORD_ENV} "
                                            r"\(named in \[backends.kafka\]\) is not set"):
         open_kafka(backends.kafka, connect_timeout=1)
+
+
+def test_doctor_checks_kafka_over_mutual_tls_and_hides_the_key_password(
+        pki: Pki, mtls_broker: tuple[str, TlsTerminator],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from k2matrix.tools.doctor import failure, run_checks
+    from k2matrix.tools.needs import Needs
+
+    servers, _ = mtls_broker
+    ssl = {"ca_location": str(pki.ca), "certificate_location": str(pki.client_cert),
+           "key_location": str(pki.client_key), "key_password_env": KEY_PASSWORD_ENV}
+    backends = _backends(servers, ssl)
+    monkeypatch.setenv(KEY_PASSWORD_ENV, pki.key_password)
+    checks = run_checks(backends, Needs(frozenset({"kafka"})))
+    assert failure(checks) is None
+    kafka = next(c for c in checks if c.service == "kafka")
+    assert kafka.ok and f"bootstrap {servers}: produce/consume round trip" in kafka.detail
+    monkeypatch.setenv(KEY_PASSWORD_ENV, "not-the-key-password-9q")
+    problem = failure(run_checks(backends, Needs(frozenset({"kafka"}))))
+    assert problem is not None and problem.startswith("kafka failed: ")
+    assert "not-the-key-password-9q" not in problem and "docs/cluster.md" in problem

@@ -23,6 +23,7 @@ fix. The command is :mod:`k2matrix.commands.doctor`.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -79,6 +80,15 @@ def _timed(service: str, version: str, fn: Callable[[], str], secrets: list[str]
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return Check(service, False, version, None, _hide(text, secrets))
     return Check(service, True, version, (time.perf_counter() - started) * 1e3, detail)
+
+
+def _secrets(backends: Backends) -> list[str]:
+    """Every secret the backends' variables hold: never shown in a check's line."""
+    names = [*backends.schema_registry.env_names(), backends.catalog.password_env,
+             *backends.catalog.rest.env_names()]
+    held = [os.environ.get(name, "") for name in names if name]
+    return [s for s in (*backends.storage.secrets(), *backends.kafka.security.secrets(), *held)
+            if s]
 
 
 def _hide(text: str, secrets: list[str]) -> str:
@@ -157,13 +167,16 @@ def _duckdb(on_s3: bool) -> tuple[str, str]:
 
 
 FIXES = {
-    "kafka": "start the broker, or fix backends.kafka.bootstrap_servers (K2_KAFKA_BOOTSTRAP)",
+    "kafka": "start the broker, or fix backends.kafka.bootstrap_servers (K2_KAFKA_BOOTSTRAP), "
+             "security_protocol and its [backends.kafka.sasl] / [backends.kafka.ssl] "
+             "(docs/cluster.md)",
     "schema_registry": "start the registry, or fix backends.schema_registry.url "
-                       "(K2_SCHEMA_REGISTRY_URL) and basic_auth_env",
+                       "(K2_SCHEMA_REGISTRY_URL) and username_env / password_env (or "
+                       "basic_auth_env)",
     "storage": "fix [backends.storage] (endpoint, bucket, the *_env credentials) or "
                "K2_S3_ENDPOINT / K2_S3_BUCKET; check the server is running",
-    "catalog": "fix [backends.catalog] uri (K2_CATALOG_URI) and password_env; check the "
-               "catalog server is running",
+    "catalog": "fix [backends.catalog] uri (K2_CATALOG_URI), password_env or "
+               "[backends.catalog.rest]; check the catalog server is running",
     "duckdb": "pip install the duckdb-extension-* packages matching duckdb (bash "
               "scripts/bootstrap.sh)",
 }
@@ -199,7 +212,7 @@ def run_checks(backends: Backends, needs: Needs | None = None) -> list[Check]:
     """The checks of ``needs`` (default: everything ``backends`` configures), in order,
     stopping at the first that fails (see the module docstring)."""
     needs = needs or configured(backends)
-    checks = _Checks(needs, backends.storage.secrets())
+    checks = _Checks(needs, _secrets(backends))
     for service, version, fn in (
             ("kafka", f"librdkafka {_librdkafka()}", lambda: _kafka(backends)),
             ("schema_registry", _version("confluent-kafka"), lambda: _registry(backends))):
