@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tls_terminator import Pki, TlsTerminator, make_pki
+from tls_terminator import Pki, TlsTerminator, certificate_failures, make_pki
 
 from k2matrix.backends.config import Backends, parse_backends
 from k2matrix.backends.kafka import open_kafka, round_trip
@@ -123,21 +123,21 @@ def test_mutual_tls_round_trips_with_the_client_certificate(
                                    "certificate_location": str(pki.client_cert),
                                    "key_location": str(pki.client_key),
                                    "key_password_env": KEY_PASSWORD_ENV})
-    failed = terminator.handshakes_failed
+    failed = len(terminator.failures)
     with open_kafka(backends.kafka) as cluster:
         assert round_trip(cluster, timeout=8) > 0
         assert pki.key_password not in str(cluster.describe())
-    assert terminator.handshakes_failed == failed
+    assert certificate_failures(terminator.failures[failed:]) == []
 
 
 def test_mutual_tls_without_a_client_certificate_is_refused(
         pki: Pki, mtls_broker: tuple[str, TlsTerminator]) -> None:
     servers, terminator = mtls_broker
     backends = _backends(servers, {"ca_location": str(pki.ca)})
-    failed = terminator.handshakes_failed
+    failed = len(terminator.failures)
     with pytest.raises(BackendError, match="unreachable"):
         open_kafka(backends.kafka, connect_timeout=3)
-    assert terminator.handshakes_failed > failed
+    assert certificate_failures(terminator.failures[failed:]), terminator.failures[failed:]
 
 
 def test_an_unset_key_password_variable_is_named(

@@ -95,6 +95,11 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
+def certificate_failures(failures: list[str]) -> list[str]:
+    """The handshakes refused for the client's certificate (not a client hanging up)."""
+    return [f for f in failures if "CERTIFICATE" in f.upper()]
+
+
 class TlsTerminator:
     """Accepts TLS on ``port`` (client certificates signed by ``client_ca`` required when
     given) and forwards each connection to ``upstream`` (host, port) in plaintext."""
@@ -108,7 +113,7 @@ class TlsTerminator:
             self.context.verify_mode = ssl.CERT_REQUIRED
             self.context.load_verify_locations(pki.ca)
         self.listener = socket.create_server(("127.0.0.1", port))
-        self.handshakes_failed = 0
+        self.failures: list[str] = []  # why each TLS handshake failed
         self.connections: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -123,8 +128,8 @@ class TlsTerminator:
     def _serve(self, raw: socket.socket) -> None:
         try:
             tls = self.context.wrap_socket(raw, server_side=True)
-        except (ssl.SSLError, OSError):
-            self.handshakes_failed += 1
+        except (ssl.SSLError, OSError) as exc:
+            self.failures.append(str(exc))
             raw.close()
             return
         upstream = socket.create_connection(self.upstream)
