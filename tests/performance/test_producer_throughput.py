@@ -23,7 +23,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from k2matrix.backends.config import Backends
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
-from k2matrix.backends.registry import open_registry
+from k2matrix.backends.registry import delete_registered, open_registry
 from k2matrix.cell import Cell
 from k2matrix.matrix import Matrix
 from k2matrix.producer.bench import extra_info, measure_memory
@@ -50,8 +50,13 @@ def kafka(k2_backends: Backends) -> Iterator[KafkaCluster]:
 
 
 @pytest.fixture(scope="module")
-def registry(k2_backends: Backends) -> Any:
-    return open_registry(k2_backends.schema_registry)
+def registry(k2_backends: Backends, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The registry; the subjects the cells registered are deleted at the end (a sweep
+    leaves none behind on a shared registry) unless ``--k2-keep-subjects``."""
+    client = open_registry(k2_backends.schema_registry)
+    yield client
+    if not request.config.getoption("k2_keep_subjects"):
+        delete_registered(client)
 
 
 @pytest.fixture

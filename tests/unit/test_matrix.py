@@ -59,7 +59,7 @@ def test_full_lists_every_combination_of_every_case(matrix: Matrix) -> None:
     """Count = product of the axis sizes per case (the case's own values, else the profile's
     override, else the global axis); slow cases only with include_slow."""
     full = RAW["profiles"]["full"]
-    by_case = _by_case(matrix.cells("full"))
+    by_case = _by_case(_grid(matrix, "full"))
     for key, case in _raw_cases().items():
         if case.get("slow", False) and not full.get("include_slow", False):
             assert key not in by_case
@@ -69,9 +69,14 @@ def test_full_lists_every_combination_of_every_case(matrix: Matrix) -> None:
         assert len(by_case[key]) == math.prod(sizes), key
 
 
+def _grid(matrix: Matrix, profile: str) -> list[Cell]:
+    """The planned cells and those that can never run on the backends (not planned)."""
+    return [*matrix.cells(profile), *(c for c, _ in matrix.unplanned(profile))]
+
+
 @pytest.mark.parametrize("profile", ["smoke", "full", "stress"])
 def test_cells_of_a_case_form_a_full_cartesian_product(matrix: Matrix, profile: str) -> None:
-    for key, cells in _by_case(matrix.cells(profile)).items():
+    for key, cells in _by_case(_grid(matrix, profile)).items():
         sweep = matrix.cases[key].sweep
         names = [param_name(a) for a in sweep]
         combos = [tuple(c.params[n] for n in names) for c in cells]

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from k2matrix.backends.config import KafkaConfig
 from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.backends.registry import register_avro
-from k2matrix.errors import BackendError, VerificationError, WorkloadError
+from k2matrix.errors import VerificationError, WorkloadError
 from k2matrix.producer.bench import (
     RawReference,
     extra_info,
@@ -180,23 +179,6 @@ def test_memory_footprint_is_measured_for_real(cluster: KafkaCluster, registry: 
     assert set(info) >= {"python_peak_bytes_per_msg", "rss_growth_bytes_per_msg"}
     assert info["python_peak_bytes_per_msg"] == round(footprint.python_peak_bytes / 1500, 2)
     assert info["rss_growth_bytes_per_msg"] == round(footprint.rss_growth_bytes / 1500, 2)
-
-
-def test_sasl_secret_is_split_into_username_and_password(
-        cluster: KafkaCluster, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = KafkaConfig(mode="mock", sasl_password_env="K2_TEST_SASL")
-    probe = KafkaCluster.__new__(KafkaCluster)
-    probe.config, probe.bootstrap_servers = config, cluster.bootstrap_servers
-    monkeypatch.setenv("K2_TEST_SASL", "key:s3cret")
-    conf = probe.client_config()
-    assert (conf["sasl.username"], conf["sasl.password"]) == ("key", "s3cret")
-    assert conf["security.protocol"] == "SASL_SSL"
-    monkeypatch.setenv("K2_KAFKA_SASL_USERNAME", "user")
-    assert probe.client_config()["sasl.password"] == "key:s3cret"  # a bare password
-    monkeypatch.delenv("K2_KAFKA_SASL_USERNAME")
-    monkeypatch.setenv("K2_TEST_SASL", "no-colon")
-    with pytest.raises(BackendError, match=r"\$K2_TEST_SASL holds a SASL password: set "):
-        probe.client_config()
 
 
 def test_serializer_comparison_covers_every_path(capsys: pytest.CaptureFixture[str]) -> None:

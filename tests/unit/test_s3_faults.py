@@ -161,6 +161,7 @@ def test_doctor_on_the_embedded_s3_passes_and_leaves_nothing(tmp_path: Path) -> 
         assert all(c.ok for c in checks), [c.line() for c in checks]
         assert {c.service for c in checks} == {"kafka", "schema_registry", "storage",
                                                "catalog", "duckdb"}
+        assert "read s3://warehouse/ through httpfs" in checks[-1].detail
         left = ObjectStore(storage).fs.get_file_info(
             __import__("pyarrow.fs").fs.FileSelector("warehouse", recursive=True))
         assert [i.path for i in left if i.type.name == "File"] == []
@@ -193,3 +194,5 @@ def test_doctor_of_a_profile_checks_what_its_cells_need(tmp_path: Path) -> None:
     postgres = checks["catalog (postgresql)"]
     assert postgres.ok or "5432" in postgres.detail  # PostgreSQL at 127.0.0.1:5432 (CI)
     assert checks["duckdb"].ok and "httpfs" in checks["duckdb"].detail
+    # the query cells on S3 read through DuckDB's httpfs: a scratch object is read that way
+    assert "; read s3://warehouse/ through httpfs" in checks["duckdb"].detail

@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 from k2matrix.backends.config import CatalogConfig, redact, secret_from_env
 from k2matrix.backends.deadline import ATTEMPTS, Deadline
 from k2matrix.backends.faults import service_fault, storage_fault
+from k2matrix.backends.rest_config import rest_properties
 from k2matrix.backends.storage import pyiceberg_properties, scrub
 from k2matrix.backends.storage_config import StorageConfig
 from k2matrix.errors import BackendError
@@ -130,6 +131,24 @@ def _rest(name: str, deadline: Deadline, **props: str) -> RestCatalog:
     return TimedRestCatalog(name, **props)
 
 
+def rest_catalog_properties(config: CatalogConfig, location: str, io_props: dict[str, str],
+                            storage: StorageConfig | None) -> dict[str, str]:
+    """A REST catalog's pyiceberg properties: the URI, the warehouse (its name from
+    ``[backends.catalog.rest] warehouse``, else the storage location), the FileIO's and the
+    authentication of :func:`~k2matrix.backends.rest_config.rest_properties` (SigV4 with
+    the storage's credentials when they are configured)."""
+    props = {"uri": config.resolved_uri, "warehouse": location, **io_props,
+             **rest_properties(config.rest)}
+    if config.rest.sigv4 and storage is not None:
+        creds = storage.credentials()
+        for key, prop in (("access_key_id", "client.access-key-id"),
+                          ("secret_access_key", "client.secret-access-key"),
+                          ("session_token", "client.session-token")):
+            if key in creds:
+                props[prop] = creds[key]
+    return props
+
+
 def open_catalog(config: CatalogConfig, name: str = "k2matrix",
                  storage: StorageConfig | None = None, warehouse_key: str = "") -> Catalog:
     """A pyiceberg catalog with ``config.namespace`` created; :class:`BackendError` naming the
@@ -150,11 +169,8 @@ def open_catalog(config: CatalogConfig, name: str = "k2matrix",
                                    '[backends.storage] kind = "s3"')
             catalog: Catalog = _glue(name, config, storage, location)
         elif config.kind == "rest":
-            props = {"uri": uri, "warehouse": location, **io_props}
-            token = secret_from_env(config.password_env)
-            if token:
-                props["token"] = token
-            catalog = _rest(name, deadline, **props)
+            catalog = _rest(name, deadline, **rest_catalog_properties(
+                config, location, io_props, storage if on_s3 else None))
         else:
             from pyiceberg.catalog.sql import SqlCatalog
 
@@ -181,13 +197,14 @@ def open_catalog(config: CatalogConfig, name: str = "k2matrix",
     except BackendError:
         raise
     except Exception as exc:  # any driver error: name the catalog, hide the password
-        password = secret_from_env(config.password_env)
         fault = catalog_fault(exc, config, storage)
         if fault is not None:
             raise fault from None
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if password:
-            detail = detail.replace(password, "***")
+        for name in (config.password_env, *config.rest.env_names()):
+            secret = secret_from_env(name)
+            if secret:
+                detail = detail.replace(secret, "***")
         if storage is not None:
             detail = scrub(detail, storage)
         raise BackendError(
@@ -203,7 +220,8 @@ def catalog_fault(exc: BaseException, config: CatalogConfig, storage: StorageCon
     """:class:`~k2matrix.backends.faults.ServiceUnavailable` for a catalog (or its S3
     warehouse) that did not answer or refused, naming it; None for other errors."""
     inline = re.search(r"://[^/@:]+:([^/@]+)@", config.resolved_uri)
-    secrets = [secret_from_env(config.password_env), inline.group(1) if inline else None,
+    secrets = [*(secret_from_env(n) for n in (config.password_env, *config.rest.env_names())),
+               inline.group(1) if inline else None,
                *(storage.secrets() if storage else [])]
     deadline = Deadline(config.deadline_s)
     if config.kind == "glue":

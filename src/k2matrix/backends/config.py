@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from k2matrix.backends.deadline import DEFAULT_S, MAX_S, MIN_S, Deadline
+from k2matrix.backends.kafka_config import KafkaConfig, ProducerSettings, parse_kafka
+from k2matrix.backends.rest_config import RestSettings, parse_rest
 from k2matrix.backends.storage_config import (
     StorageConfig,
     parse_storage,
@@ -30,36 +32,40 @@ _SECRET_KEYS = re.compile(
     r"(password|passwd|secret|token|api_key|apikey|credential|auth|access_key|access_key_id)$")
 _URL_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]+:[^/@]+@")
 
-ACKS = ("0", "1", "all", "-1")
 CATALOG_KINDS = ("sql", "rest", "glue")
-COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
-
-
-@dataclass(frozen=True)
-class ProducerSettings:
-    acks: str = "all"
-    enable_idempotence: bool = True
-    linger_ms: int = 5
-    batch_size: int = 1_000_000
-    compression: str = "lz4"
-
-
-@dataclass(frozen=True)
-class KafkaConfig:
-    mode: str = "mock"
-    brokers: int = 3
-    bootstrap_servers: str = ""
-    sasl_password_env: str = ""
-    topic_prefix: str = "k2matrix"
-    producer: ProducerSettings = field(default_factory=ProducerSettings)
-    deadline_s: float = DEFAULT_S
+__all__ = ["Backends", "CatalogConfig", "KafkaConfig", "ProducerSettings", "SchemaRegistryConfig",
+           "parse_backends"]
 
 
 @dataclass(frozen=True)
 class SchemaRegistryConfig:
+    """Basic auth: ``username_env`` and ``password_env`` name the variables holding each
+    (like Kafka's SASL), or ``basic_auth_env`` one holding ``user:password`` (Confluent
+    Cloud's key:secret)."""
+
     url: str = "mock://k2matrix"
     basic_auth_env: str = ""
+    username_env: str = ""
+    password_env: str = ""
     deadline_s: float = DEFAULT_S
+
+    def env_names(self) -> list[str]:
+        return [n for n in (self.basic_auth_env, self.password_env) if n]
+
+    def user_info(self, environ: dict[str, str] | None = None) -> str | None:
+        """``user:password`` for basic auth, read from the environment now; None without
+        auth; BackendError naming a variable that is not set."""
+        env = os.environ if environ is None else environ
+        names = ([self.basic_auth_env] if self.basic_auth_env else
+                 [self.username_env, self.password_env] if self.password_env else [])
+        for name in names:
+            if not env.get(name):
+                raise BackendError(f"Schema Registry basic auth: the environment variable "
+                                   f"{name} (named in [backends.schema_registry]) is not set; "
+                                   "export it before the run")
+        if self.basic_auth_env:
+            return env[self.basic_auth_env]
+        return f"{env[self.username_env]}:{env[self.password_env]}" if names else None
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,10 @@ class CatalogConfig:
     kind: str = "sql"
     uri: str = "sqlite:///{warehouse}/catalog.db"
     warehouse: str = ".k2matrix/warehouse"
-    password_env: str = ""
+    password_env: str = ""  # PostgreSQL's password (a REST catalog: [backends.catalog.rest])
     namespace: str = "k2"
     deadline_s: float = DEFAULT_S
+    rest: RestSettings = field(default_factory=RestSettings)
 
     @property
     def warehouse_path(self) -> str:
@@ -127,6 +134,9 @@ class Backends:
                 "mode": self.kafka.mode,
                 "brokers": self.kafka.brokers if self.kafka.mode == "mock" else None,
                 "bootstrap_servers": redact(self.kafka.bootstrap_servers),
+                "security": self.kafka.security.describe(),
+                "partitions": self.kafka.partitions,
+                "replication_factor": self.kafka.replication_factor,
                 "producer": vars(self.kafka.producer).copy(),
             },
             "schema_registry": {"url": redact(self.schema_registry.url)},
@@ -134,6 +144,8 @@ class Backends:
                 "kind": self.catalog.kind,
                 "uri": redact(self.catalog.resolved_uri),
                 "warehouse": self.catalog.warehouse_path,
+                **({"rest": self.catalog.rest.describe()} if self.catalog.kind == "rest"
+                   else {}),
             },
             "storage": self.storage.describe(),
         }
@@ -164,6 +176,8 @@ def secret_from_env(name: str) -> str | None:
 def _no_inline_secrets(ck: Checker, table: dict[str, Any], path: str) -> None:
     for key, value in table.items():
         where = join(path, key)
+        if where == "backends.kafka.client":
+            continue  # librdkafka's property names: checked by kafka_config._parse_client
         if isinstance(value, dict):
             _no_inline_secrets(ck, value, where)
         elif (isinstance(value, str) and value and not key.endswith("_env")
@@ -183,54 +197,31 @@ def parse_backends(ck: Checker, table: dict[str, Any], path: str) -> Backends:
                          MAX_S, f"a number of seconds from {MIN_S:g} to {MAX_S:g} (the "
                          "deadline of every remote call)") or DEFAULT_S
 
-    k = ck.table(table, "kafka", path) or {}
-    kpath = join(path, "kafka")
-    ck.keys(k, kpath, ["mode", "brokers", "bootstrap_servers", "sasl_password_env",
-                       "topic_prefix", "producer"])
-    mode = ck.str_(k.get("mode", "mock"), join(kpath, "mode"), ("mock", "bootstrap")) or "mock"
-    brokers = ck.int_(k.get("brokers", 3), join(kpath, "brokers"), 1, 16,
-                      "an integer from 1 to 16") or 3
-    bootstrap = ck.str_(k.get("bootstrap_servers", ""), join(kpath, "bootstrap_servers"),
-                        what='a "host:port,host:port" string') or ""
-    if mode == "bootstrap" and not bootstrap and not os.environ.get("K2_KAFKA_BOOTSTRAP"):
-        ck.add(join(kpath, "bootstrap_servers"), bootstrap,
-               'mode = "bootstrap" needs servers here (or in K2_KAFKA_BOOTSTRAP)')
-    sasl_env = ck.env_name(k.get("sasl_password_env", ""), join(kpath, "sasl_password_env"))
-    prefix = ck.str_(k.get("topic_prefix", "k2matrix"), join(kpath, "topic_prefix")) or "k2"
-    p = ck.table(k, "producer", kpath) or {}
-    ppath = join(kpath, "producer")
-    ck.keys(p, ppath, ["acks", "enable_idempotence", "linger_ms", "batch_size", "compression"])
-    acks_raw = p.get("acks", "all")
-    acks = ck.str_(str(acks_raw) if isinstance(acks_raw, int) and not isinstance(acks_raw, bool)
-                   else acks_raw, join(ppath, "acks"), ACKS) or "all"
-    idem = p.get("enable_idempotence", True)
-    if ck.bool_(idem, join(ppath, "enable_idempotence")) is None:
-        idem = True
-    producer = ProducerSettings(
-        acks=acks,
-        enable_idempotence=bool(idem),
-        linger_ms=ck.int_(p.get("linger_ms", 5), join(ppath, "linger_ms"), 0, 300_000,
-                          "milliseconds from 0 to 300000") or 0,
-        batch_size=ck.int_(p.get("batch_size", 1_000_000), join(ppath, "batch_size"), 1,
-                           2_147_483_647, "a positive number of bytes") or 1_000_000,
-        compression=ck.str_(p.get("compression", "lz4"), join(ppath, "compression"),
-                            COMPRESSIONS) or "lz4",
-    )
-    kafka = KafkaConfig(mode=mode, brokers=brokers, bootstrap_servers=bootstrap,
-                        sasl_password_env=sasl_env or "", topic_prefix=prefix, producer=producer)
+    kafka = parse_kafka(ck, table, path)
 
     r = ck.table(table, "schema_registry", path) or {}
     rpath = join(path, "schema_registry")
-    ck.keys(r, rpath, ["url", "basic_auth_env"])
+    ck.keys(r, rpath, ["url", "basic_auth_env", "username_env", "password_env"])
     url = ck.str_(r.get("url", "mock://k2matrix"), join(rpath, "url")) or "mock://k2matrix"
     if not url.startswith(("mock://", "http://", "https://")):
         ck.add(join(rpath, "url"), url, "must start with mock:// (in-memory), http:// or https://")
-    auth_env = ck.env_name(r.get("basic_auth_env", ""), join(rpath, "basic_auth_env")) or ""
-    registry = SchemaRegistryConfig(url=url, basic_auth_env=auth_env)
+    auth = {key: ck.env_name(r.get(key, ""), join(rpath, key)) or ""
+            for key in ("basic_auth_env", "username_env", "password_env")}
+    if auth["basic_auth_env"] and (auth["username_env"] or auth["password_env"]):
+        ck.add(join(rpath, "basic_auth_env"), auth["basic_auth_env"], "give either "
+               "basic_auth_env (one variable holding user:password) or username_env and "
+               "password_env, not both")
+    elif bool(auth["username_env"]) != bool(auth["password_env"]):
+        ck.add(join(rpath, "password_env" if auth["username_env"] else "username_env"), "",
+               "basic auth needs both username_env and password_env (the names of the "
+               "variables holding each)")
+    registry = SchemaRegistryConfig(url=url, basic_auth_env=auth["basic_auth_env"],
+                                    username_env=auth["username_env"],
+                                    password_env=auth["password_env"])
 
     c = ck.table(table, "catalog", path) or {}
     cpath = join(path, "catalog")
-    ck.keys(c, cpath, ["kind", "uri", "warehouse", "password_env", "namespace"])
+    ck.keys(c, cpath, ["kind", "uri", "warehouse", "password_env", "namespace", "rest"])
     kind = ck.str_(c.get("kind", "sql"), join(cpath, "kind"), CATALOG_KINDS) or "sql"
     uri = ck.str_(c.get("uri", CatalogConfig.uri), join(cpath, "uri")) or CatalogConfig.uri
     if kind == "sql" and not uri.startswith(("sqlite:", "postgresql")):
@@ -243,6 +234,11 @@ def parse_backends(ck: Checker, table: dict[str, Any], path: str) -> Backends:
                'URI, or no uri (the storage endpoint: the embedded server or AWS)')
     warehouse = ck.str_(c.get("warehouse", CatalogConfig.warehouse), join(cpath, "warehouse"))
     pw_env = ck.env_name(c.get("password_env", ""), join(cpath, "password_env")) or ""
+    if pw_env and kind == "rest":
+        ck.add(join(cpath, "password_env"), pw_env, "a REST catalog takes no password: name "
+               "the variable holding its token in [backends.catalog.rest] token_env (or its "
+               "OAuth2 client_id:client_secret in credential_env)")
+    rest = parse_rest(ck, c, cpath, kind)
     namespace = ck.str_(c.get("namespace", "k2"), join(cpath, "namespace")) or "k2"
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", namespace):
         ck.add(join(cpath, "namespace"), namespace, "must be an identifier (letters, digits, _)")
@@ -253,10 +249,11 @@ def parse_backends(ck: Checker, table: dict[str, Any], path: str) -> Backends:
     if kind == "glue" and "uri" not in c:
         uri = ""
     return Backends(kafka=kafka, schema_registry=registry, catalog=catalog_config(
-        kind, uri, warehouse, pw_env, namespace), storage=storage).with_deadline(deadline)
+        kind, uri, warehouse, pw_env, namespace, rest), storage=storage).with_deadline(deadline)
 
 
 def catalog_config(kind: str, uri: str, warehouse: str | None, password_env: str,
-                   namespace: str) -> CatalogConfig:
+                   namespace: str, rest: RestSettings | None = None) -> CatalogConfig:
     return CatalogConfig(kind=kind, uri=uri, warehouse=warehouse or CatalogConfig.warehouse,
-                         password_env=password_env, namespace=namespace)
+                         password_env=password_env, namespace=namespace,
+                         rest=rest or RestSettings())

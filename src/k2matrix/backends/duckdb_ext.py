@@ -107,6 +107,19 @@ def create_s3_secret(con: duckdb.DuckDBPyConnection, config: StorageConfig) -> N
     apply_deadline(con, Deadline(config.deadline_s))
 
 
+def read_object(config: StorageConfig, key: str) -> bytes:
+    """The object ``key`` of ``config``'s bucket as DuckDB's httpfs reads it, with the S3
+    secret the query cells use (the preflight of the query cells on S3)."""
+    con = connect(extensions=S3_EXTENSIONS)
+    try:
+        create_s3_secret(con, config)
+        row = con.execute("SELECT content FROM read_blob(?)",
+                          [f"s3://{config.bucket}/{key}"]).fetchone()
+    finally:
+        con.close()
+    return bytes(row[0]) if row else b""
+
+
 def apply_deadline(con: duckdb.DuckDBPyConnection, deadline: Deadline) -> None:
     """httpfs's ``http_timeout`` (whole seconds, per read, write or connect) and
     ``http_retries`` from ``deadline``: a silent endpoint fails within it."""

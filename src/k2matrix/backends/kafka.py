@@ -18,7 +18,6 @@ the producer's flush waits 30 s).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 import uuid
@@ -30,13 +29,12 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from k2matrix.backends.config import KafkaConfig, ProducerSettings, secret_from_env
 from k2matrix.backends.deadline import Deadline
+from k2matrix.backends.kafka_config import KafkaConfig, ProducerSettings
 from k2matrix.errors import BackendError
 
 LOG = logging.getLogger("k2matrix.kafka")
 CONNECT_TIMEOUT_S = 5.0  # admin operations on a cluster that answered
-DEFAULT_PARTITIONS = 4
 _TOPIC_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -116,33 +114,20 @@ class KafkaCluster:
 
     def describe(self) -> dict[str, Any]:
         return {"mode": self.mode, "bootstrap_servers": self.bootstrap_servers,
-                "brokers": self.config.brokers if self.mode == "mock" else None}
+                "brokers": self.config.brokers if self.mode == "mock" else None,
+                "security": self.config.security.describe()}
 
     # ------------------------------------------------------------------ client configs
 
     def client_config(self) -> dict[str, Any]:
-        """What every client needs: the servers, credentials, and logs routed to logging.
-
-        ``sasl_password_env`` names a variable holding the SASL PLAIN password, with the
-        username in ``K2_KAFKA_SASL_USERNAME``, or both as ``username:password``. TLS is
-        assumed (managed clusters); ``K2_KAFKA_SECURITY_PROTOCOL`` overrides it (e.g.
-        ``SASL_PLAINTEXT`` for a local broker)."""
+        """What every client needs: the servers, the security properties (secrets read from
+        the variables ``[backends.kafka]`` names), ``[backends.kafka.client]``, the
+        deadline's timeouts (unless the client table sets them) and logs routed to
+        logging."""
         conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": LOG,
-                                **self.timeouts()}
-        secret = secret_from_env(self.config.sasl_password_env)
-        if secret:
-            username = os.environ.get("K2_KAFKA_SASL_USERNAME", "")
-            password = secret
-            if not username:
-                username, _, password = secret.partition(":")
-            if not username or not password:
-                raise BackendError(f"${self.config.sasl_password_env} holds a SASL password: "
-                                   "set K2_KAFKA_SASL_USERNAME too, or put username:password "
-                                   "in it")
-            conf.update({
-                "security.protocol": os.environ.get("K2_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
-                "sasl.mechanisms": "PLAIN", "sasl.username": username,
-                "sasl.password": password})
+                                **self.timeouts(), **dict(self.config.client)}
+        if self.mode != "mock":
+            conf.update(self.config.security.properties())
         return conf
 
     @property
@@ -182,14 +167,17 @@ class KafkaCluster:
         self.topics.append(name)
         return name
 
-    def create_topic(self, name: str, partitions: int = DEFAULT_PARTITIONS,
+    def create_topic(self, name: str, partitions: int | None = None,
                      timeout: float = CONNECT_TIMEOUT_S) -> None:
-        """Create ``name``. The mock cluster creates topics on first produce (its admin API
-        times out waiting for a controller), so there this does nothing."""
+        """Create ``name`` with ``partitions`` (default ``[backends.kafka] partitions``) and
+        the matrix's ``replication_factor``. The mock cluster creates topics on first
+        produce (its admin API times out waiting for a controller), with 4 partitions, so
+        there this does nothing."""
         if self.mode == "mock":
             return
         admin = AdminClient(self.client_config())
-        future = admin.create_topics([NewTopic(name, partitions, 1)],
+        future = admin.create_topics([NewTopic(name, partitions or self.config.partitions,
+                                               self.config.replication_factor)],
                                      operation_timeout=timeout)[name]
         try:
             future.result(timeout)

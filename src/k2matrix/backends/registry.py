@@ -3,7 +3,13 @@ client otherwise.
 
 ``SchemaRegistryClient.new_client({"url": "mock://…"})`` returns a
 ``MockSchemaRegistryClient`` (the plain constructor would try HTTP). Each mock client keeps
-its own store, so the producer and the verifying consumer of a run must share one client.
+its own store, so :func:`open_registry` returns one client per ``mock://`` URL in a process:
+like a real registry, every client opened on it sees the same subjects.
+
+Subjects: every subject registered through :func:`register_avro` is remembered with the
+client, and :func:`delete_registered` deletes them (soft, then permanent) at the end of a
+sweep, so a sweep against a shared registry leaves none behind (``--k2-keep-subjects`` keeps
+them).
 
 The real client gets the deadline (``[backends] deadline_s``): ``timeout`` per attempt and
 one retry; a registry that does not answer or refuses is
@@ -26,6 +32,8 @@ from k2matrix.errors import BackendError
 from k2matrix.schemas import avro_schema
 
 _OPENED: WeakKeyDictionary[SchemaRegistryClient, SchemaRegistryConfig] = WeakKeyDictionary()
+_REGISTERED: WeakKeyDictionary[SchemaRegistryClient, set[str]] = WeakKeyDictionary()
+_MOCKS: dict[str, SchemaRegistryClient] = {}  # the in-memory registry of each mock:// URL
 REGISTRY_FIX = ("check that the Schema Registry is running and answering there "
                 "(backends.schema_registry.url, K2_SCHEMA_REGISTRY_URL)")
 
@@ -36,26 +44,32 @@ def client_config(config: SchemaRegistryConfig) -> dict[str, Any]:
     deadline = Deadline(config.deadline_s)
     conf: dict[str, Any] = {"url": config.url, "timeout": deadline.attempt_s,
                             "max.retries": ATTEMPTS - 1}
-    auth = secret_from_env(config.basic_auth_env)
+    auth = config.user_info()
     if auth:
         conf["basic.auth.user.info"] = auth
     return conf
 
 
 def open_registry(config: SchemaRegistryConfig) -> SchemaRegistryClient:
-    """A registry client for ``config.url`` (see :func:`client_config`)."""
+    """A registry client for ``config.url`` (see :func:`client_config`); the process's one
+    client of a ``mock://`` URL."""
+    if config.url.startswith("mock://") and config.url in _MOCKS:
+        return _MOCKS[config.url]
     try:
         client = SchemaRegistryClient.new_client(client_config(config))
     except (ValueError, SchemaRegistryError) as exc:
         raise BackendError(f"Schema Registry {redact(config.url)}: {exc}") from None
     _OPENED[client] = config
+    if config.url.startswith("mock://"):
+        _MOCKS[config.url] = client
     return client
 
 
 def _fault(client: SchemaRegistryClient, exc: Exception, doing: str) -> BackendError:
     config = _OPENED.get(client, SchemaRegistryConfig(url="(a client k2matrix did not open)"))
     fault = service_fault(exc, "Schema Registry", redact(config.url), REGISTRY_FIX,
-                          Deadline(config.deadline_s), [secret_from_env(config.basic_auth_env)],
+                          Deadline(config.deadline_s),
+                          [secret_from_env(name) for name in config.env_names()],
                           doing)
     if fault is not None:
         return fault
@@ -74,14 +88,43 @@ def avro_schema_str(schema_name: str) -> str:
 
 
 def register_avro(client: SchemaRegistryClient, subject: str, schema_name: str) -> int:
-    """Register the K2 schema under ``subject`` and return its id (idempotent)."""
+    """Register the K2 schema under ``subject`` and return its id (idempotent); the subject
+    is remembered for :func:`delete_registered`."""
     try:
-        return int(client.register_schema(subject, Schema(avro_schema_str(schema_name), "AVRO")))
+        schema_id = int(client.register_schema(subject,
+                                               Schema(avro_schema_str(schema_name), "AVRO")))
     except SchemaRegistryError as exc:
         raise BackendError(f"cannot register schema {schema_name!r} under {subject!r}: "
                            f"{exc}") from None
     except Exception as exc:  # connection refused, DNS, TLS … from the HTTP client
         raise _fault(client, exc, f"registering {subject!r}") from None
+    _REGISTERED.setdefault(client, set()).add(subject)
+    return schema_id
+
+
+def registered(client: SchemaRegistryClient) -> set[str]:
+    """The subjects registered through ``client`` and not deleted yet."""
+    return set(_REGISTERED.get(client, ()))
+
+
+def delete_registered(client: SchemaRegistryClient) -> int:
+    """Delete every subject registered through ``client`` (soft, then permanent: a
+    registry refuses a permanent delete first); the number deleted. A subject already gone
+    counts as deleted; any other failure is a BackendError naming the subject."""
+    subjects = _REGISTERED.get(client, set())
+    deleted = 0
+    for subject in sorted(subjects):
+        for permanent in (False, True):
+            try:
+                client.delete_subject(subject, permanent=permanent)
+            except SchemaRegistryError as exc:
+                if exc.http_status_code != 404:
+                    raise BackendError(f"cannot delete subject {subject!r}: {exc}") from None
+            except Exception as exc:
+                raise _fault(client, exc, f"deleting subject {subject!r}") from None
+        subjects.discard(subject)
+        deleted += 1
+    return deleted
 
 
 def writer_schema(client: SchemaRegistryClient, schema_id: int) -> dict[str, Any]:

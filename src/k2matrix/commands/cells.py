@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,8 @@ class CellsResult:
     targets: dict[str, list[str]]  # cell id -> the names of its targets
     keyword: str | None = None
     in_profile: int = 0  # the profile's cells before -k
+    # (cell id, why): the cells that can never run on the configured backends (not planned)
+    unplanned: list[tuple[str, str]] = field(default_factory=list)
 
 
 class CellsCommand(Command[CellsValues, CellsResult]):
@@ -60,12 +62,14 @@ class CellsCommand(Command[CellsValues, CellsResult]):
         matrix = load_matrix(values.matrix)
         every = matrix.cells(values.profile)
         cells = every
+        unplanned = [(c.id, why) for c, why in matrix.unplanned(values.profile)]
         if values.keyword is not None:
             matches = keyword_matcher(values.keyword)
             cells = [c for c in every if matches(c.id)]
+            unplanned = [(i, why) for i, why in unplanned if matches(i)]
         return CellsResult(values.matrix, values.profile, cells,
                            {c.id: [t.name for t in matrix.targets_for(c)] for c in cells},
-                           values.keyword, len(every))
+                           values.keyword, len(every), unplanned)
 
     def render(self, result: CellsResult, fmt: str) -> str:
         cells = result.cells
@@ -87,5 +91,10 @@ class CellsCommand(Command[CellsValues, CellsResult]):
                  for row in [header, *rows]]
         selected = (f" matching -k {result.keyword!r} (of {result.in_profile})"
                     if result.keyword is not None else "")
+        not_planned = ([f"{len(result.unplanned)} cells not planned: they can never run on "
+                        "the configured backends"] +
+                       [f"  {cell_id}: {why}" for cell_id, why in result.unplanned]
+                       if result.unplanned else [])
         return "\n".join([*lines, "", f"{len(cells)} cells{selected} in profile "
-                                      f"{result.profile!r} of {result.matrix}"]) + "\n"
+                                      f"{result.profile!r} of {result.matrix}",
+                           *not_planned]) + "\n"

@@ -16,6 +16,7 @@ from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed, format_param, param_name
 from k2matrix.checks import did_you_mean
 from k2matrix.errors import MISSING, MatrixError, Problem
+from k2matrix.matrix.backend_fit import never_runs
 from k2matrix.matrix.properties import Property
 
 METRICS = ("throughput", "median_ms", "p99_ms")
@@ -146,9 +147,24 @@ class Matrix:
             ) from None
 
     def cells(self, profile: str = "smoke", include_slow: bool | None = None) -> list[Cell]:
-        """Every cell of ``profile``, in matrix order, with stable readable ids.
+        """Every cell of ``profile`` that can run, in matrix order, with stable readable ids
+        (:meth:`unplanned` lists the others and why).
 
         ``include_slow`` overrides the profile's ``include_slow`` (``-m slow`` sets it)."""
+        return [c for c in self._grid(profile, include_slow) if never_runs(c) is None]
+
+    def unplanned(self, profile: str = "smoke", include_slow: bool | None = None
+                  ) -> list[tuple[Cell, str]]:
+        """The cells of ``profile`` that can never run on the configured backends, each with
+        the reason (:mod:`k2matrix.matrix.backend_fit`)."""
+        out = []
+        for cell in self._grid(profile, include_slow):
+            reason = never_runs(cell)
+            if reason is not None:
+                out.append((cell, reason))
+        return out
+
+    def _grid(self, profile: str, include_slow: bool | None) -> list[Cell]:
         prof = self.profile(profile)
         with_slow = prof.include_slow if include_slow is None else include_slow
         components = prof.axes.get("components", self.axes["components"])

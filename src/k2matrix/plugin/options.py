@@ -51,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--k2-order-seed", metavar="S", default=None, type=int,
                     help="run the cells in an order shuffled by seed S (same S, same order "
                          "in every xdist worker)")
+    group.addoption("--k2-keep-subjects", action="store_true", default=False,
+                    help="keep the Schema Registry subjects the cells registered (default: "
+                         "deleted when the suite ends)")
 
 
 def _positive(option: str) -> Callable[[str], int]:

@@ -7,7 +7,8 @@ the Schema Registry (register, read back and delete a scratch subject), the obje
 (the bucket, then put/get/delete of a scratch object; the embedded server is started and
 stopped when the cells would use it), each Iceberg catalog the cells use (create and drop a
 scratch table: ``[backends.catalog]``, and the SQLite, PostgreSQL or Glue catalog of the
-``catalogs`` axis), and the DuckDB extensions (loaded from their packages). Each line gives
+``catalogs`` axis), and the DuckDB extensions (loaded from their packages; with S3 cells,
+a scratch object read through httpfs with the query cells' S3 secret). Each line gives
 the version and the round-trip time. Nothing is left behind: every scratch topic, subject,
 object and table is deleted.
 
@@ -23,6 +24,7 @@ fix. The command is :mod:`k2matrix.commands.doctor`.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -79,6 +81,15 @@ def _timed(service: str, version: str, fn: Callable[[], str], secrets: list[str]
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return Check(service, False, version, None, _hide(text, secrets))
     return Check(service, True, version, (time.perf_counter() - started) * 1e3, detail)
+
+
+def _secrets(backends: Backends) -> list[str]:
+    """Every secret the backends' variables hold: never shown in a check's line."""
+    names = [*backends.schema_registry.env_names(), backends.catalog.password_env,
+             *backends.catalog.rest.env_names()]
+    held = [os.environ.get(name, "") for name in names if name]
+    return [s for s in (*backends.storage.secrets(), *backends.kafka.security.secrets(), *held)
+            if s]
 
 
 def _hide(text: str, secrets: list[str]) -> str:
@@ -157,13 +168,16 @@ def _duckdb(on_s3: bool) -> tuple[str, str]:
 
 
 FIXES = {
-    "kafka": "start the broker, or fix backends.kafka.bootstrap_servers (K2_KAFKA_BOOTSTRAP)",
+    "kafka": "start the broker, or fix backends.kafka.bootstrap_servers (K2_KAFKA_BOOTSTRAP), "
+             "security_protocol and its [backends.kafka.sasl] / [backends.kafka.ssl] "
+             "(docs/cluster.md)",
     "schema_registry": "start the registry, or fix backends.schema_registry.url "
-                       "(K2_SCHEMA_REGISTRY_URL) and basic_auth_env",
+                       "(K2_SCHEMA_REGISTRY_URL) and username_env / password_env (or "
+                       "basic_auth_env)",
     "storage": "fix [backends.storage] (endpoint, bucket, the *_env credentials) or "
                "K2_S3_ENDPOINT / K2_S3_BUCKET; check the server is running",
-    "catalog": "fix [backends.catalog] uri (K2_CATALOG_URI) and password_env; check the "
-               "catalog server is running",
+    "catalog": "fix [backends.catalog] uri (K2_CATALOG_URI), password_env or "
+               "[backends.catalog.rest]; check the catalog server is running",
     "duckdb": "pip install the duckdb-extension-* packages matching duckdb (bash "
               "scripts/bootstrap.sh)",
 }
@@ -199,7 +213,7 @@ def run_checks(backends: Backends, needs: Needs | None = None) -> list[Check]:
     """The checks of ``needs`` (default: everything ``backends`` configures), in order,
     stopping at the first that fails (see the module docstring)."""
     needs = needs or configured(backends)
-    checks = _Checks(needs, backends.storage.secrets())
+    checks = _Checks(needs, _secrets(backends))
     for service, version, fn in (
             ("kafka", f"librdkafka {_librdkafka()}", lambda: _kafka(backends)),
             ("schema_registry", _version("confluent-kafka"), lambda: _registry(backends))):
@@ -208,25 +222,13 @@ def run_checks(backends: Backends, needs: Needs | None = None) -> list[Check]:
         else:
             checks.skip(service)
     _storage_and_catalogs(backends, checks)
-    if "duckdb" in needs.services:
-        found: list[str] = []
-
-        def duck() -> str:
-            version, detail = _duckdb(needs.s3)
-            found.append(version)
-            return detail
-
-        check = checks.run("duckdb", "", duck)
-        if not check.skipped:
-            check.version = found[0] if found else _version("duckdb")
-    else:
-        checks.skip("duckdb")
     return checks.done
 
 
 def _storage_and_catalogs(backends: Backends, checks: _Checks) -> None:
     """The storage (when the cells use S3: ``[backends.storage]``, or the embedded server
-    started for the checks), then each catalog the cells use, the Glue one on that S3."""
+    started for the checks), then each catalog the cells use, the Glue one on that S3, then
+    DuckDB (reading that S3 while it runs)."""
     wanted = "storage" in checks.needs.services
     config = backends.storage if backends.storage.kind == "s3" else StorageConfig(
         kind="s3", deadline_s=backends.storage.deadline_s)
@@ -235,14 +237,54 @@ def _storage_and_catalogs(backends: Backends, checks: _Checks) -> None:
     elif checks.failed() is not None:  # no server is started after a failure
         checks.run("storage", _version("pyarrow"), lambda: "")
         wanted = False
+    duckdb_checked = False
     try:
         with _storage_of(config if wanted else StorageConfig()) as storage:
             if wanted and storage is not None:
                 checks.run("storage", _version("pyarrow"), lambda: _storage(storage))
             _catalogs(backends, checks, storage)
+            _duckdb_check(checks, storage if wanted else None)
+            duckdb_checked = True
     except K2Error as exc:  # the embedded server did not start
         checks.done.append(Check("storage", False, _version("moto"), None,
                                  scrub(str(exc), backends.storage)))
+    if not duckdb_checked:
+        _duckdb_check(checks, None)
+
+
+def _duckdb_check(checks: _Checks, storage: StorageConfig | None) -> None:
+    """DuckDB's extensions; with S3 cells, a scratch object read through httpfs too."""
+    if "duckdb" not in checks.needs.services:
+        checks.skip("duckdb")
+        return
+    found: list[str] = []
+
+    def duck() -> str:
+        version, detail = _duckdb(checks.needs.s3)
+        found.append(version)
+        if checks.needs.s3 and storage is not None:
+            detail += "; " + _duckdb_reads_s3(storage)
+        return detail
+
+    check = checks.run("duckdb", "", duck)
+    if not check.skipped:
+        check.version = found[0] if found else _version("duckdb")
+
+
+def _duckdb_reads_s3(config: StorageConfig) -> str:
+    from k2matrix.backends.duckdb_ext import read_object
+
+    store = ObjectStore(config)
+    key = f"{config.prefix}/k2matrix-doctor-duckdb-{uuid.uuid4().hex}".lstrip("/")
+    payload = uuid.uuid4().bytes * 16
+    store.put(key, payload)
+    try:
+        if read_object(config, key) != payload:
+            raise K2Error(f"DuckDB read s3://{config.bucket}/{key} at {config.endpoint} "
+                          "back different from what was written")
+    finally:
+        store.delete(key)
+    return f"read s3://{config.bucket}/ through httpfs"
 
 
 def _catalogs(backends: Backends, checks: _Checks, storage: StorageConfig | None) -> None:
