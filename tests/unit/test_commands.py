@@ -204,3 +204,17 @@ def test_measured_floors_are_reported_not_judged(tmp_path: Path) -> None:
     for cid in ids[1:]:
         assert rows[cid]["noise_floor"] == before[cid]["noise_floor"]
         assert rows[cid]["noise_floor_source"] is None
+
+
+def test_run_keep_subjects_reaches_the_sweep_as_its_pytest_option() -> None:
+    from k2matrix.commands.run import RunCommand
+
+    parser = _subparsers()["run"]
+
+    def values(argv: list[str]) -> list[str]:
+        args, extra = parser.parse_known_args(argv)  # as cli.main does
+        args.extra = extra
+        return RunCommand().values(args).pytest_args
+
+    kept, plain = values(["--keep-subjects", "-k", "b100"]), values(["-k", "b100"])
+    assert kept == ["-k", "b100", "--k2-keep-subjects"] and plain == ["-k", "b100"]

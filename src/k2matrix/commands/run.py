@@ -67,12 +67,16 @@ class RunCommand(Command[RunValues, int]):
         add_trials(parser, 1, "trials of every cell, the cells in a random order in each "
                               "(statistics over trials: k2matrix compare)")
         add_clock(parser)
+        parser.add_argument("--keep-subjects", action="store_true",
+                            help="keep the Schema Registry subjects the sweep registered "
+                                 "(deleted at its end by default; docs/cluster.md)")
 
     def values(self, args: argparse.Namespace) -> RunValues:
         return RunValues(matrix=args.matrix, profile=args.profile, tests=args.tests,
                          results=args.results, numprocesses=args.numprocesses,
                          cell=list(args.cell), trials=args.trials, clock=args.clock,
-                         pytest_args=list(args.extra))
+                         pytest_args=[*args.extra,
+                                      *(["--k2-keep-subjects"] if args.keep_subjects else [])])
 
     def run(self, values: RunValues) -> int:
         return _run(values)
