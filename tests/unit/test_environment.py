@@ -179,3 +179,21 @@ def test_a_load_above_the_cpu_count_is_a_warning(tmp_path: Path, start: list[flo
     if warned:
         assert "above the machine's 2 CPUs" in summary.warnings[0]
         assert summary.to_dict()["warnings"] == summary.warnings
+
+
+def test_a_run_across_hosts_names_each_host_in_the_summary(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = environment(Backends(), library_versions(), git_commit(str(ROOT)))
+    doc = _doc_with(env)
+    doc["k2"]["hosts"] = {"k2h1": {"workers": ["gw0", "gw1"], "cells": 7, "usable_cores": 2},
+                          "k2h2": {"workers": ["gw2"], "cells": 5}}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(doc))
+    assert build_summary(path).environment["hosts"] == doc["k2"]["hosts"]
+    assert k2matrix(["summary", str(path)]) == 0
+    assert ("Hosts: k2h1 (7 cells; gw0, gw1; 2 usable cores); k2h2 (5 cells; gw2) "
+            "(overlap and contention judged per host)") in capsys.readouterr().out
+    doc["k2"]["hosts"] = {"k2h1": {"workers": ["gw0"], "cells": 1}}  # one host: no line
+    path.write_text(json.dumps(doc))
+    assert k2matrix(["summary", str(path)]) == 0
+    assert "Hosts:" not in capsys.readouterr().out

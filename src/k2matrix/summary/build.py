@@ -153,6 +153,9 @@ def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
     verdict = decide(frame, cells.failed, missing=missing, counted=counted,
                      planned=len(planned) if isinstance(planned, list) and planned else None)
     environment = read_environment(run.k2)
+    hosts = run.k2.get("hosts")
+    if isinstance(hosts, dict) and hosts:  # where the workers ran (docs/hosts.md)
+        environment = {**environment, "hosts": hosts}
     notes = list(run.notes)
     notes.extend(str(n) for n in run.k2.get("merge_notes") or [])
     if counted:

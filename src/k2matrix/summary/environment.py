@@ -36,6 +36,17 @@ def _backend(name: str, entry: Mapping[str, Any], words: Mapping[str, str]) -> s
     return text
 
 
+def _host(name: str, entry: Mapping[str, Any]) -> str:
+    """One host of a run across hosts: its cells, workers and usable cores."""
+    workers = entry.get("workers")
+    parts = [f"{entry.get('cells', 0)} cells"]
+    if isinstance(workers, Sequence) and workers:
+        parts.append(", ".join(str(w) for w in workers))
+    if entry.get("usable_cores"):
+        parts.append(f"{entry['usable_cores']} usable cores")
+    return f"{name} ({'; '.join(parts)})"
+
+
 def _load(values: Any) -> str:
     return f"{values[0]:g}" if isinstance(values, Sequence) and values else "?"
 
@@ -65,6 +76,11 @@ def environment_lines(env: Mapping[str, Any]) -> list[str]:
     lines.append(f"  Machine: {machine.get('cpu_model') or 'unknown CPU'}, {cores}; load "
                  f"{_load(load.get('start'))} at the start, {_load(load.get('end'))} at the "
                  "end (1-minute averages)")
+    hosts = _d(env.get("hosts"))
+    if len(hosts) > 1:
+        lines.append("  Hosts: " + "; ".join(_host(name, _d(entry))
+                                           for name, entry in hosts.items())
+                     + " (overlap and contention judged per host)")
     git = _d(env.get("git"))
     if git.get("commit"):
         dirty = (", dirty (uncommitted changes)" if git.get("dirty") is True
