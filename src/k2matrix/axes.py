@@ -16,6 +16,8 @@ COMPONENTS = ("producer", "writer", "query", "pipeline")
 SCHEMAS = ("v1", "v2")
 QUERY_SHAPES = (
     "simple_scan", "filtered", "aggregation", "time_range", "join", "window", "subquery",
+    # the shapes K2's QueryEngine API serves: query_trades, get_market_summary
+    "latest_trades", "market_summary",
 )
 ENGINES = ("duckdb_iceberg_scan", "duckdb_parquet", "polars")  # the built-in engines
 LAYOUTS = ("unpartitioned", "day_symbol", "day_bucket", "sorted")

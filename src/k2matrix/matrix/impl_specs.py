@@ -11,7 +11,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from k2matrix import implementations
-from k2matrix.axes import COMPONENTS, DEFAULT_IMPLS, ENGINE_KIND, IMPL_KINDS
+from k2matrix.axes import COMPONENTS, DEFAULT_IMPLS, ENGINE_KIND, IMPL_KINDS, QUERY_SHAPES, SCHEMAS
 from k2matrix.checks import Checker, join
 
 __all__ = ["check_engine", "check_impls"]
@@ -24,8 +24,7 @@ def _problem(ck: Checker, kind: str, spec: str) -> str | None:
     seen = _SEEN.setdefault(ck, {})
     if (kind, spec) not in seen:
         try:
-            implementations.resolve(kind, spec)
-            seen[kind, spec] = None
+            seen[kind, spec] = _unknown_support(implementations.resolve(kind, spec).supports)
         except implementations.UnknownName as exc:
             listed = ", ".join(exc.names) or "none installed"
             seen[kind, spec] = (f"unknown value{exc.hint}; allowed: {listed} (installed, entry "
@@ -34,6 +33,16 @@ def _problem(ck: Checker, kind: str, spec: str) -> str | None:
         except implementations.PluginError as exc:
             seen[kind, spec] = exc.problem
     return seen[kind, spec]
+
+
+def _unknown_support(declared: dict[str, tuple[str, ...]]) -> str | None:
+    """A problem with the names a ``supports`` declaration lists, or None."""
+    for key, known in (("schemas", SCHEMAS), ("query_shapes", QUERY_SHAPES)):
+        unknown = [n for n in declared.get(key, ()) if n not in known]
+        if unknown:
+            return (f"supports[{key!r}] lists {', '.join(map(repr, unknown))}: not one of "
+                    f"{', '.join(known)}")
+    return None
 
 
 def check_spec(ck: Checker, kind: str, value: Any, path: str) -> str | None:

@@ -196,7 +196,11 @@ def _build_table(catalog: Any, name: str, schema: str, layout: str, rows: pa.Tab
                  ) -> TableInfo:
     from k2matrix.writer.layouts import create_table
 
-    table = create_table(catalog, f"{NAMESPACE}.{name}", schema, layout, replace=True)
+    # <warehouse>/<namespace>/<table>, the REST catalogs' convention: an engine that finds a
+    # table by warehouse path and name (K2's QueryEngine) reaches it
+    warehouse = str(catalog.properties.get("warehouse", "")).rstrip("/")
+    table = create_table(catalog, f"{NAMESPACE}.{name}", schema, layout, replace=True,
+                         location=f"{warehouse}/{NAMESPACE}/{name}" if warehouse else None)
     ordered = cluster(rows, schema, layout)
     for offset in range(0, max(ordered.num_rows, 1), CHUNK_ROWS):
         table.append(ordered.slice(offset, CHUNK_ROWS))
