@@ -33,6 +33,13 @@ IMPL_KINDS: dict[str, str] = {"producer": "producer", "writer": "writer"}
 DEFAULT_IMPLS: dict[str, str] = {"producer": "k2", "writer": "iceberg"}
 ENGINE_KIND = "engine"
 
+# Cases that time k2matrix's own code whatever implementation the matrix names (the
+# serializer cache, the record-to-Arrow conversion, the pipeline's own producer and sink).
+# With another implementation named, their ids end in ``-k2matrix`` and their records say so
+# (parameter ``times``), so a run of an outside implementation never shows them as its own.
+OWN_CODE_CASES = ("producer.serializer_cache", "writer.arrow_conversion", "pipeline.*")
+OWN_CODE = "k2matrix"
+
 # The axes of ``[axes]`` in matrix.toml (plural, as written there).
 GLOBAL_AXES = (
     "components", "schemas", "batch_sizes", "query_shapes", "engines", "layouts", "dataset_sizes",

@@ -43,6 +43,7 @@ _SECRET_KEY = re.compile(r"(password|secret|token|sasl\.password|basic\.auth|cre
                          re.IGNORECASE)
 _URL_SECRET = re.compile(r"(://[^/@:]+:)[^/@]+@")
 _SHARED: dict[str, Any] = {}  # mock:// URL -> the one client of this process
+_CATALOG_TYPES = {"SqlCatalog": "sql", "GlueCatalog": "glue", "RestCatalog": "rest"}
 
 
 def redacted(properties: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,8 +117,12 @@ class CatalogSettings:
 
     @classmethod
     def of(cls, catalog: Any, namespace: str) -> CatalogSettings:
-        """From an open pyiceberg catalog: its name and properties."""
+        """From an open pyiceberg catalog: its name and properties (with its ``type``)."""
         props = {str(k): str(v) for k, v in dict(catalog.properties).items()}
+        kinds = [_CATALOG_TYPES[k.__name__] for k in type(catalog).__mro__
+                 if k.__name__ in _CATALOG_TYPES]
+        if kinds:
+            props.setdefault("type", kinds[0])
         return cls(name=str(catalog.name), uri=props.get("uri", ""),
                    warehouse=props.get("warehouse", ""), namespace=namespace, properties=props)
 
@@ -148,6 +153,20 @@ class StorageSettings:
                    access_key_id=creds.get("access_key_id", ""),
                    secret_access_key=creds.get("secret_access_key", ""),
                    session_token=creds.get("session_token", ""))
+
+    def duckdb_secret(self) -> str:
+        """A DuckDB ``CREATE SECRET`` statement for this S3 (values SQL-quoted); ``""`` for
+        local storage. It holds the credentials: run it, never log it."""
+        if self.kind != "s3":
+            return ""
+        opts = {"REGION": self.region, "URL_STYLE": "path" if self.path_style else "vhost",
+                "KEY_ID": self.access_key_id, "SECRET": self.secret_access_key,
+                "SESSION_TOKEN": self.session_token}
+        parts = [f"{k} '{v.replace(chr(39), chr(39) * 2)}'" for k, v in opts.items() if v]
+        if self.endpoint:
+            parts.append(f"ENDPOINT '{self.endpoint.split('://', 1)[-1]}'")
+            parts.append(f"USE_SSL {str(self.endpoint.startswith('https://')).lower()}")
+        return f"CREATE OR REPLACE TEMPORARY SECRET k2_s3 (TYPE s3, {', '.join(parts)})"
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "endpoint": self.endpoint, "region": self.region,

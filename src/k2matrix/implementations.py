@@ -43,7 +43,7 @@ KINDS: dict[str, str] = {
 }
 FORM = "'package.module:Name'"
 # What a factory's ``supports`` may declare (each a list of names; absent: everything).
-SUPPORT_KEYS = ("schemas", "query_shapes", "capabilities")
+SUPPORT_KEYS = ("schemas", "query_shapes", "catalogs", "capabilities")
 
 
 class PluginError(K2Error):
@@ -118,11 +118,15 @@ class Plugin:
         :data:`SUPPORT_KEYS` to names); a key it leaves out means everything."""
         return declared_support(self.kind, self.spec, self.factory)
 
-    def not_applicable(self, schema: str = "", query_shapes: tuple[str, ...] = ()
-                       ) -> str | None:
-        """Why a cell of ``schema`` running ``query_shapes`` is outside what the
-        implementation supports, or None when it is inside."""
+    def not_applicable(self, schema: str = "", query_shapes: tuple[str, ...] = (),
+                       catalog: str = "") -> str | None:
+        """Why a cell of ``schema`` running ``query_shapes`` on a ``catalog`` (a value of
+        the ``catalogs`` axis) is outside what the implementation supports, or None."""
         declared = self.supports
+        catalogs = declared.get("catalogs")
+        if catalog and catalogs is not None and catalog not in catalogs:
+            return (f"{self.spec} supports catalog(s) {', '.join(catalogs) or 'none'}; this "
+                    f"cell's is {catalog}")
         schemas = declared.get("schemas")
         if schema and schemas is not None and schema not in schemas:
             return (f"{self.spec} supports schema(s) {', '.join(schemas) or 'none'}; this cell "

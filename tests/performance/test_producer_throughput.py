@@ -62,7 +62,8 @@ def producers(kafka: KafkaCluster, registry: Any, k2_matrix: Matrix, k2_backends
               k2_cell: Cell) -> Iterator[ProducerBench]:
     """The matrix's producer implementation, with the suite's measurements around it
     (``not_applicable`` when the cell's schema is outside what it supports)."""
-    bench = ProducerBench(k2_matrix.impls["producer"], kafka, registry,
+    bench = ProducerBench(str(k2_cell.params.get("impl", k2_matrix.impls["producer"])), kafka,
+                          registry,
                           k2_backends.schema_registry)
     require_support(bench.plugin, k2_cell)
     yield bench

@@ -206,13 +206,16 @@ def sql_literal(value: Any) -> str:
 
 
 def literal_sql(name: str, params: Mapping[str, Any] | None,
-                sources: Mapping[str, str]) -> str:
+                sources: Mapping[str, Any]) -> str:
     """Shape ``name`` as SQL text with its (checked) parameters bound as literals
-    (:func:`sql_literal`) and each table replaced by its source in ``sources`` (e.g.
-    ``iceberg_scan('…metadata.json')``): for an engine that runs SQL text without parameters
-    (K2's ``execute_raw``). Longer names first, so ``$start`` never eats ``$s``."""
+    (:func:`sql_literal`) and each table replaced by its source in ``sources``: SQL text, or
+    a :class:`~k2matrix.component_config.TableRef` (an engine's ``config.tables``), read as
+    DuckDB ``iceberg_scan`` of its metadata file. For an engine that runs SQL text without
+    parameters (K2's ``execute_raw``). Longer names first, so ``$start`` never eats ``$s``."""
     shape, bound = bind(name, params)
-    sql = shape.render(sources)
+    sql = shape.render({table: source if isinstance(source, str) else
+                        f"iceberg_scan({sql_literal(str(source.metadata_location))})"
+                        for table, source in sources.items()})
     for key in sorted(bound, key=len, reverse=True):
         sql = sql.replace(f"${key}", sql_literal(bound[key]))
     return sql

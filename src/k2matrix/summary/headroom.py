@@ -20,7 +20,7 @@ import polars as pl
 
 from k2matrix.summary.units import finite, fmt_number, fmt_seconds, fmt_times
 
-_ROW = ("status", "not_judged", "target_metric", "target_figure", "target_value",
+_ROW = ("status", "not_judged", "times", "target_metric", "target_figure", "target_value",
         "target_critical", "target_direction", "target_unit", "headroom")
 
 
@@ -35,7 +35,15 @@ def figure_text(value: Any, metric: Any, unit: Any) -> str:
 
 def status_text(row: Mapping[str, Any]) -> str:
     """The status of one cell with its figure, target and headroom (a row of the cells
-    frame, or a dict with the same keys)."""
+    frame, or a dict with the same keys); a cell that times k2matrix's own code while the
+    matrix names another implementation says so first."""
+    text = _status_text(row)
+    if row.get("times") == "k2matrix":
+        return f"k2matrix's own code (not the implementation named): {text}"
+    return text
+
+
+def _status_text(row: Mapping[str, Any]) -> str:
     status = str(row.get("status") or "no_target")
     metric, unit = row.get("target_metric"), row.get("target_unit")
     if status == "not_judged":
