@@ -43,6 +43,10 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only the cells whose test id matches EXPR (pytest -k)")
     add_workers(parser)
     add_matrix(parser)
+    parser.add_argument("--tests", default=None, metavar="PATH",
+                        help="benchmark suites of both sides (default: tests/performance "
+                             "beside the matrix); a relative PATH is taken in each side's "
+                             "project, so a git: side runs its own version of them")
     add_results(parser)
     parser.add_argument("--run-id", default=None, type=run_id,
                         help="the run directory's name (letters, digits, '.', '_', '-')")
@@ -63,7 +67,8 @@ def job_request(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> 
     return JobRequest(kind=kind, specs=specs, matrix=Path(args.matrix), profile=args.profile,
                       trials=args.trials, results=Path(results), seed=seed_value(args),
                       clock=args.clock, keyword=args.keyword, workers=args.numprocesses,
-                      run_id=args.run_id, duet=args.duet, force=getattr(args, "force", False))
+                      run_id=args.run_id, duet=args.duet, force=getattr(args, "force", False),
+                      tests=Path(args.tests) if args.tests else None)
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,10 @@ class Matrix:
                 ))
         return out
 
+    def impl_record(self) -> dict[str, list[str]]:
+        """What a run records of the implementations named (``k2.impls``)."""
+        return {c: list(self.specs(c)) for c in IMPL_KINDS}
+
     def specs(self, component: str) -> tuple[str, ...]:
         """Every implementation the matrix names for ``component`` (the first is ``impls``)."""
         if component in self.impl_lists:
@@ -241,9 +245,16 @@ class Matrix:
     def targets_for(self, cell: Cell) -> list[Target]:
         return [t for t in self.targets.values() if t.applies(cell)]
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, without_impls: bool = False) -> str:
         """A digest of everything that decides which cells exist and what they do (not the
-        backends, which may differ between machines): runs merge only with equal ones."""
+        backends, which may differ between machines): runs merge only with equal ones.
+        ``without_impls``: leaving out the producer and writer implementations named, so
+        that two runs of the same matrix with other implementations compare (the
+        implementation is then what is compared)."""
         keep = {k: v for k, v in self.raw.items() if k != "backends"}
+        if without_impls and isinstance(keep.get("components"), dict):
+            keep["components"] = {c: ({k: v for k, v in t.items() if k != "impl"}
+                                      if isinstance(t, dict) else t)
+                                  for c, t in keep["components"].items()}
         text = json.dumps(keep, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
