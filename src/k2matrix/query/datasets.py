@@ -51,7 +51,9 @@ from k2matrix.errors import BackendError
 from k2matrix.workload.generate import WorkloadSpec, generate_table
 from k2matrix.writer.layouts import check_layout, sort_keys
 
-FORMAT_VERSION = 1
+# 2: tables at <warehouse>/<namespace>/<table> (engines that find a table by warehouse path
+# and name reach it); a dataset of version 1 is rebuilt, same rows
+FORMAT_VERSION = 2
 CHUNK_ROWS = 1_000_000
 NAMESPACE = "k2q"
 TABLES: dict[str, str] = {"trades": "v2", "quotes": "quote_v2"}  # table name -> schema
