@@ -7,6 +7,10 @@ the tables it writes (this writer has no ``ensure_table``), answers the buffered
 ``schema_of`` itself and takes commit counts from the snapshots, and says so in each cell's
 ``capabilities_missing``.
 
+It takes configuration, not objects (a ``config`` parameter: the cell's
+:class:`~k2matrix.component_config.ComponentConfig`) and opens its own catalog from it, by
+the catalog's name and properties, as a platform's writer would (see docs/plugins.md).
+
 The matrix names it ``[components.writer] impl = "k2_examples.writer:PlainIcebergWriter"``.
 """
 
@@ -16,20 +20,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
-from pyiceberg.catalog import Catalog
+from pyiceberg.catalog import load_catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
+from k2matrix.component_config import ComponentConfig
 from k2matrix.errors import WorkloadError
 
 
 class PlainIcebergWriter:
-    """Appends trades to existing Iceberg tables of ``namespace``."""
+    """Appends trades to existing Iceberg tables of the cell's catalog and namespace."""
 
-    def __init__(self, catalog: Catalog, *, namespace: str, schema: str = "v2",
-                 layout: str = "unpartitioned") -> None:
-        self.catalog = catalog
-        self.namespace = namespace
+    def __init__(self, config: ComponentConfig) -> None:
+        if config.catalog is None:
+            raise WorkloadError("PlainIcebergWriter needs a catalog in its configuration")
+        self.catalog = load_catalog(config.catalog.name, **config.catalog.properties)
+        self.namespace = config.catalog.namespace
         self.tables: dict[str, Table] = {}
 
     def _table(self, table_name: str) -> Table:

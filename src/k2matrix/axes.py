@@ -16,6 +16,8 @@ COMPONENTS = ("producer", "writer", "query", "pipeline")
 SCHEMAS = ("v1", "v2")
 QUERY_SHAPES = (
     "simple_scan", "filtered", "aggregation", "time_range", "join", "window", "subquery",
+    # the shapes K2's QueryEngine API serves: query_trades, get_market_summary
+    "latest_trades", "market_summary",
 )
 ENGINES = ("duckdb_iceberg_scan", "duckdb_parquet", "polars")  # the built-in engines
 LAYOUTS = ("unpartitioned", "day_symbol", "day_bucket", "sorted")
@@ -30,6 +32,13 @@ QUERY_PATTERNS = ("sequential", "mixed")
 IMPL_KINDS: dict[str, str] = {"producer": "producer", "writer": "writer"}
 DEFAULT_IMPLS: dict[str, str] = {"producer": "k2", "writer": "iceberg"}
 ENGINE_KIND = "engine"
+
+# Cases that time k2matrix's own code whatever implementation the matrix names (the
+# serializer cache, the record-to-Arrow conversion, the pipeline's own producer and sink).
+# With another implementation named, their ids end in ``-k2matrix`` and their records say so
+# (parameter ``times``), so a run of an outside implementation never shows them as its own.
+OWN_CODE_CASES = ("producer.serializer_cache", "writer.arrow_conversion", "pipeline.*")
+OWN_CODE = "k2matrix"
 
 # The axes of ``[axes]`` in matrix.toml (plural, as written there).
 GLOBAL_AXES = (

@@ -31,8 +31,8 @@ from typing import Any
 from k2matrix.errors import K2Error
 
 __all__ = [
-    "KINDS", "Capabilities", "Plugin", "PluginError", "UnknownName", "group", "installed", "load",
-    "missing_members", "protocol", "protocol_members", "resolve",
+    "KINDS", "SUPPORT_KEYS", "Capabilities", "Plugin", "PluginError", "UnknownName", "group",
+    "installed", "load", "missing_members", "protocol", "protocol_members", "resolve",
 ]
 
 # The Protocol each kind of implementation satisfies (by import path: see the module doc).
@@ -42,6 +42,8 @@ KINDS: dict[str, str] = {
     "engine": "k2matrix.query.protocol:QueryEngine",
 }
 FORM = "'package.module:Name'"
+# What a factory's ``supports`` may declare (each a list of names; absent: everything).
+SUPPORT_KEYS = ("schemas", "query_shapes", "catalogs", "capabilities")
 
 
 class PluginError(K2Error):
@@ -109,6 +111,33 @@ class Plugin:
         param = params.get(keyword)
         return param is not None and param.kind in (
             inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+    @property
+    def supports(self) -> dict[str, tuple[str, ...]]:
+        """What the factory declares it supports (its ``supports`` attribute: a mapping of
+        :data:`SUPPORT_KEYS` to names); a key it leaves out means everything."""
+        return declared_support(self.kind, self.spec, self.factory)
+
+    def not_applicable(self, schema: str = "", query_shapes: tuple[str, ...] = (),
+                       catalog: str = "") -> str | None:
+        """Why a cell of ``schema`` running ``query_shapes`` on a ``catalog`` (a value of
+        the ``catalogs`` axis) is outside what the implementation supports, or None."""
+        declared = self.supports
+        catalogs = declared.get("catalogs")
+        if catalog and catalogs is not None and catalog not in catalogs:
+            return (f"{self.spec} supports catalog(s) {', '.join(catalogs) or 'none'}; this "
+                    f"cell's is {catalog}")
+        schemas = declared.get("schemas")
+        if schema and schemas is not None and schema not in schemas:
+            return (f"{self.spec} supports schema(s) {', '.join(schemas) or 'none'}; this cell "
+                    f"is {schema}")
+        shapes = declared.get("query_shapes")
+        if shapes is not None:
+            outside = [q for q in query_shapes if q not in shapes]
+            if outside:
+                return (f"{self.spec} does not serve query shape(s) {', '.join(outside)} "
+                        f"(it serves {', '.join(shapes) or 'none'})")
+        return None
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
         """Call the factory; :class:`PluginError` unless the result satisfies the Protocol."""
@@ -226,6 +255,29 @@ def _import(kind: str, spec: str, module_name: str, attr: str) -> Any:
     return value
 
 
+def declared_support(kind: str, spec: str, factory: Any) -> dict[str, tuple[str, ...]]:
+    """A factory's ``supports`` declaration, checked: :class:`PluginError` naming the bad key
+    or value and the fix."""
+    raw = getattr(factory, "supports", None)
+    if raw is None:
+        return {}
+    if callable(raw):
+        raw = raw()
+    if not isinstance(raw, dict):
+        raise PluginError(kind, spec, f"supports is a {type(raw).__name__}; make it a dict of "
+                          f"{', '.join(SUPPORT_KEYS)} to lists of names")
+    out: dict[str, tuple[str, ...]] = {}
+    for key, names in raw.items():
+        if key not in SUPPORT_KEYS:
+            raise PluginError(kind, spec, f"supports[{key!r}]: unknown key; use "
+                              f"{', '.join(SUPPORT_KEYS)}")
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise PluginError(kind, spec, f"supports[{key!r}] = {names!r}: give a list of "
+                              "names")
+        out[key] = tuple(names)
+    return out
+
+
 def _return_class(factory: Callable[..., Any]) -> type | None:
     """The class a factory function's return annotation names, if it resolves to one."""
     try:
@@ -245,15 +297,24 @@ class Capabilities:
     def __init__(self, kind: str, spec: str) -> None:
         self.plugin = resolve(kind, spec)
         self.missing: list[str] = []
+        self.unjudged: list[str] = []  # missing capabilities the cell's figure needs
+        self.configured: dict[str, Any] | None = None  # ComponentConfig.describe() given
 
-    def lacks(self, capability: str) -> None:
-        """Note an optional capability the implementation does not have (once)."""
+    def lacks(self, capability: str, needed: bool = False) -> None:
+        """Note an optional capability the implementation does not have (once); ``needed``:
+        the cell's figure depends on it, so the figure is flagged and not judged."""
         if capability not in self.missing:
             self.missing.append(capability)
+        if needed and capability not in self.unjudged:
+            self.unjudged.append(capability)
 
     def info(self) -> dict[str, Any]:
         """What every cell records about the implementation."""
         out: dict[str, Any] = {"impl": self.plugin.spec}
         if self.missing:
             out["capabilities_missing"] = list(self.missing)
+        if self.unjudged:
+            out["not_judged"] = "; ".join(self.unjudged)
+        if self.configured is not None:
+            out["component_config"] = self.configured
         return out

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from applicable import require_support
 
 from k2matrix.backends.catalog import axis_catalog, open_catalog
 from k2matrix.backends.config import Backends
@@ -86,6 +87,13 @@ def tables(k2_cell: Cell, catalog: Catalog, k2_backends: Backends) -> Iterator[T
 @pytest.fixture
 def writers(k2_cell: Cell, catalog: Catalog, k2_backends: Backends, k2_matrix: Matrix
             ) -> WriterBench:
-    """The matrix's writer implementation and the cell's tables."""
-    return WriterBench(k2_matrix.impls["writer"], catalog, k2_backends.catalog.namespace,
-                       k2_cell.schema or "v2")
+    """The matrix's writer implementation and the cell's tables (``not_applicable`` when the
+    cell's schema is outside what the writer supports; a mixed V1/V2 cell needs both)."""
+    bench = WriterBench(str(k2_cell.params.get("impl", k2_matrix.impls["writer"])), catalog,
+                        k2_backends.catalog.namespace,
+                        k2_cell.schema or "v2")
+    for schema in ("v1", "v2") if k2_cell.case == "stress" else (k2_cell.schema or "v2",):
+        require_support(bench.plugin, Cell(k2_cell.id, k2_cell.component, k2_cell.case,
+                                           {**k2_cell.params, "schema": schema},
+                                           k2_cell.seed))
+    return bench

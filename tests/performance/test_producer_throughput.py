@@ -19,12 +19,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from applicable import require_support
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from k2matrix.backends.config import Backends
 from k2matrix.backends.kafka import KafkaCluster, open_kafka
-from k2matrix.backends.registry import delete_registered, open_registry
+from k2matrix.backends.registry import delete_registered
 from k2matrix.cell import Cell
+from k2matrix.component_config import RegistrySettings
 from k2matrix.matrix import Matrix
 from k2matrix.producer.bench import extra_info, measure_memory
 from k2matrix.producer.protocol import Record, TradeProducer
@@ -51,19 +53,25 @@ def kafka(k2_backends: Backends) -> Iterator[KafkaCluster]:
 
 @pytest.fixture(scope="module")
 def registry(k2_backends: Backends, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The registry; the subjects the cells registered are deleted at the end (a sweep
-    leaves none behind on a shared registry) unless ``--k2-keep-subjects``."""
-    client = open_registry(k2_backends.schema_registry)
+    """The registry client; for a ``mock://`` URL the one store every client of this process
+    shares (a producer that opens its own client from the URL sees the same schemas). The
+    subjects the cells registered or were handed are deleted at the end (a sweep leaves none
+    behind on a shared registry) unless ``--k2-keep-subjects``."""
+    client = RegistrySettings.of(k2_backends.schema_registry).client()
     yield client
     if not request.config.getoption("k2_keep_subjects"):
         delete_registered(client)
 
 
 @pytest.fixture
-def producers(kafka: KafkaCluster, registry: Any, k2_matrix: Matrix
-              ) -> Iterator[ProducerBench]:
-    """The matrix's producer implementation, with the suite's measurements around it."""
-    bench = ProducerBench(k2_matrix.impls["producer"], kafka, registry)
+def producers(kafka: KafkaCluster, registry: Any, k2_matrix: Matrix, k2_backends: Backends,
+              k2_cell: Cell) -> Iterator[ProducerBench]:
+    """The matrix's producer implementation, with the suite's measurements around it
+    (``not_applicable`` when the cell's schema is outside what it supports)."""
+    bench = ProducerBench(str(k2_cell.params.get("impl", k2_matrix.impls["producer"])), kafka,
+                          registry,
+                          k2_backends.schema_registry)
+    require_support(bench.plugin, k2_cell)
     yield bench
     bench.close()
 
@@ -87,7 +95,8 @@ def _verify(producers: ProducerBench, producer: TradeProducer, records: list[dic
     total = len(records) * copies + len(extra)
     sample = SAMPLE if total > FULL_DECODE_LIMIT else None
     return verify_topic(producers.cluster, producers.registry, producer.topic, producer.schema,
-                        records, copies=copies, extra=extra, sample=sample).describe()
+                        records, copies=copies, extra=extra, sample=sample,
+                        start=producers.start_offsets(producer)).describe()
 
 
 def _median(benchmark: BenchmarkFixture) -> float:

@@ -26,16 +26,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from applicable import require_support
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from k2matrix.backends.s3_session import S3Session, as_counters
 from k2matrix.cell import Cell
+from k2matrix.implementations import resolve
 from k2matrix.matrix import Matrix
 from k2matrix.query.engine import open_engine
 from k2matrix.query.protocol import QueryEngine, QueryResult
 from k2matrix.query.rounds import RoundChecks
 from k2matrix.query.shapes import selectivity_params
 from k2matrix.query.workload import (
+    DEFAULT_ENGINE,
+    MIXED_SHAPES,
     QueryWorkload,
     distinct,
     rounds_for,
@@ -52,8 +56,23 @@ DIRECT_ENGINE = "duckdb_parquet"  # iceberg_scan's reference: its plan/run_plann
 Rounds = Callable[[int], int]  # the k2_rounds fixture: a suite's default -> the rounds
 
 
+def _shapes(cell: Cell) -> tuple[str, ...]:
+    """The query shapes a cell runs."""
+    if "query_shape" in cell.params:
+        return (str(cell.params["query_shape"]),)
+    if cell.case == "caching" or cell.params.get("pattern") == "sequential":
+        return (CACHE_SHAPE if cell.case == "caching" else SEQUENTIAL_SHAPE,)
+    if cell.case == "scaling":
+        return ("time_range",)
+    return MIXED_SHAPES  # throughput (mixed), stress
+
+
 def _workload(cell: Cell, matrix: Matrix, workdir: Path, s3: S3Session | None = None
               ) -> QueryWorkload:
+    """The cell's workload; ``not_applicable`` (before any dataset is built) when the engine
+    does not serve the cell's shapes."""
+    require_support(resolve("engine", str(cell.get("engine", DEFAULT_ENGINE))), cell,
+                    _shapes(cell))
     storage = s3.storage() if s3 is not None and cell.params.get("storage") == "s3" else None
     return QueryWorkload.for_cell(cell, matrix.seed, workdir, storage=storage)
 
@@ -151,7 +170,7 @@ def _measure_shape(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Ro
         items=1, unit="queries/s", query_shape=shape, engine=engine.name, impl=wl.engine_name,
         layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
         verified=f"{shape}: equal to the reference (floats rel 1e-9, order checked); "
-                 f"{checks.summary()}",
+                 f"{checks.summary()}", **checks.conversion_info(),
         **_scan_info(last[0], profile), **latency_summary(latencies))
 
 
@@ -214,7 +233,7 @@ def _run_queries(wl: QueryWorkload, benchmark: BenchmarkFixture, k2_rounds: Roun
                     f"{checks.summary()}",
         "shape_p50_ms": {s: latency_summary(v)["latency_p50_ms"] for s, v in by_shape.items()},
         "series": {"latency_ms": [round(x, 3) for x in latencies]},
-        **latency_summary(latencies),
+        **checks.conversion_info(), **latency_summary(latencies),
     }
 
 
@@ -289,7 +308,7 @@ class TestQueryCaching:
             engine=wl.engine_name, impl=wl.engine_name, layout=wl.dataset.key.layout,
             dataset=wl.dataset.describe(), rows_returned=first.rows_returned,
             verified=f"{CACHE_SHAPE}: equal to the reference; {checks.summary()}",
-            **latency_summary(latencies))
+            **checks.conversion_info(), **latency_summary(latencies))
         if open_ms:
             benchmark.extra_info["open_p50_ms"] = latency_summary(open_ms)["latency_p50_ms"]
 
@@ -323,7 +342,8 @@ class TestQueryScaling:
             query_shape="time_range", engine=wl.engine_name, impl=wl.engine_name,
             layout=wl.dataset.key.layout, dataset=wl.dataset.describe(),
             verified=f"time_range: equal to the reference (order checked); {checks.summary()}",
-            **_scan_info(first, profile), **latency_summary(latencies))
+            **checks.conversion_info(), **_scan_info(first, profile),
+            **latency_summary(latencies))
 
 
 @pytest.mark.slow

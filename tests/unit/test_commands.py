@@ -60,7 +60,8 @@ def test_the_shared_options_are_where_they_were() -> None:
     assert {n for n, flags in takes.items() if "--matrix" in flags} == {
         "cells", "run", "ab", "noise", "explore", "doctor"}
     assert {n for n, flags in takes.items() if "--seed" in flags} == {"ab", "noise", "explore"}
-    assert {n for n, flags in takes.items() if "--tests" in flags} == {"run", "explore"}
+    assert {n for n, flags in takes.items() if "--tests" in flags} == {"run", "explore", "ab",
+                                                                      "noise"}
 
 
 def test_the_trials_differ_by_command_only_in_what_they_are_and_how_many() -> None:

@@ -251,6 +251,9 @@ def test_the_examples_are_swept_and_verified_by_the_unchanged_suites(tmp_path: P
     writer = cells["k2_examples.writer:PlainIcebergWriter"]
     assert "count+checksum over all columns" in writer["verified"]
     assert writer["commits"] == 30  # 10 appends a round, 3 rounds: from the snapshots
+    configured = writer["component_config"]  # it took configuration: recorded, no secrets
+    assert configured["kind"] == "writer" and configured["catalog"]["name"].startswith(
+        "k2matrix-") and configured["catalog"]["properties"]["type"] == "sql"
     engine = cells["k2_examples.engine:PyIcebergArrowEngine"]
     assert engine["verified"].startswith("filtered: equal to the reference")
 

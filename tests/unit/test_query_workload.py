@@ -8,7 +8,7 @@ import pytest
 
 from k2matrix.cell import Cell
 from k2matrix.errors import VerificationError
-from k2matrix.query.shapes import SHAPES
+from k2matrix.query.shapes import MIXED
 from k2matrix.query.workload import (
     DEFAULT_LAYOUT,
     QueryWorkload,
@@ -52,9 +52,9 @@ def test_verify_accepts_the_engine_and_rejects_a_wrong_result(tmp_path: Path) ->
 def test_mixed_queries_cycle_shapes_and_repeat_variants(tmp_path: Path) -> None:
     wl = QueryWorkload.for_cell(_cell(), 99, tmp_path)
     queries = wl.mixed_queries(50, variants=3)
-    assert [s for s, _ in queries[:len(SHAPES)]] == list(SHAPES)
+    assert [s for s, _ in queries[:len(MIXED)]] == list(MIXED)
     unique = distinct(queries)
-    assert len(unique) <= 3 * len(SHAPES) < len(queries)
+    assert len(unique) <= 3 * len(MIXED) < len(queries)
     assert distinct(unique) == unique
 
 

@@ -41,6 +41,7 @@ class JobRequest:
     run_id: str | None = None
     duet: bool = False
     force: bool = False  # compare even when the sides' backends run in different modes
+    tests: Path | None = None  # the suites (--tests); relative: in each side's project
 
 
 def prepare_job(req: JobRequest) -> Job:
@@ -57,9 +58,13 @@ def prepare_job(req: JobRequest) -> Job:
     check_clock(req.clock)
     load_matrix(req.matrix).cells(req.profile)  # a bad matrix or profile: before any work
     project = req.matrix.resolve().parent
-    if not (project / "tests" / "performance").is_dir():
+    suites = req.tests or Path("tests") / "performance"
+    if not (project / suites).exists():
+        if req.tests is not None:
+            raise K2Error(f"--tests {req.tests}: no such file or directory in {project}; "
+                          "pass the folder or file of the benchmark suites")
         raise K2Error(f"--matrix {req.matrix}: no tests/performance beside it; run from the "
-                      "project folder or pass its matrix.toml")
+                      "project folder, pass its matrix.toml, or pass --tests PATH")
     run_id = req.run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{req.kind}-{req.profile}"
     run_dir = req.results.resolve() / run_id  # absolute: a git side runs in its own worktree
     if run_dir.exists():
@@ -75,7 +80,7 @@ def prepare_job(req: JobRequest) -> Job:
         write_matrix(side, run_dir / side.name)
     return Job(run_dir=run_dir, sides=(sides[0], sides[1]), trials=req.trials,
                profile=req.profile, keyword=req.keyword, workers=req.workers,
-               seed=req.seed, duet=req.duet,
+               seed=req.seed, duet=req.duet, suites=suites,
                # wall is the default: an older side (git:REF) may not know --k2-clock
                pytest_args=[] if req.clock == "wall" else [f"--k2-clock={req.clock}"])
 

@@ -47,12 +47,13 @@ class Job:
     pytest_args: list[str] = field(default_factory=list)
     seed: int | None = None
     duet: bool = False
+    suites: Path = Path("tests") / "performance"  # relative: in each side's project
 
 
 def side_command(job: Job, side: Side, trial: int) -> list[str]:
     """The pytest command of one trial of one side (both sides' trial *i* run their cells
     in one order: the seed is the A/B's)."""
-    command = SweepCommand(suites=side.project / "tests" / "performance", matrix=side.matrix,
+    command = SweepCommand(suites=side.project / job.suites, matrix=side.matrix,
                            profile=job.profile, python=side.python, quiet=True,
                            workdir=side.workdir, keyword=job.keyword, workers=job.workers,
                            pytest_args=tuple(job.pytest_args))

@@ -102,6 +102,13 @@ def register_avro(client: SchemaRegistryClient, subject: str, schema_name: str) 
     return schema_id
 
 
+def handed_out(client: SchemaRegistryClient, subject: str) -> None:
+    """Note ``subject`` as the sweep's, registered through ``client`` or not: a plug-in told
+    to use it may register it with a client of its own; :func:`delete_registered` deletes it
+    (one that was never registered reads as already gone)."""
+    _REGISTERED.setdefault(client, set()).add(subject)
+
+
 def registered(client: SchemaRegistryClient) -> set[str]:
     """The subjects registered through ``client`` and not deleted yet."""
     return set(_REGISTERED.get(client, ()))

@@ -20,6 +20,7 @@ from k2matrix.commands.arguments import (
     add_profile,
     add_results,
     add_seed,
+    add_tests,
     add_trials,
     add_workers,
     seed_value,
@@ -43,6 +44,7 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only the cells whose test id matches EXPR (pytest -k)")
     add_workers(parser)
     add_matrix(parser)
+    add_tests(parser)  # both sides'; a relative PATH is in each side's project (git: sides)
     add_results(parser)
     parser.add_argument("--run-id", default=None, type=run_id,
                         help="the run directory's name (letters, digits, '.', '_', '-')")
@@ -63,7 +65,8 @@ def job_request(args: argparse.Namespace, kind: str, specs: tuple[str, str]) -> 
     return JobRequest(kind=kind, specs=specs, matrix=Path(args.matrix), profile=args.profile,
                       trials=args.trials, results=Path(results), seed=seed_value(args),
                       clock=args.clock, keyword=args.keyword, workers=args.numprocesses,
-                      run_id=args.run_id, duet=args.duet, force=getattr(args, "force", False))
+                      run_id=args.run_id, duet=args.duet, force=getattr(args, "force", False),
+                      tests=Path(args.tests) if args.tests else None)
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,9 @@ class AbCommand(ComparisonCommand[AbValues]):
     help = "A/B in one job: both sides' trials interleaved on this machine"
     description = ("Run trials of BASELINE and CANDIDATE interleaved in random order and "
                    "compare them in pairs. SPEC: git:REF, python:PATH, "
-                   "env:NAME=VALUE[,...] or set:KEY=VALUE[,...]. Exit 0 no regression, 1 "
-                   "a regression, 2 bad input.")
+                   "env:NAME=VALUE[,...] or set:KEY=VALUE[,...]. --tests PATH: a relative "
+                   "PATH is taken in each side's project (a git: side runs its own suites). "
+                   "Exit 0 no regression, 1 a regression, 2 bad input.")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--baseline", required=True, metavar="SPEC",

@@ -48,6 +48,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from k2matrix.compare.counted import counter_rows, counter_summary, instruction_row
+from k2matrix.compare.impls import annotate, compatible_headers
 from k2matrix.compare.statistics import (
     DEFAULT_CONFIDENCE,
     DEFAULT_THRESHOLD,
@@ -93,13 +94,15 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
     (``noise_floor_source`` ``measured``) or, for a key without one, the row's own (source
     None); the verdicts stay those of the trials (``k2matrix noise``: the floors its own
     A/A measured, shown beside the A/A judged on its trials)."""
-    sides = [(f"the baseline {baseline.source}", baseline.k2),
-             (f"the candidate {candidate.source}", candidate.k2)]
+    head_a, head_b, impl_notes = compatible_headers(baseline.k2, candidate.k2)
+    sides = [(f"the baseline {baseline.source}", head_a),
+             (f"the candidate {candidate.source}", head_b)]
     overridden = check_compatible(sides, force, action="compare", key_prefix="k2.",
                                   fix=COMPARE_FIX)
     backends = check_backends(sides, force if force_backends is None else force_backends,
                               action="compare")
-    out_notes = [*(notes or []), *backends, *(f"--force: {m}" for m in overridden)]
+    out_notes = [*(notes or []), *impl_notes, *backends,
+                 *(f"--force: {m}" for m in overridden)]
     clock = _clock(baseline, candidate)
     base, cand = trial_values(baseline), trial_values(candidate)
     shared = [cid for cid in cand if cid in base]
@@ -117,6 +120,7 @@ def compare_runs(baseline: Run, candidate: Run, *, threshold: float = DEFAULT_TH
                            metric=metric)
         if floors is not None:
             _report_floors(rows, floors)
+    annotate(rows, baseline, candidate)
     verdicts = [r["verdict"] for r in rows]
     if not shared:
         out_notes.append("no cell id is in both runs")

@@ -11,7 +11,15 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from k2matrix import implementations
-from k2matrix.axes import COMPONENTS, DEFAULT_IMPLS, ENGINE_KIND, IMPL_KINDS
+from k2matrix.axes import (
+    CATALOGS,
+    COMPONENTS,
+    DEFAULT_IMPLS,
+    ENGINE_KIND,
+    IMPL_KINDS,
+    QUERY_SHAPES,
+    SCHEMAS,
+)
 from k2matrix.checks import Checker, join
 
 __all__ = ["check_engine", "check_impls"]
@@ -24,8 +32,7 @@ def _problem(ck: Checker, kind: str, spec: str) -> str | None:
     seen = _SEEN.setdefault(ck, {})
     if (kind, spec) not in seen:
         try:
-            implementations.resolve(kind, spec)
-            seen[kind, spec] = None
+            seen[kind, spec] = _unknown_support(implementations.resolve(kind, spec).supports)
         except implementations.UnknownName as exc:
             listed = ", ".join(exc.names) or "none installed"
             seen[kind, spec] = (f"unknown value{exc.hint}; allowed: {listed} (installed, entry "
@@ -34,6 +41,17 @@ def _problem(ck: Checker, kind: str, spec: str) -> str | None:
         except implementations.PluginError as exc:
             seen[kind, spec] = exc.problem
     return seen[kind, spec]
+
+
+def _unknown_support(declared: dict[str, tuple[str, ...]]) -> str | None:
+    """A problem with the names a ``supports`` declaration lists, or None."""
+    for key, known in (("schemas", SCHEMAS), ("query_shapes", QUERY_SHAPES),
+                       ("catalogs", CATALOGS)):
+        unknown = [n for n in declared.get(key, ()) if n not in known]
+        if unknown:
+            return (f"supports[{key!r}] lists {', '.join(map(repr, unknown))}: not one of "
+                    f"{', '.join(known)}")
+    return None
 
 
 def check_spec(ck: Checker, kind: str, value: Any, path: str) -> str | None:
@@ -55,9 +73,10 @@ def check_engine(ck: Checker, value: Any, path: str) -> str | None:
     return check_spec(ck, ENGINE_KIND, value, path)
 
 
-def check_impls(ck: Checker, components: dict[str, Any]) -> dict[str, str]:
-    """``{component: spec}`` from ``[components.<c>] impl``, the built-in where absent."""
-    impls = dict(DEFAULT_IMPLS)
+def check_impls(ck: Checker, components: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """``{component: specs}`` from ``[components.<c>] impl`` (one spec, or a list of specs
+    measured side by side), the built-in where absent."""
+    impls: dict[str, tuple[str, ...]] = {c: (spec,) for c, spec in DEFAULT_IMPLS.items()}
     for component in COMPONENTS:
         table = components.get(component)
         if not isinstance(table, dict) or "impl" not in table:
@@ -72,7 +91,19 @@ def check_impls(ck: Checker, components: dict[str, Any]) -> dict[str, str]:
                    "in the engines axis (an installed engine's name or "
                    f"{implementations.FORM})")
             continue
-        spec = check_spec(ck, IMPL_KINDS[component], table["impl"], path)
+        given = table["impl"]
+        if isinstance(given, list):
+            if not given:
+                ck.add(path, given, "an empty list: name at least one implementation")
+                continue
+            specs = [check_spec(ck, IMPL_KINDS[component], v, f"{path}[{i}]")
+                     for i, v in enumerate(given)]
+            if len(set(given)) < len(given):
+                ck.add(path, given, "an implementation is named twice: name each once")
+            elif all(s is not None for s in specs):
+                impls[component] = tuple(s for s in specs if s is not None)
+            continue
+        spec = check_spec(ck, IMPL_KINDS[component], given, path)
         if spec is not None:
-            impls[component] = spec
+            impls[component] = (spec,)
     return impls

@@ -112,7 +112,7 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
 
     components = ck.table(raw, "components", "", required=True) or {}
     cases = _check_cases(ck, components)
-    impls = check_impls(ck, components)
+    impl_lists = check_impls(ck, components)
     profiles = _check_profiles(ck, ck.table(raw, "profiles", "", required=True) or {}, cases)
     target_table = ck.table(raw, "targets", "") or {}
     targets = _check_targets(ck, target_table, cases)
@@ -125,8 +125,9 @@ def _build(raw: dict[str, Any], source: str) -> Matrix:
     for axis in GLOBAL_AXES:
         axes.setdefault(axis, [])
     return Matrix(source=source, name=name, seed=seed, axes=axes, data=data, workload=workload,
-                  cases=cases, profiles=profiles, targets=targets, backends=backends, impls=impls,
-                  properties=properties, raw=raw)
+                  cases=cases, profiles=profiles, targets=targets, backends=backends,
+                  impls={c: specs[0] for c, specs in impl_lists.items()},
+                  impl_lists=impl_lists, properties=properties, raw=raw)
 
 
 def _check_data(ck: Checker, table: dict[str, Any], path: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
-from k2matrix.axes import DEFAULT_IMPLS, in_cell_id
+from k2matrix.axes import DEFAULT_IMPLS, IMPL_KINDS, OWN_CODE, OWN_CODE_CASES, in_cell_id
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell, derive_seed, format_param, param_name
 from k2matrix.checks import did_you_mean
@@ -46,6 +46,26 @@ WORKLOAD_DEFAULTS: dict[str, int] = {
     "pipeline_seconds": 60,  # how long the producers offer it
     "pipeline_restart_percent": 50,  # the restart case kills the consumer this far in
 }
+
+
+# The built-in implementations' import paths (as matrix.toml may spell them).
+_DEFAULT_TARGETS = {"producer": "k2matrix.producer.k2producer:K2Producer",
+                    "writer": "k2matrix.writer.iceberg:IcebergWriter"}
+
+
+def impl_token(spec: str) -> str:
+    """How an implementation appears in a cell id: its name (``k2_adapters:K2Producer`` ->
+    ``K2Producer``; an installed name as it is)."""
+    return spec.rpartition(":")[2].rpartition(".")[2] or spec
+
+
+def is_default(component: str, spec: str) -> bool:
+    """Whether ``spec`` names the built-in implementation of ``component``."""
+    return spec in (DEFAULT_IMPLS.get(component), _DEFAULT_TARGETS.get(component))
+
+
+def _own_code_case(case: CaseDef) -> bool:
+    return any(fnmatch.fnmatchcase(case.key, p) for p in OWN_CODE_CASES)
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,8 @@ class Matrix:
     backends: Backends
     # {component: implementation spec}: [components.producer|writer] impl (k2matrix.implementations)
     impls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMPLS))
+    # {component: every spec named}: several are measured side by side (the cell's ``impl``)
+    impl_lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     properties: Mapping[str, Property] = field(default_factory=dict)  # [properties.*]
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -180,10 +202,18 @@ class Matrix:
             elif case.slow and not with_slow:
                 continue
             value_lists = [self._values(prof, case, axis) for axis in case.sweep]
-            for combo in product(*value_lists):
-                params = {param_name(a): v for a, v in zip(case.sweep, combo, strict=True)}
+            impl_axis = self._impl_axis(case)
+            for combo in product(*value_lists, *([impl_axis] if impl_axis else [])):
+                params = {param_name(a): v for a, v in zip(case.sweep, combo, strict=False)}
                 parts = [case.component, case.name]
                 parts += [format_param(k, v) for k, v in params.items() if in_cell_id(k, v)]
+                if impl_axis:  # several side by side: each but the built-in in the id
+                    params["impl"] = combo[-1]
+                    if not is_default(case.component, combo[-1]):
+                        parts.append(impl_token(combo[-1]))
+                elif self._own_code(case):
+                    params["times"] = OWN_CODE
+                    parts.append(OWN_CODE)
                 cell_id = "-".join(parts)
                 out.append(Cell(
                     id=cell_id, component=case.component, case=case.name, params=params,
@@ -192,6 +222,32 @@ class Matrix:
                     settings={**data, **workload},
                 ))
         return out
+
+    def impl_record(self) -> dict[str, list[str]]:
+        """What a run records of the implementations named (``k2.impls``)."""
+        return {c: list(self.specs(c)) for c in IMPL_KINDS}
+
+    def specs(self, component: str) -> tuple[str, ...]:
+        """Every implementation the matrix names for ``component`` (the first is ``impls``)."""
+        if component in self.impl_lists:
+            return tuple(self.impl_lists[component])
+        return (self.impls[component],) if component in self.impls else ()
+
+    def _impl_axis(self, case: CaseDef) -> list[str]:
+        """The implementations a case's cells multiply by: those of its component when the
+        matrix names several and the case times the implementation, else none."""
+        specs = self.specs(case.component)
+        if case.component not in IMPL_KINDS or len(specs) < 2 or _own_code_case(case):
+            return []
+        return list(specs)
+
+    def _own_code(self, case: CaseDef) -> bool:
+        """Whether the case times k2matrix's own code while the matrix names another
+        implementation of its component (the pipeline: of the producer or the writer)."""
+        if not _own_code_case(case):
+            return False
+        components = IMPL_KINDS if case.component not in IMPL_KINDS else (case.component,)
+        return any(not is_default(c, spec) for c in components for spec in self.specs(c))
 
     def _values(self, prof: Profile, case: CaseDef, axis: str) -> list[Any]:
         if axis in prof.case_values.get(case.key, {}):
@@ -205,9 +261,16 @@ class Matrix:
     def targets_for(self, cell: Cell) -> list[Target]:
         return [t for t in self.targets.values() if t.applies(cell)]
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, without_impls: bool = False) -> str:
         """A digest of everything that decides which cells exist and what they do (not the
-        backends, which may differ between machines): runs merge only with equal ones."""
+        backends, which may differ between machines): runs merge only with equal ones.
+        ``without_impls``: leaving out the producer and writer implementations named, so
+        that two runs of the same matrix with other implementations compare (the
+        implementation is then what is compared)."""
         keep = {k: v for k, v in self.raw.items() if k != "backends"}
+        if without_impls and isinstance(keep.get("components"), dict):
+            keep["components"] = {c: ({k: v for k, v in t.items() if k != "impl"}
+                                      if isinstance(t, dict) else t)
+                                  for c, t in keep["components"].items()}
         text = json.dumps(keep, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -25,7 +25,7 @@ from k2matrix.results.hosts import host_name
 from k2matrix.results.journal import Journal
 from k2matrix.results.meta import affinity, run_meta, this_host
 from k2matrix.results.progress import write_progress
-from k2matrix.results.record import PASSED, CellRecord
+from k2matrix.results.record import NOT_APPLICABLE, PASSED, CellRecord
 
 PHASES = pytest.StashKey[dict[str, Any]]()
 # the user property of a worker's teardown report that carries the cell's record (JSON form)
@@ -41,7 +41,8 @@ def _status(phases: dict[str, Any]) -> str:
     if teardown is not None and teardown.failed:
         return "error"
     if (setup is not None and setup.skipped) or (call is not None and call.skipped):
-        return "skipped"
+        reason = _error_text(phases) or ""
+        return NOT_APPLICABLE if reason.startswith(f"{NOT_APPLICABLE}: ") else "skipped"
     return PASSED
 
 

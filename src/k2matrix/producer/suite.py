@@ -16,9 +16,13 @@ from typing import Any, cast
 import pyarrow as pa
 
 from k2matrix import counters, implementations
+from k2matrix.backends.config import SchemaRegistryConfig
 from k2matrix.backends.kafka import KafkaCluster
+from k2matrix.backends.registry import avro_schema_str, handed_out, subject_for
+from k2matrix.component_config import ComponentConfig, KafkaSettings, RegistrySettings
 from k2matrix.producer.bench import RawReference, produce_paced
 from k2matrix.producer.protocol import PacedProducer, PayloadProducer, Record, TradeProducer
+from k2matrix.producer.verify import end_offsets
 from k2matrix.stats import throughput
 
 CEILING = "ceiling (needs produce_payloads and serializer.serialize_many)"
@@ -31,20 +35,49 @@ COUNTS = "settle_counts (no kafka.* counters per round)"
 class ProducerBench(implementations.Capabilities):
     """Makes the cell's producers (closing them afterwards) and measures around them."""
 
-    def __init__(self, spec: str, cluster: KafkaCluster, registry: Any) -> None:
+    def __init__(self, spec: str, cluster: KafkaCluster, registry: Any,
+                 registry_config: SchemaRegistryConfig | None = None) -> None:
         super().__init__("producer", spec)
         self.cluster = cluster
         self.registry = registry
+        self.registry_config = registry_config or SchemaRegistryConfig()
         self.made: list[TradeProducer] = []
+        self.start: dict[int, dict[int, int]] = {}  # id(producer) -> its topic's offsets
+
+    def config(self, schema: str, topic: str, **overrides: Any) -> ComponentConfig:
+        """The cell's resolved configuration (:mod:`k2matrix.component_config`)."""
+        kafka = KafkaSettings(self.cluster.bootstrap_servers,
+                              self.cluster.producer_config(**overrides), dict(overrides))
+        return ComponentConfig(
+            kind="producer", schema=schema, kafka=kafka,
+            registry=RegistrySettings.of(self.registry_config), topic=topic,
+            subject=subject_for(topic), avro_schema=avro_schema_str(schema),
+            live={"cluster": self.cluster, "registry": self.registry})
 
     def make(self, schema: str, label: str, **overrides: Any) -> TradeProducer:
-        """A producer of ``schema`` on a fresh topic named after ``label`` (the cell)."""
+        """A producer of ``schema`` on a fresh topic named after ``label`` (the cell). A
+        factory taking ``config`` gets the cell's :class:`ComponentConfig`; a producer whose
+        ``topic`` is its own (not the cell's) is read back from the offsets that topic had
+        when it was made."""
         topic = self.cluster.topic_name(label)
         self.cluster.create_topic(topic)
-        producer: TradeProducer = self.plugin.build(self.cluster, self.registry, schema, topic,
-                                                    **overrides)
+        if self.plugin.accepts("config"):
+            config = self.config(schema, topic, **overrides)
+            self.configured = config.describe()
+            producer: TradeProducer = self.plugin.build(config=config)
+        else:
+            producer = self.plugin.build(self.cluster, self.registry, schema, topic,
+                                         **overrides)
+        for used in {topic, producer.topic}:  # deleted at the suite's end (--k2-keep-subjects)
+            handed_out(self.registry, subject_for(used))
+        if producer.topic != topic:
+            self.start[id(producer)] = end_offsets(self.cluster, producer.topic)
         self.made.append(producer)
         return producer
+
+    def start_offsets(self, producer: TradeProducer) -> dict[int, int] | None:
+        """Where the cell's messages begin on the producer's topic (None: the beginning)."""
+        return self.start.get(id(producer))
 
     def close(self) -> None:
         for producer in self.made:
@@ -135,7 +168,7 @@ class ProducerBench(implementations.Capabilities):
     def paced(self, producer: TradeProducer, records: Sequence[Record], rate: float) -> float:
         """:func:`~k2matrix.producer.bench.produce_paced`; the achieved rate."""
         if not callable(getattr(producer, "poll", None)):
-            self.lacks(POLL)
+            self.lacks(POLL, needed=True)  # delivery latency waits for the next flush
             return produce_paced(_Sleeping(producer), records, rate)
         return produce_paced(cast(PacedProducer, producer), records, rate)
 

@@ -92,14 +92,35 @@ def normalize(record: Record, schema_name: str) -> tuple[Hashable, ...]:
                  for name, fn in _normalizers(schema_name))
 
 
-def read_topic(cluster: KafkaCluster, topic: str, count: int, timeout: float = 60.0,
-               settle: float = 0.3) -> list[tuple[bytes | None, bytes]]:
-    """Every message of ``topic`` as (key, value): reads until ``count`` arrived, then
-    ``settle`` seconds more so that messages beyond ``count`` are seen too."""
+def end_offsets(cluster: KafkaCluster, topic: str, timeout: float = 10.0) -> dict[int, int]:
+    """The high watermark of each partition of ``topic`` (``{}``: no such topic yet), where
+    a producer that writes to a topic of its own starts the cell's messages."""
     consumer = Consumer(cluster.consumer_config())
     try:
+        metadata = consumer.list_topics(topic, timeout=timeout)
+        tmeta = metadata.topics.get(topic)
+        if tmeta is None or tmeta.error is not None:
+            return {}
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout)[1]
+                for p in sorted(tmeta.partitions)}
+    except KafkaException as exc:
+        raise BackendError(f"no offsets for {topic}: {exc}") from None
+    finally:
+        consumer.close()
+
+
+def read_topic(cluster: KafkaCluster, topic: str, count: int, timeout: float = 60.0,
+               settle: float = 0.3, start: dict[int, int] | None = None
+               ) -> list[tuple[bytes | None, bytes]]:
+    """Every message of ``topic`` (from the offsets ``start``, else the beginning) as (key,
+    value): reads until ``count`` arrived, then ``settle`` seconds more so that messages
+    beyond ``count`` are seen too."""
+    consumer = Consumer(cluster.consumer_config())
+    start = start or {}
+    try:
         partitions = _partitions(consumer, topic, timeout)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        consumer.assign([TopicPartition(topic, p, start.get(p, OFFSET_BEGINNING))
+                         for p in partitions])
         out: list[tuple[bytes | None, bytes]] = []
         deadline = time.monotonic() + timeout
         while len(out) < count:
@@ -164,6 +185,7 @@ def verify_topic(
     extra: Sequence[Record] = (),
     sample: int | None = None,
     timeout: float = 60.0,
+    start: dict[int, int] | None = None,
 ) -> Verification:
     """Check that ``topic`` holds ``records`` exactly ``copies`` times plus ``extra``
     (warm-up messages), each keyed by its symbol. With ``sample`` (below the total), only the
@@ -172,11 +194,11 @@ def verify_topic(
     decode = WireDecoder(registry)
     if sample is not None and sample < expected_total:
         known = {normalize(r, schema_name) for r in (*records, *extra)}
-        got = read_topic(cluster, topic, sample, timeout, settle=0.0)[:sample]
+        got = read_topic(cluster, topic, sample, timeout, settle=0.0, start=start)[:sample]
         for i, (key, value) in enumerate(got):
             _check_one(i, key, decode(value), schema_name, known)
         return Verification(messages=expected_total, decoded=len(got), sampled=True)
-    got = read_topic(cluster, topic, expected_total, timeout)
+    got = read_topic(cluster, topic, expected_total, timeout, start=start)
     if len(got) != expected_total:
         raise VerificationError(f"{topic} holds {len(got)} messages, {expected_total} were "
                                 "produced")

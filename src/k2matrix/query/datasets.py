@@ -51,7 +51,9 @@ from k2matrix.errors import BackendError
 from k2matrix.workload.generate import WorkloadSpec, generate_table
 from k2matrix.writer.layouts import check_layout, sort_keys
 
-FORMAT_VERSION = 1
+# 2: tables at <warehouse>/<namespace>/<table> (engines that find a table by warehouse path
+# and name reach it); a dataset of version 1 is rebuilt, same rows
+FORMAT_VERSION = 2
 CHUNK_ROWS = 1_000_000
 NAMESPACE = "k2q"
 TABLES: dict[str, str] = {"trades": "v2", "quotes": "quote_v2"}  # table name -> schema
@@ -196,7 +198,11 @@ def _build_table(catalog: Any, name: str, schema: str, layout: str, rows: pa.Tab
                  ) -> TableInfo:
     from k2matrix.writer.layouts import create_table
 
-    table = create_table(catalog, f"{NAMESPACE}.{name}", schema, layout, replace=True)
+    # <warehouse>/<namespace>/<table>, the REST catalogs' convention: an engine that finds a
+    # table by warehouse path and name (K2's QueryEngine) reaches it
+    warehouse = str(catalog.properties.get("warehouse", "")).rstrip("/")
+    table = create_table(catalog, f"{NAMESPACE}.{name}", schema, layout, replace=True,
+                         location=f"{warehouse}/{NAMESPACE}/{name}" if warehouse else None)
     ordered = cluster(rows, schema, layout)
     for offset in range(0, max(ordered.num_rows, 1), CHUNK_ROWS):
         table.append(ordered.slice(offset, CHUNK_ROWS))

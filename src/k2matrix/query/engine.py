@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from k2matrix import implementations
 from k2matrix.backends import faults, storage
 from k2matrix.backends.storage_config import StorageConfig
+from k2matrix.component_config import ComponentConfig, StorageSettings, TableRef
 from k2matrix.errors import BackendError, QueryError
 from k2matrix.query.protocol import Params, QueryEngine
 from k2matrix.query.shapes import SHAPES, Shape, bind
@@ -134,13 +135,32 @@ def open_engine(name: str, tables: Mapping[str, str]) -> QueryEngine:
     lacks the :class:`QueryEngine` members."""
     plugin = implementations.resolve("engine", name)
     try:
-        engine: QueryEngine = plugin.build(dict(tables))
+        if plugin.accepts("config"):
+            engine: QueryEngine = plugin.build(config=engine_config(tables))
+        else:
+            engine = plugin.build(dict(tables))
     except Exception as exc:  # opening reads table metadata: S3 that does not answer
         fault = engine_fault(exc, tables)
         if fault is not None:
             raise fault from None
         raise
     return engine
+
+
+def engine_config(tables: Mapping[str, str]) -> ComponentConfig:
+    """An engine's resolved configuration: each table's metadata file and root, and the
+    storage an S3 table is read with (:mod:`k2matrix.component_config`)."""
+    refs = {n: TableRef(n, loc, location=table_root(loc)) for n, loc in tables.items()}
+    first_s3 = next((loc for loc in tables.values() if loc.startswith(("s3://", "s3a://"))),
+                    None)
+    return ComponentConfig(kind="engine", tables=refs,
+                           storage=StorageSettings.of(s3_storage(first_s3) if first_s3 else None))
+
+
+def table_root(metadata_location: str) -> str:
+    """The table's root folder: the parent of its ``metadata/`` folder."""
+    head, _, _ = metadata_location.rpartition("/metadata/")
+    return head or metadata_location.rsplit("/", 1)[0]
 
 
 def execute_query(engine: QueryEngine, sql_or_shape: str, params: Params = None

@@ -90,10 +90,27 @@ def _subquery(f: Frames, p: Mapping[str, Any]) -> pl.LazyFrame:
             .sort(["volume", "symbol"], descending=[True, False]))
 
 
+def _latest_trades(f: Frames, p: Mapping[str, Any]) -> pl.LazyFrame:
+    return (_window(f["trades"].filter(pl.col("symbol") == p["symbol"]), p)
+            .select("message_id", "symbol", "timestamp", "price", "quantity")
+            .sort("timestamp", descending=True).head(p["limit"]))
+
+
+def _market_summary(f: Frames, p: Mapping[str, Any]) -> pl.LazyFrame:
+    price, qty = pl.col("price").cast(_F64), pl.col("quantity").cast(_F64)
+    return (_window(f["trades"].filter(pl.col("symbol") == p["symbol"]), p)
+            .group_by("symbol")
+            .agg(price.sort_by("timestamp").first().alias("open_price"),
+                 price.max().alias("high_price"), price.min().alias("low_price"),
+                 price.sort_by("timestamp").last().alias("close_price"),
+                 qty.sum().alias("volume"), pl.len().alias("trade_count"),
+                 ((price * qty).sum() / qty.sum()).alias("vwap")))
+
+
 PLANS: dict[str, Callable[[Frames, Mapping[str, Any]], pl.LazyFrame]] = {
     "simple_scan": _simple_scan, "filtered": _filtered, "aggregation": _aggregation,
     "time_range": _time_range, "join": _join, "window": _window_shape,
-    "subquery": _subquery,
+    "subquery": _subquery, "latest_trades": _latest_trades, "market_summary": _market_summary,
 }
 
 

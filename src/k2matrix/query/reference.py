@@ -153,9 +153,33 @@ def _subquery(t: Mapping[str, pa.Table], p: Mapping[str, Any]) -> Expected:
     return Expected(out, (("volume", True), ("symbol", False)))
 
 
+def _latest_trades(t: Mapping[str, pa.Table], p: Mapping[str, Any]) -> Expected:
+    frame = _in_window(_frame(t["trades"], _COLS).filter(pl.col("symbol") == p["symbol"]), p)
+    return Expected(frame.sort("timestamp", descending=True).head(p["limit"]),
+                    (("timestamp", True),))
+
+
+def _market_summary(t: Mapping[str, pa.Table], p: Mapping[str, Any]) -> Expected:
+    frame = _in_window(_frame(t["trades"], ["symbol", "timestamp", "price", "quantity"])
+                       .filter(pl.col("symbol") == p["symbol"]), p)
+    if frame.height == 0:
+        return Expected(pl.DataFrame(schema={c: pl.Float64 for c in (
+            "symbol", "open_price", "high_price", "low_price", "close_price", "volume",
+            "trade_count", "vwap")} | {"symbol": pl.String}))
+    ts = frame["timestamp"].dt.epoch("us").to_numpy()
+    price, qty = frame["price"].to_numpy(), frame["quantity"].to_numpy()
+    out = pl.DataFrame({
+        "symbol": [p["symbol"]], "open_price": [float(price[np.argmin(ts)])],
+        "high_price": [float(price.max())], "low_price": [float(price.min())],
+        "close_price": [float(price[np.argmax(ts)])], "volume": [float(qty.sum())],
+        "trade_count": [frame.height], "vwap": [float((price * qty).sum() / qty.sum())]})
+    return Expected(out)
+
+
 REFERENCES: dict[str, Callable[[Mapping[str, pa.Table], Mapping[str, Any]], Expected]] = {
     "simple_scan": _simple_scan, "filtered": _filtered, "aggregation": _aggregation,
     "time_range": _time_range, "join": _join, "window": _window, "subquery": _subquery,
+    "latest_trades": _latest_trades, "market_summary": _market_summary,
 }
 
 

@@ -33,7 +33,7 @@ def query_key(shape: str, params: Mapping[str, Any]) -> str:
 
 def _digest(result: QueryResult) -> Checksum | None:
     try:
-        return table_checksum(result.table)
+        return table_checksum(result.arrow())
     except TypeError:  # a column type the checksum does not know: compared in full
         return None
 
@@ -48,11 +48,28 @@ class RoundChecks:
         self.pending: list[tuple[str, Mapping[str, Any], QueryResult]] = []
         self.checked = 0
         self.compared = 0  # answers whose checksum differed and that matched the reference
+        self.forms: set[str] = set()  # what the engine returned: arrow, pandas, dicts
+        self.conversions: list[float] = []  # ms to convert each non-Arrow answer (untimed)
+
+    def _converted(self, result: QueryResult) -> None:
+        self.forms.add(result.form)
+        result.arrow()
+        if result.conversion_ms is not None:
+            self.conversions.append(result.conversion_ms)
+
+    def conversion_info(self) -> dict[str, Any]:
+        """What the cell records of the conversion to Arrow (outside the timed region)."""
+        out: dict[str, Any] = {"result_form": ",".join(sorted(self.forms))}
+        if self.conversions:
+            ordered = sorted(self.conversions)
+            out["conversion_p50_ms"] = round(ordered[len(ordered) // 2], 3)
+        return out
 
     def verified(self, result: QueryResult, shape: str, params: Mapping[str, Any]
                  ) -> QueryResult:
         """``result`` checked against the reference (VerificationError if it differs) and
         kept as what the timed answers of this query must equal."""
+        self._converted(result)
         self.workload.verify(result, shape, params)
         self.first[query_key(shape, params)] = _digest(result)
         return result
@@ -69,6 +86,7 @@ class RoundChecks:
         pending, self.pending = self.pending, []
         for shape, params, result in pending:
             self.checked += 1
+            self._converted(result)
             key = query_key(shape, params)
             if key not in self.first:
                 raise VerificationError(f"timed run {self.checked}: {shape} {dict(params)} was "

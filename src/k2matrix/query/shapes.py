@@ -110,7 +110,30 @@ SHAPES: dict[str, Shape] = {s.name: s for s in (
         "ORDER BY volume DESC, symbol",
         params=("start", "end"), order_by=(("volume", True), ("symbol", False)),
     ),
+    Shape(
+        "latest_trades", "one symbol's newest $limit trades in a window, newest first (K2's "
+        "query_trades)",
+        f"SELECT {_TRADE_COLUMNS} FROM {{trades}} "
+        "WHERE symbol = $symbol AND timestamp >= $start AND timestamp < $end "
+        "ORDER BY timestamp DESC LIMIT $limit",
+        params=("symbol", "start", "end", "limit"), order_by=(("timestamp", True),),
+    ),
+    Shape(
+        "market_summary", "one symbol's day (a UTC day from $start): open, high, low, close, "
+        "volume, trade count and VWAP (K2's get_market_summary)",
+        "SELECT symbol, arg_min(price, timestamp)::DOUBLE AS open_price, "
+        "max(price)::DOUBLE AS high_price, min(price)::DOUBLE AS low_price, "
+        "arg_max(price, timestamp)::DOUBLE AS close_price, "
+        "sum(quantity)::DOUBLE AS volume, count(*) AS trade_count, "
+        "sum(price::DOUBLE * quantity::DOUBLE) / sum(quantity::DOUBLE) AS vwap "
+        "FROM {trades} WHERE symbol = $symbol AND timestamp >= $start AND timestamp < $end "
+        "GROUP BY symbol",
+        params=("symbol", "start", "end"),
+    ),
 )}
+# The shapes of the mixed throughput and stress workloads (the K2 API shapes came later:
+# the mixed cells of earlier runs stay comparable).
+MIXED = ("simple_scan", "filtered", "aggregation", "time_range", "join", "window", "subquery")
 
 
 def known_shapes() -> str:
@@ -164,6 +187,38 @@ def bind(name: str, params: Mapping[str, Any] | None) -> tuple[Shape, dict[str, 
         raise QueryError(f"query shape {name!r}: end={given['end']} is before "
                          f"start={given['start']}")
     return shape, given
+
+
+def sql_literal(value: Any) -> str:
+    """A parameter as a typed SQL literal (DuckDB): for engines that take SQL text only.
+    Strings are quoted with quotes doubled; datetimes are ``TIMESTAMPTZ`` literals in UTC;
+    anything else is refused (:class:`QueryError`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str, datetime)):
+        raise QueryError(f"parameter {value!r}: only strings, integers and timezone-aware "
+                         "datetimes are bound as literals")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise QueryError(f"parameter {value!r}: a datetime must be timezone-aware")
+        return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat()}'"
+    return "'" + value.replace("'", "''") + "'"
+
+
+def literal_sql(name: str, params: Mapping[str, Any] | None,
+                sources: Mapping[str, Any]) -> str:
+    """Shape ``name`` as SQL text with its (checked) parameters bound as literals
+    (:func:`sql_literal`) and each table replaced by its source in ``sources``: SQL text, or
+    a :class:`~k2matrix.component_config.TableRef` (an engine's ``config.tables``), read as
+    DuckDB ``iceberg_scan`` of its metadata file. For an engine that runs SQL text without
+    parameters (K2's ``execute_raw``). Longer names first, so ``$start`` never eats ``$s``."""
+    shape, bound = bind(name, params)
+    sql = shape.render({table: source if isinstance(source, str) else
+                        f"iceberg_scan({sql_literal(str(source.metadata_location))})"
+                        for table, source in sources.items()})
+    for key in sorted(bound, key=len, reverse=True):
+        sql = sql.replace(f"${key}", sql_literal(bound[key]))
+    return sql
 
 
 def row_filters(shape: Shape, params: Mapping[str, Any]) -> dict[str, BooleanExpression]:
@@ -236,7 +291,10 @@ def default_params(name: str, window: DataWindow, variant: int = 0) -> dict[str,
         out["symbol"] = window.symbol(DEFAULT_SYMBOL_RANK + 7 * variant)
     if "start" in shape.params:
         shift = (variant * 0.07) % 0.5
-        if name in ("filtered", "subquery"):
+        if name == "market_summary":  # the UTC day of the data's start
+            day = window.start.replace(hour=0, minute=0, second=0, microsecond=0)
+            out["start"], out["end"] = day, day + timedelta(days=1)
+        elif name in ("filtered", "subquery", "latest_trades"):
             start = window.start + window.span * (0.25 + shift)
             out["start"], out["end"] = start, start + FILTER_WINDOW
         else:

@@ -22,12 +22,12 @@ from k2matrix.query.datasets import Dataset, DatasetKey, dataset_seed, ensure_da
 from k2matrix.query.engine import open_engine
 from k2matrix.query.protocol import QueryEngine, QueryResult
 from k2matrix.query.reference import Expected, reference
-from k2matrix.query.shapes import SHAPES, DataWindow, default_params
+from k2matrix.query.shapes import MIXED, DataWindow, default_params
 from k2matrix.workload.generate import generate_table
 
 DEFAULT_LAYOUT = "unpartitioned"
 DEFAULT_ENGINE = "duckdb_iceberg_scan"
-MIXED_SHAPES = tuple(SHAPES)
+MIXED_SHAPES = MIXED
 
 
 _EXPECTED: dict[tuple[Any, ...], Expected] = {}
@@ -85,7 +85,7 @@ class QueryWorkload:
 
     def verify(self, result: QueryResult, shape: str, params: Mapping[str, Any]) -> None:
         """:class:`~k2matrix.errors.VerificationError` unless the result equals the reference."""
-        check_result(result.table, self.expected(shape, params), f"{shape} {params}")
+        check_result(result.arrow(), self.expected(shape, params), f"{shape} {params}")
 
     def mixed_queries(self, count: int, shapes: Sequence[str] = MIXED_SHAPES,
                       variants: int = 5) -> list[tuple[str, dict[str, Any]]]:

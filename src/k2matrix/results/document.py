@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from k2matrix.results.hosts import hosts_of, same_host
-from k2matrix.results.record import SKIPPED, CellRecord
+from k2matrix.results.record import NOT_APPLICABLE, NOT_RUN, CellRecord
 
 MERGED_FILE = "benchmarks.json"
 
@@ -89,13 +89,16 @@ def build_document(records: Sequence[CellRecord], meta: dict[str, Any]) -> dict[
     passed = [r for r in records if r.passed and r.benchmark]
     not_passed = [
         {"nodeid": r.nodeid, "cell": r.cell_id, "status": r.status, "error": r.error}
-        for r in records if not r.passed and r.status != SKIPPED
+        for r in records if not r.passed and r.status not in NOT_RUN
     ]
-    done = {r.cell_id for r in records if r.passed}
+    outside = [{"cell": r.cell_id, "reason": (r.error or "").removeprefix(
+        f"{NOT_APPLICABLE}: ")} for r in records if r.status == NOT_APPLICABLE]
+    done = {r.cell_id for r in records if r.passed} | {o["cell"] for o in outside}
     k2 = {key: value for key, value in meta.items()
           if key not in ("machine_info", "commit_info")}
     k2["failed"] = not_passed
     k2["cells_passed"] = len(passed)
+    k2["not_applicable"] = outside
     k2["cells_missing"] = [c for c in meta.get("cells_planned", []) if c not in done]
     k2["overhead"] = overhead(passed)
     k2["hosts"] = _hosts(meta, records)
@@ -112,5 +115,5 @@ def build_document(records: Sequence[CellRecord], meta: dict[str, Any]) -> dict[
 def measured(records: Sequence[CellRecord]) -> bool:
     """Whether any cell passed with a timing or failed: a run of only skipped (or no) cells
     measured nothing."""
-    return any((r.passed and r.benchmark) or (not r.passed and r.status != SKIPPED)
+    return any((r.passed and r.benchmark) or (not r.passed and r.status not in NOT_RUN)
                for r in records)

@@ -28,7 +28,7 @@ from typing import Any
 from k2matrix import figures
 from k2matrix.results.document import mark_concurrency
 from k2matrix.results.journal import latest, read_run
-from k2matrix.results.record import SKIPPED, CellRecord
+from k2matrix.results.record import NOT_RUN, CellRecord
 from k2matrix.stats import median
 
 TRIALS_DIR = "trials"
@@ -85,7 +85,7 @@ def fold(trials: Sequence[tuple[int, Sequence[CellRecord]]]) -> list[CellRecord]
 
 
 def _fold_one(runs: list[tuple[int, CellRecord]]) -> CellRecord:
-    bad = [(n, r) for n, r in runs if not r.passed and r.status != SKIPPED]
+    bad = [(n, r) for n, r in runs if not r.passed and r.status not in NOT_RUN]
     if bad:
         number, record = bad[0]
         folded = copy.copy(record)

@@ -27,8 +27,8 @@ FILE_FIX = ("pass a results directory (results/<run-id>) or a pytest-benchmark J
 MERGED_FIX = (f"rebuild {MERGED_FILE} from the run's journals with "
               "`k2matrix merge RUN_DIR --out NEW_DIR`, or remove it to read the journals")
 # keys of the k2 object and the JSON type they must have
-K2_SHAPES: dict[str, type] = {"failed": list, "cells_missing": list, "cells_planned": list,
-                              "targets": list, "machine_kind": dict}
+K2_SHAPES: dict[str, type] = {"failed": list, "not_applicable": list, "cells_missing": list,
+                              "cells_planned": list, "targets": list, "machine_kind": dict}
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,12 @@ class Run:
             else:
                 out.append({"id": str(item), "status": "failed", "error": None})
         return out
+
+    @property
+    def not_applicable(self) -> list[dict[str, str]]:
+        """Cells outside what the implementation supports: ``{"cell", "reason"}``."""
+        return [{"cell": str(i.get("cell")), "reason": str(i.get("reason", ""))}
+                for i in self.k2.get("not_applicable", []) or [] if isinstance(i, dict)]
 
     def cell_ids(self) -> list[str]:
         """Each benchmark's cell id, in order: the k2 cell's id, else the test name (the

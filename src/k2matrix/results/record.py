@@ -26,7 +26,11 @@ from k2matrix.errors import ResultsError
 from k2matrix.results import FORMAT_VERSION
 
 PASSED, FAILED, ERROR, SKIPPED, CRASHED = "passed", "failed", "error", "skipped", "crashed"
-STATUSES = (PASSED, FAILED, ERROR, SKIPPED, CRASHED)
+# outside what the implementation under test declares it supports: neither failed nor
+# passed, never in the verdict (a skip whose reason starts with "not_applicable: ")
+NOT_APPLICABLE = "not_applicable"
+STATUSES = (PASSED, FAILED, ERROR, SKIPPED, CRASHED, NOT_APPLICABLE)
+NOT_RUN = (SKIPPED, NOT_APPLICABLE)  # statuses of cells that neither passed nor failed
 
 
 def check_version(version: Any, where: str, what: str) -> None:

@@ -148,10 +148,13 @@ def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
     frame = frame.with_columns(pl.Series("status_text", status_texts(frame), dtype=pl.String))
     cells.frame = frame
     failed_ids = {f["id"] for f in cells.failed}
+    outside = run.not_applicable  # never in the verdict: neither failed nor passed
     missing = [c for c in run.missing if c not in failed_ids]
     planned = run.k2.get("cells_planned")
-    verdict = decide(frame, cells.failed, missing=missing, counted=counted,
-                     planned=len(planned) if isinstance(planned, list) and planned else None)
+    judged = frame.filter(pl.col("status") != "not_judged") if frame.height else frame
+    verdict = decide(judged, cells.failed, missing=missing, counted=counted,
+                     planned=len(planned) - len(outside)
+                     if isinstance(planned, list) and planned else None)
     environment = read_environment(run.k2)
     hosts = run.k2.get("hosts")
     if isinstance(hosts, dict) and hosts:  # where the workers ran (docs/hosts.md)
@@ -166,6 +169,16 @@ def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
     if concurrent:
         notes.append(f"{concurrent} cell(s) were timed while another worker ran a cell "
                      "(pytest-xdist); on few cores their times include contention")
+    if outside:
+        notes.append(f"{len(outside)} cell(s) not_applicable (outside what the implementation "
+                     "declares it supports; not in the verdict): " + "; ".join(
+                         f"{o['cell']}: {o['reason']}" for o in outside[:3])
+                     + (" …" if len(outside) > 3 else ""))
+    unjudged = frame.filter(pl.col("status") == "not_judged") if frame.height else frame
+    if unjudged.height:
+        notes.append(f"{unjudged.height} cell(s) not_judged (measured without a capability "
+                     "their case needs; not in the verdict): " + ", ".join(
+                         unjudged["id"].to_list()[:5]))
     if missing:
         notes.append(f"{len(missing)} planned cell(s) have no result (skipped or not run): "
                      + ", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""))

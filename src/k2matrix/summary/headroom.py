@@ -20,8 +20,8 @@ import polars as pl
 
 from k2matrix.summary.units import finite, fmt_number, fmt_seconds, fmt_times
 
-_ROW = ("status", "target_metric", "target_figure", "target_value", "target_critical",
-        "target_direction", "target_unit", "headroom")
+_ROW = ("status", "not_judged", "times", "target_metric", "target_figure", "target_value",
+        "target_critical", "target_direction", "target_unit", "headroom")
 
 
 def figure_text(value: Any, metric: Any, unit: Any) -> str:
@@ -35,9 +35,19 @@ def figure_text(value: Any, metric: Any, unit: Any) -> str:
 
 def status_text(row: Mapping[str, Any]) -> str:
     """The status of one cell with its figure, target and headroom (a row of the cells
-    frame, or a dict with the same keys)."""
+    frame, or a dict with the same keys); a cell that times k2matrix's own code while the
+    matrix names another implementation says so first."""
+    text = _status_text(row)
+    if row.get("times") == "k2matrix":
+        return f"k2matrix's own code (not the implementation named): {text}"
+    return text
+
+
+def _status_text(row: Mapping[str, Any]) -> str:
     status = str(row.get("status") or "no_target")
     metric, unit = row.get("target_metric"), row.get("target_unit")
+    if status == "not_judged":
+        return f"not_judged: measured without {row.get('not_judged')}"
     if status == "no_target" or metric is None:
         return status
     target = figure_text(row.get("target_value"), metric, unit)
@@ -61,4 +71,5 @@ def status_texts(frame: pl.DataFrame) -> list[str]:
     """:func:`status_text` of every row of the cells frame."""
     if not frame.height:
         return []
-    return [status_text(row) for row in frame.select(_ROW).iter_rows(named=True)]
+    present = [c for c in _ROW if c in frame.columns]
+    return [status_text(row) for row in frame.select(present).iter_rows(named=True)]

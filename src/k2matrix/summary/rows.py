@@ -27,6 +27,7 @@ MEASURES: dict[str, type[pl.DataType]] = {
     "p9999_ms": pl.Float64, "latency_max_ms": pl.Float64, "latency_kind": pl.String,
     "latency_samples": pl.Int64, "efficiency": pl.Float64, "pace": pl.Float64,
     "concurrent": pl.Boolean,
+    "not_judged": pl.String,  # measured without a capability its case needs: why
 }
 SAMPLES = ("samples_s", "samples_of")
 IDENTITY = ("id", "component", "case", "schema", "key")
@@ -123,7 +124,8 @@ def _row(bench: dict[str, Any], use_fullname: bool
            *(figure(f"{prefix(kind)}_{p}_ms") for p in ("p50", "p90", "p99", "p999", "p9999",
                                                    "max")),
            kind, samples, figure("efficiency"), pace,
-           k2.get("concurrent") is True if type(k2) is dict else False)
+           k2.get("concurrent") is True if type(k2) is dict else False,
+           str(extra["not_judged"]) if extra.get("not_judged") else None)
     return row, axes, extra
 
 

@@ -22,6 +22,9 @@ from k2matrix.matrix import Target
 
 STATUSES = ("no_target", "pass", "no_data", "below_target", "below_critical")
 _RANK = {name: rank for rank, name in enumerate(STATUSES)}
+# a figure measured without a capability its case needs (``extra_info["not_judged"]``): shown
+# with the reason, never held against a target nor counted in the verdict
+NOT_JUDGED = "not_judged"
 
 DECIDING = ("target_metric", "target_figure", "target_value", "target_critical",
             "target_direction", "target_unit", "headroom")
@@ -105,12 +108,12 @@ def apply_targets(frame: pl.DataFrame, targets: Sequence[Target]) -> pl.DataFram
             ranks.append((target, pl.when(mask).then(_rank(target)).otherwise(0),
                           _badness(target, mask)))
     if not ranks:
-        return frame.with_columns(
+        return _unjudged(frame.with_columns(
             status=pl.lit("no_target"), target=pl.lit(None, dtype=pl.String),
             sustained_critical=pl.lit(False),
             **{c: pl.lit(None, dtype=pl.String if c in ("target_metric", "target_direction",
                                                         "target_unit") else pl.Float64)
-               for c in DECIDING})
+               for c in DECIDING}))
     rank_cols = [f"_rank{i}" for i in range(len(ranks))]
     bad_cols = [f"_bad{i}" for i in range(len(ranks))]
     out = frame.with_columns([expr.alias(c) for (_, expr, _), c in zip(ranks, rank_cols,
@@ -140,4 +143,15 @@ def apply_targets(frame: pl.DataFrame, targets: Sequence[Target]) -> pl.DataFram
         target_unit=of_deciding(_unit),
         headroom=of_deciding(_headroom),
     )
-    return out.drop(rank_cols + bad_cols)
+    return _unjudged(out.drop(rank_cols + bad_cols))
+
+
+def _unjudged(frame: pl.DataFrame) -> pl.DataFrame:
+    """Cells measured without a capability their case needs get :data:`NOT_JUDGED`."""
+    if "not_judged" not in frame.columns:
+        return frame
+    flagged = pl.col("not_judged").is_not_null()
+    return frame.with_columns(
+        status=pl.when(flagged).then(pl.lit(NOT_JUDGED)).otherwise(pl.col("status")),
+        sustained_critical=pl.when(flagged).then(pl.lit(False))
+        .otherwise(pl.col("sustained_critical")))

@@ -88,9 +88,11 @@ def table_properties(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def create_table(catalog: Catalog, identifier: str, schema_name: str, layout: str,
-                 properties: dict[str, str] | None = None, replace: bool = False) -> Table:
+                 properties: dict[str, str] | None = None, replace: bool = False,
+                 location: str | None = None) -> Table:
     """Create (or with ``replace``, drop and recreate) a table of ``schema_name`` laid out as
-    ``layout``; return the existing table when it is there and ``replace`` is false."""
+    ``layout`` (at ``location``, else the catalog's default); return the existing table when
+    it is there and ``replace`` is false."""
     from pyiceberg.exceptions import NoSuchTableError
 
     check_layout(layout)
@@ -103,4 +105,6 @@ def create_table(catalog: Catalog, identifier: str, schema_name: str, layout: st
         "sort_order": sort_order(schema_name, layout),
         "properties": table_properties(properties),
     }
+    if location:
+        kwargs["location"] = location
     return catalog.create_table_if_not_exists(identifier, **kwargs)

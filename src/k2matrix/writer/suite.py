@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from k2matrix import implementations
+from k2matrix.backends import storage as object_storage
 from k2matrix.backends.catalog import boundary
 from k2matrix.backends.faults import first_line
+from k2matrix.component_config import CatalogSettings, ComponentConfig, StorageSettings
 from k2matrix.errors import VerificationError
 from k2matrix.writer.bench import Tables, commit_info, tenths
 from k2matrix.writer.boundary import GuardedWriter
@@ -51,11 +53,26 @@ class WriterBench(implementations.Capabilities):
         """The writer, behind :class:`~k2matrix.writer.boundary.GuardedWriter`: a remote
         fault inside it is k2matrix's error naming the endpoint."""
         with boundary(self.catalog):
-            writer: TradeWriter = self.plugin.build(self.catalog, namespace=self.namespace,
-                                                    schema=self.schema, layout=layout)
+            if self.plugin.accepts("config"):
+                config = self.config(layout)
+                self.configured = config.describe()
+                writer: TradeWriter = self.plugin.build(config=config)
+            else:
+                writer = self.plugin.build(self.catalog, namespace=self.namespace,
+                                           schema=self.schema, layout=layout)
         self.layout = layout
         self.declared = writer
         return GuardedWriter(writer, self.catalog, self.explain)
+
+    def config(self, layout: str) -> ComponentConfig:
+        """The cell's resolved configuration (:mod:`k2matrix.component_config`): the catalog
+        by name and properties (``load_catalog`` opens the same one) and its storage."""
+        catalog = CatalogSettings.of(self.catalog, self.namespace)
+        on_s3 = catalog.warehouse.startswith(("s3://", "s3a://"))
+        storage = StorageSettings.of(object_storage.active() if on_s3 else None)
+        return ComponentConfig(kind="writer", schema=self.schema, layout=layout,
+                               catalog=catalog, storage=storage,
+                               live={"catalog": self.catalog})
 
     # ------------------------------------------------------------------ storage form
 
