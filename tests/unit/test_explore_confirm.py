@@ -136,3 +136,43 @@ def test_a_violation_with_one_spike_is_confirmed_more_often() -> None:
         either += result.confirmed
         by_t += result.criterion == "all trials"
     assert by_t <= 25 and either >= 425  # here: the t interval alone 0 of 500, either 449
+
+
+# ------------------------------------------------- a trial that gives no figure is said
+
+def test_trials_that_fail_are_named_in_the_confirmation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a confirmation from fewer trials than asked must say so: three of five trials here
+    # crash (as when the code under the sweep broke mid-run) and the reason names them
+    from typing import Any
+
+    from k2matrix.explore import runner
+    from k2matrix.explore.search import Example, Outcome
+    from k2matrix.explore.session import ExploreSession
+    from k2matrix.explore.space import CellFactory
+    from k2matrix.matrix import load_matrix
+
+    path = ROOT / "examples" / "planted" / "noise.toml"
+    matrix = load_matrix(path)
+    session = ExploreSession(matrix_path=path, property_name="planted_noise",
+                             results=tmp_path, seed=0, trials=5)
+    session.prop = matrix.properties["planted_noise"]
+    session.factory = CellFactory(matrix, session.prop)
+    session.suites, session.run_dir = ROOT / "tests" / "performance", tmp_path
+    calls = iter(range(1, 6))
+
+    def measure(cells: list[Any], **_: Any) -> list[Outcome]:
+        k = next(calls)
+        return [Outcome(900.0 + k) if k <= 2 else
+                Outcome(None, status="failed", error="SyntaxError: invalid syntax\nmore")
+                for _ in cells]
+
+    monkeypatch.setattr(runner, "measure_trial", measure)
+    point = {"batch_size": 100, "symbols": 10, "layout": "unpartitioned", "schema": "v1"}
+    example = Example(number=1, params=point, points=[point], outcomes=[Outcome(950.0)],
+                      evaluation=None, elapsed_s=1.0)
+    conf = session._confirm(example, "shrunk", None)
+    assert conf.reason.endswith(
+        "; 3 of 5 trials gave no figure and are left out: trial 3: failed (SyntaxError: "
+        "invalid syntax); trial 4: failed (SyntaxError: invalid syntax); trial 5: failed "
+        "(SyntaxError: invalid syntax)")

@@ -155,6 +155,7 @@ class ExploreSession:
         unique = list({c.id: c for c in cells}.values())
         trials: dict[str, list[float | None]] = {c.id: [] for c in unique}
         ran = 0
+        failed: list[str] = []  # trials whose cells did not give the metric, and why
         for k in range(1, self.trials + 1):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -172,12 +173,20 @@ class ExploreSession:
             ran += 1
             for cell, outcome in zip(unique, measured, strict=True):
                 trials[cell.id].append(outcome.value)
+            lost = [o for o in measured if o.value is None]
+            if lost:
+                failed.append(f"trial {k}: {lost[0].status}"
+                              + (f" ({lost[0].error.splitlines()[0][:160]})"
+                                 if lost[0].error else ""))
         xs = [p.get(prop.axis) for p in example.points] if prop.axis else []
         per_point = [[v for v in trials[c.id] if v is not None] for c in cells]
         conf = confirm(prop, per_point, xs, cell_id=cells[-1].id)
         if ran < self.trials:
             conf = replace(conf, reason=f"{conf.reason}; the time ran out after {ran} of "
                                         f"{self.trials} trials")
+        if failed:  # never a silent confirmation from fewer trials than asked
+            conf = replace(conf, reason=f"{conf.reason}; {len(failed)} of {ran} trials gave no "
+                                        f"figure and are left out: " + "; ".join(failed))
         return conf
 
     def _write_counterexamples(self, found: Example | None, shrunk: Example,
