@@ -11,11 +11,13 @@ the system falls behind, then proves the rate it found by holding it:
    ``tolerance`` and hold again (at most ``max_backoffs`` times).
 
 A step is held when the system delivered at least ``1 - tolerance`` of the offered rate, its
-backlog at the end stayed at or under ``max_backlog`` items, and its p99 latency at or under
-``max_p99_ms``. A ramp or narrow step that fails is offered ``retries`` more times (1 by
-default) before it counts as failed: one noisy step (a p99 spike near the bound) otherwise
-sends the whole search down, and three pipeline searches here found 2,344, 23,750 and 28,750
-rows/s because the first one's first step failed that way. The system is anything with
+backlog at the end stayed at or under ``max_backlog`` items, its p99 latency at or under
+``max_p99_ms``, and the system did not declare it failed (``Step.failed``: e.g. the
+pipeline's sink fell behind its broker's retention). A ramp or narrow step that fails is
+offered ``retries`` more times (1 by default) before it counts as failed: one noisy step (a
+p99 spike near the bound) otherwise sends the whole search down (docs/pipeline.md has the
+searches that did). Every step is kept in :attr:`SearchResult.steps`, in order, with its
+phase and whether it held. The system is anything with
 ``run(rate, seconds) -> Step``: the producer, the whole pipeline, or a synthetic system
 with a known capacity (the unit tests).
 """
@@ -28,7 +30,8 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Step:
-    """What one offered rate gave: the rate delivered, backlog at the end, p99 latency."""
+    """What one offered rate gave: the rate delivered, backlog at the end, p99 latency, and
+    why the system failed the step outright (``""``: it did not)."""
 
     rate: float
     seconds: float
@@ -36,6 +39,7 @@ class Step:
     backlog: float
     p99_ms: float
     extra: dict[str, Any] = field(default_factory=dict)
+    failed: str = ""
 
 
 class LoadSystem(Protocol):
@@ -75,7 +79,7 @@ class SearchConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r}: must be {allowed}")
 
     def held(self, step: Step) -> bool:
-        return (step.achieved >= step.rate * (1 - self.tolerance)
+        return (not step.failed and step.achieved >= step.rate * (1 - self.tolerance)
                 and step.backlog <= self.max_backlog and step.p99_ms <= self.max_p99_ms)
 
 

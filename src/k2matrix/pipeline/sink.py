@@ -3,14 +3,16 @@
 It reads every partition of the topic (assigned explicitly, in consumer group ``group``),
 buffers the Confluent-wire Avro values (the 5-byte header checked for the magic byte) and
 commits them, decoded in bulk (:mod:`k2matrix.pipeline.decode`, the writer schema is the
-cell's), every
-``commit_interval_ms`` since the oldest buffered row or every ``commit_rows`` rows, whichever
-comes first. Each commit carries the Kafka position after its rows in the snapshot summary
+cell's), once the oldest buffered row was produced ``commit_interval_ms`` ago (its Kafka
+``CreateTime``: freshness counts from the produce call, so the wait does too) or every
+``commit_rows`` rows, whichever comes first. Each commit carries the Kafka position after its rows in the snapshot summary
 (:mod:`k2matrix.pipeline.offsets`), and a starting sink resumes from there: exactly once.
 
 A commit runs on a thread of its own, one at a time and in order, while the sink goes on
 consuming (decoding, Parquet writing and DuckDB release the GIL); the next commit waits for
-the one before, so the table's snapshots and their positions stay in consumption order.
+the one before, so the table's snapshots and their positions stay in consumption order. A
+commit due while one is in flight waits for it by consuming on (unless two commits' worth of
+rows are buffered), not blocked in the wait.
 
 Per commit it records the commit latency, and the produce timestamps of its rows (the Kafka
 ``CreateTime``, set by the client at the produce call) for freshness; per message the
@@ -27,7 +29,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from k2matrix.backends.kafka import KafkaCluster
 from k2matrix.errors import BackendError
@@ -41,6 +50,15 @@ FETCH_WAIT_MS = 20
 # how long a gap in a partition's offsets is read again before it counts as a hole or a loss
 # (Tansu served a batch it had left out of a fetch within the next fetches)
 GAP_GRACE_S = 0.25
+
+
+class FellBehind(BackendError):
+    """The broker dropped messages the sink had not read yet (retention): the sink did not
+    keep up with its producers. A measured outcome of a run, not a loss by the pipeline."""
+
+    def __init__(self, message: str, partition: int, dropped: int) -> None:
+        super().__init__(message)
+        self.partition, self.dropped = partition, dropped
 
 
 @dataclass
@@ -65,6 +83,10 @@ class SinkStats:
     lag: list[tuple[float, int]] = field(default_factory=list)
     consume_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     commit_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    # seconds spent per stage: consume (CPU of the sink's thread in the calls that returned
+    # messages, and their checks), decode and commit (wall, on the commit thread)
+    stages_s: dict[str, float] = field(
+        default_factory=lambda: {"consume": 0.0, "decode": 0.0, "commit": 0.0})
 
 
 def _record_ms(hist: LatencyHistogram, values_ms: np.ndarray) -> None:
@@ -140,50 +162,71 @@ class Sink:
 
     def step(self, timeout: float = 0.05, max_messages: int = 5000) -> int:
         """Consume what is there (up to ``max_messages``), commit if due; messages read."""
+        began = time.thread_time()  # CPU: a consume call also waits for the fetch
         try:
             msgs = self._consumer.consume(max_messages, timeout)
         except KafkaException as exc:
             raise BackendError(f"consume from {self.topic}: {exc}") from None
         if self._inflight is not None and self._inflight.done():
             self._settle()
-        now_ms = time.time() * 1e3
         if msgs:
-            # one pass per field, in comprehensions: at 100K messages/s a loop of appends
-            # and dict updates per message was the sink's main-thread cost
-            failed = [m.error() for m in msgs if m.error() is not None]
-            if failed:
-                raise BackendError(f"consume from {self.topic}: {failed[0]}")
-            values: list[bytes] = [m.value() or b"" for m in msgs]
-            if not all(v and v[0] == MAGIC for v in values):
-                bad = next(m for m, v in zip(msgs, values, strict=True)
-                           if not v or v[0] != MAGIC)
-                raise BackendError(f"{self.topic}[{bad.partition()}]@{bad.offset()}: not a "
-                                   "Confluent-wire Avro value")
-            parts = [int(m.partition() or 0) for m in msgs]
-            offs = [int(m.offset() or 0) for m in msgs]
-            if not self._contiguous(parts, offs):
-                keep = self._accept(parts, offs)
-                msgs = [msgs[i] for i in keep]
-                values = [values[i] for i in keep]
-                parts = [parts[i] for i in keep]
-                offs = [offs[i] for i in keep]
-        if msgs:
-            stamps = [m.timestamp()[1] for m in msgs]
-            last = dict(zip(parts, offs, strict=True))  # the last offset of each partition
-            if not self._values:
-                self._since = time.monotonic()
-            self._values.extend(values)
-            self._ts.extend(stamps)
-            self.stats.consumed += len(msgs)
-            self.position = merge_positions(self.position,
-                                            {p: o + 1 for p, o in last.items()})
-            _record_ms(self.stats.consume_latency, now_ms - np.asarray(stamps))
-        if self._values and (len(self._values) >= self.commit_rows
-                              or time.monotonic() - self._since >= self.commit_interval_s):
+            self._take(msgs)
+            self.stats.stages_s["consume"] += time.thread_time() - began
+        due = self._values and (len(self._values) >= self.commit_rows
+                                or time.time() - self._since >= self.commit_interval_s)
+        if due and (self._inflight is None or len(self._values) >= 2 * self.commit_rows):
             self.commit()
         if time.monotonic() - self._last_lag >= self.lag_every_s:
             self.sample_lag()
         return len(msgs)
+
+    def _take(self, msgs: list[Message]) -> None:
+        """Check a consumed batch and buffer it."""
+        now_ms = time.time() * 1e3
+        # one pass per field, in comprehensions: at 100K messages/s a loop of appends
+        # and dict updates per message was the sink's main-thread cost
+        failed = [m for m in msgs if m.error() is not None]
+        if failed:
+            self._failed(failed[0])
+        values: list[bytes] = [m.value() or b"" for m in msgs]
+        if not all(v and v[0] == MAGIC for v in values):
+            bad = next(m for m, v in zip(msgs, values, strict=True) if not v or v[0] != MAGIC)
+            raise BackendError(f"{self.topic}[{bad.partition()}]@{bad.offset()}: not a "
+                               "Confluent-wire Avro value")
+        parts = [int(m.partition() or 0) for m in msgs]
+        offs = [int(m.offset() or 0) for m in msgs]
+        if not self._contiguous(parts, offs):
+            keep = self._accept(parts, offs)
+            msgs = [msgs[i] for i in keep]
+            values = [values[i] for i in keep]
+            parts = [parts[i] for i in keep]
+            offs = [offs[i] for i in keep]
+        if not msgs:
+            return
+        stamps = [m.timestamp()[1] for m in msgs]
+        last = dict(zip(parts, offs, strict=True))  # the last offset of each partition
+        oldest = min(stamps) / 1e3
+        self._since = oldest if not self._values else min(self._since, oldest)
+        self._values.extend(values)
+        self._ts.extend(stamps)
+        self.stats.consumed += len(msgs)
+        self.position = merge_positions(self.position, {p: o + 1 for p, o in last.items()})
+        _record_ms(self.stats.consume_latency, now_ms - np.asarray(stamps))
+
+    def _failed(self, msg: Message) -> None:
+        """A consumed error: falling behind the broker's retention (the position is gone:
+        librdkafka's offset reset with ``auto.offset.reset = error``) is :class:`FellBehind`,
+        anything else a BackendError."""
+        err = msg.error()
+        if err is not None and err.code() == KafkaError._AUTO_OFFSET_RESET:
+            p = int(msg.partition() or 0)
+            marks = self._watermarks(p, timeout=2.0)
+            expected = self.position.get(p, 0)
+            dropped = max(0, marks[0] - expected) if marks is not None else 0
+            raise FellBehind(f"{self.topic}[{p}]: the sink's position {expected} is gone from "
+                             f"the broker ({err.str()}): the sink fell behind its retention",
+                             p, dropped)
+        raise BackendError(f"consume from {self.topic}: {err}")
 
     def _contiguous(self, parts: list[int], offs: list[int]) -> bool:
         """Whether each partition's messages continue its position without a gap (the fast
@@ -238,12 +281,13 @@ class Sink:
         if marks is not None and marks[0] > expected:
             low = marks[0]
             self.skipped += low - expected
-            raise BackendError(
+            raise FellBehind(
                 f"{self.topic}[{p}]: {low - expected} message(s) were gone from the broker "
                 f"before they were read (expected offset {expected}, the broker's earliest "
                 f"is {low}, read {got} next): the sink fell behind its retention "
                 "(the embedded mock cluster keeps 5 MiB or 100,000 message sets a "
-                "partition); lower the rate, or use brokers with a longer retention")
+                "partition); lower the rate, or use brokers with a longer retention",
+                p, low - expected)
         self.stats.holes += got - expected
         return True
 
@@ -271,11 +315,15 @@ class Sink:
 
     def _write(self, values: list[bytes], stamps: list[int], position: dict[int, int]
                ) -> None:
-        data = self._decoder.decode(values)
         start = time.perf_counter()
+        data = self._decoder.decode(values)
+        decoded = time.perf_counter()
         self.writer.write_arrow(data, self.table_name,
                                 snapshot_properties=encode(self.topic, position))
-        latency_ms = (time.perf_counter() - start) * 1e3
+        end = time.perf_counter()
+        latency_ms = (end - decoded) * 1e3
+        self.stats.stages_s["decode"] += decoded - start
+        self.stats.stages_s["commit"] += end - decoded
         snapshot = self.writer.table(self.table_name).current_snapshot()
         ts = np.asarray(stamps, dtype=np.int64)
         uniq, counts = np.unique(ts, return_counts=True)
