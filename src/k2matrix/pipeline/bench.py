@@ -43,9 +43,10 @@ def stages(result: PipelineResult) -> dict[str, dict[str, float]]:
     """Where the time goes, per stage: ``busy_s`` (seconds the stage's thread worked) and
     ``us_per_row`` for produce (the paced produce calls, all shares; ``serialize_s``
     before the clock), consume (CPU of the sink's thread in the consume calls that
-    returned messages and their checks), decode and commit (the commit thread, wall); the latency a row spends in broker
-    (produce call to acknowledgement), consume (produce call to consumed), commit (the
-    Iceberg append) and probe (commit to seen by a catalog poll): ``p50_ms``, ``p99_ms``."""
+    returned messages and their checks), decode and commit (wall, each on its thread); the
+    latency a row spends in broker (produce call to acknowledgement), consume (produce call
+    to consumed), commit (the Iceberg append) and probe (commit to seen by a catalog poll):
+    ``p50_ms``, ``p99_ms``."""
     acked, consumed = result.acknowledged, result.stats.consumed
     busy = result.stats.stages_s
     produce = sum(float(sh.get("stages_s", {}).get("produce", 0.0)) for sh in result.shares)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from k2matrix.pipeline.sink import CommitInfo
+from k2matrix.pipeline.sinkstats import CommitInfo
 from k2matrix.producer.latency import LatencyHistogram
 
 

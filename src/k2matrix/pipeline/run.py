@@ -30,7 +30,8 @@ from k2matrix.backends.kafka import open_kafka
 from k2matrix.errors import BackendError, K2Error
 from k2matrix.pipeline.loadgen import LoadCluster, Share, outcome
 from k2matrix.pipeline.probe import Probe, freshness, visible_delays
-from k2matrix.pipeline.sink import FellBehind, Sink, SinkStats
+from k2matrix.pipeline.sink import FellBehind, Sink
+from k2matrix.pipeline.sinkstats import SinkStats
 from k2matrix.pipeline.verify import Verified, verify_committed, verify_table
 from k2matrix.producer.latency import LatencyHistogram, merge_all
 from k2matrix.writer.iceberg import IcebergWriter
