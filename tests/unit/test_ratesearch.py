@@ -115,3 +115,36 @@ def test_one_noisy_failed_step_does_not_send_the_search_down() -> None:
     without = search(Spiky(capacity), SearchConfig(start_rate=5_000, max_p99_ms=1_000,
                                                    max_backlog=1.0, retries=0))
     assert without.rate < capacity / 2
+
+
+def test_a_step_the_system_declares_failed_is_not_held_whatever_its_figures() -> None:
+    """A pipeline step whose sink fell behind its broker's retention fails outright, even
+    with a delivered rate, backlog and p99 inside the bounds."""
+
+    class Retention(Queue):
+        def run(self, rate: float, seconds: float) -> Step:
+            step = super().run(rate, seconds)
+            if rate > 30_000:
+                return Step(step.rate, seconds, step.achieved, 0.0, 1.0, failed="fell behind")
+            return step
+
+    config = SearchConfig(start_rate=1_000, max_p99_ms=1e12, max_backlog=1e12)
+    found = search(Retention(1e9), config)
+    assert 30_000 * (1 - 2 * config.tolerance) <= found.rate <= 30_000
+    failed = [s for s in found.to_dict()["steps"] if s["failed"]]
+    assert failed and not any(s["held"] for s in failed)
+
+
+def test_every_step_is_reported_in_order_with_its_phase_and_verdict() -> None:
+    config = SearchConfig(start_rate=1_000, max_p99_ms=100.0)
+    system = Queue(40_000.0)
+    found = search(system, config)
+    steps = found.to_dict()["steps"]
+    assert len(steps) == system.calls  # every run the system made is a reported step
+    assert {s["phase"] for s in steps} <= {"ramp", "ramp-retry", "narrow", "narrow-retry",
+                                           "hold"}
+    for s in steps:
+        assert s["held"] == config.held(Step(s["rate"], s["seconds"], s["achieved"],
+                                             s["backlog"], s["p99_ms"]))
+    assert steps[-1]["phase"] == "hold" and steps[-1]["held"]
+    assert steps[-1]["rate"] == found.rate
