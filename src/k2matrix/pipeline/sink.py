@@ -3,8 +3,9 @@
 It reads every partition of the topic (assigned explicitly, in consumer group ``group``),
 buffers the Confluent-wire Avro values (the 5-byte header checked for the magic byte) and
 commits them, decoded in bulk (:mod:`k2matrix.pipeline.decode`, the writer schema is the
-cell's), once the oldest buffered row was produced ``commit_interval_ms`` ago (its Kafka
-``CreateTime``: freshness counts from the produce call, so the wait does too) or every
+cell's), once the oldest buffered row was produced ``commit_interval_ms`` ago less the time
+recent commits took to reach the table (its Kafka ``CreateTime``: freshness counts from the
+produce call, so the wait does too; the lead is at most half the interval) or every
 ``commit_rows`` rows, whichever comes first. Each commit carries the Kafka position after its
 rows in the snapshot summary (:mod:`k2matrix.pipeline.offsets`), and a starting sink resumes
 from there: exactly once.
@@ -91,6 +92,7 @@ class Sink:
         self._values: list[bytes] = []
         self._ts: list[int] = []
         self._since = 0.0
+        self._lead_s = 0.0  # how long a commit took to be in the table once due (smoothed)
         self.skipped = 0  # messages the broker dropped before they were read
         self._last_lag = 0.0
         writer.ensure_table(table_name, schema)
@@ -143,7 +145,7 @@ class Sink:
             self._take(msgs)
             self.stats.stages_s["consume"] += time.thread_time() - began
         due = self._values and (len(self._values) >= self.commit_rows
-                                or time.time() - self._since >= self.commit_interval_s)
+                                or time.time() - self._since >= self._due_age_s())
         if due and (len(self._inflight) < MAX_IN_FLIGHT
                     or len(self._values) >= 2 * self.commit_rows):
             self.commit()
@@ -283,7 +285,8 @@ class Sink:
         values, stamps, position = self._values, self._ts, dict(self.position)
         self._values, self._ts = [], []
         decoded = self._decoding.submit(self._decode, values)
-        future = self._pool.submit(self._write, decoded, len(values), stamps, position)
+        future = self._pool.submit(self._write, decoded, len(values), stamps, position,
+                                   time.monotonic())
         self._inflight.append((future, len(values), position))
         return len(values)
 
@@ -293,8 +296,14 @@ class Sink:
         self.stats.stages_s["decode"] += time.perf_counter() - start
         return data
 
+    def _due_age_s(self) -> float:
+        """The age of the oldest buffered row at which a commit is due: the commit interval,
+        less how long recent commits took to reach the table (at most half the interval),
+        so that rows become visible about ``commit_interval_ms`` after their produce call."""
+        return self.commit_interval_s - min(self._lead_s, self.commit_interval_s / 2)
+
     def _write(self, decoded: Future[pa.Table], rows: int, stamps: list[int],
-               position: dict[int, int]) -> None:
+               position: dict[int, int], handed: float) -> None:
         if self._broken:
             raise BackendError(f"{self.table_name}: an earlier commit failed; the {rows} rows "
                                "after it are not committed")
@@ -307,6 +316,7 @@ class Sink:
             self._broken = True
             raise
         latency_ms = (time.perf_counter() - start) * 1e3
+        self._lead_s = (self._lead_s + time.monotonic() - handed) / 2
         self.stats.stages_s["commit"] += latency_ms / 1e3
         snapshot = self.writer.table(self.table_name).current_snapshot()
         uniq, counts = np.unique(np.asarray(stamps, dtype=np.int64), return_counts=True)
