@@ -7,7 +7,9 @@ counts."""
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +106,20 @@ def test_the_tool_exits_2_on_too_few_workers(capsys: pytest.CaptureFixture[str],
     assert code == 2, err
     assert "2 worker(s)" in err and "--workers 3" in err and "Traceback" not in err
 
+
+
+def test_live_workers_are_not_reported_lost_when_the_client_cache_has_none() -> None:
+    """The Dask client's periodic refresh replaces its cached scheduler info with one that
+    lists no workers; a share's worker is looked up on the scheduler itself, so a running
+    share is never taken for lost (under load, both workers of a run were, mid-run)."""
+    with LoadCluster(2) as load:
+        client: Any = load.client
+        future = client.submit(time.sleep, 30, pure=False)
+        load._pinned[str(future.key)] = load.worker_addresses()[0]
+        for _ in range(3):  # three looks at the scheduler, a second apart
+            client.sync(client._update_scheduler_info, n_workers=0)  # the periodic refresh
+            assert not client._scheduler_identity["workers"]  # the cache: no workers
+            assert load.lost(future) is None
+            assert len(load.worker_addresses()) == 2
+            time.sleep(1.05)
+        future.cancel()

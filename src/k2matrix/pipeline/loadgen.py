@@ -175,6 +175,8 @@ class LoadCluster:
         self._lost: dict[str, str] = {}
         self._alive: set[str] = set()
         self._alive_at = float("-inf")
+        self._looks: int = 0  # how many times the scheduler was asked for its workers
+        self._absent: dict[str, int] = {}  # share key -> the look that first missed its worker
         try:
             if scheduler:
                 self.client = Client(  # type: ignore[no-untyped-call]
@@ -206,7 +208,12 @@ class LoadCluster:
                 "workers on the scheduler") from None
 
     def worker_addresses(self) -> list[str]:
-        return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+        """The scheduler's workers, asked now. (``Client.scheduler_info`` returns the
+        client's cache, which the client's own periodic refresh replaces with one holding no
+        workers at any moment: read under load, every worker looked gone; docs/pipeline.md.)"""
+        client: Any = self.client
+        info = client.sync(client.scheduler.identity, n_workers=-1)
+        return sorted(info["workers"])
 
     def submit(self, shares: list[Share]) -> list[Any]:
         """One future per share, share i on worker i (mod the workers there are). A share
@@ -258,7 +265,7 @@ class LoadCluster:
     def lost(self, future: Any) -> str | None:
         """Why a pending share will never finish (its worker process is gone: a share
         pinned to a dead worker would otherwise wait for ever), or None. The scheduler is
-        asked at most once a second."""
+        asked at most once a second; a worker is gone when two looks in a row miss it."""
         key = str(future.key)
         if key in self._lost:
             return self._lost[key]
@@ -268,8 +275,12 @@ class LoadCluster:
         if now - self._alive_at >= 1.0:
             self._alive = set(self.worker_addresses())
             self._alive_at = now
+            self._looks += 1
         address = self._pinned.get(key)
         if address is None or address in self._alive:
+            self._absent.pop(key, None)
+            return None
+        if self._looks - self._absent.setdefault(key, self._looks) < 1:
             return None
         self._lost[key] = f"its worker {address} died before the share finished"
         future.cancel()
