@@ -11,11 +11,17 @@ the system falls behind, then proves the rate it found by holding it:
    ``tolerance`` and hold again (at most ``max_backoffs`` times).
 
 A step is held when the system delivered at least ``1 - tolerance`` of the offered rate, its
-backlog at the end stayed at or under ``max_backlog`` items, and its p99 latency at or under
-``max_p99_ms``. A ramp or narrow step that fails is offered ``retries`` more times (1 by
-default) before it counts as failed: one noisy step (a p99 spike near the bound) otherwise
-sends the whole search down, and three pipeline searches here found 2,344, 23,750 and 28,750
-rows/s because the first one's first step failed that way. The system is anything with
+backlog at the end stayed at or under ``max_backlog`` items, its p99 latency at or under
+``max_p99_ms``, and the system did not declare it failed (``Step.failed``: e.g. the
+pipeline's sink fell behind its broker's retention). A ramp or narrow step that fails is
+offered ``retries`` more times (1 by default) before it counts as failed: one noisy step (a
+p99 spike near the bound) otherwise sends the whole search down. A failure that would count
+is then checked against a *control*: the highest rate held so far, offered again at once. If
+the control holds, the failure stands; if it fails too, the system (or the machine it shares)
+got worse for a while, not the rate too high, and the step is offered again (at most
+``controls`` times, 1 by default). docs/pipeline.md has the searches that showed both.
+Every step is kept in :attr:`SearchResult.steps`, in order, with its
+phase and whether it held. The system is anything with
 ``run(rate, seconds) -> Step``: the producer, the whole pipeline, or a synthetic system
 with a known capacity (the unit tests).
 """
@@ -28,7 +34,8 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Step:
-    """What one offered rate gave: the rate delivered, backlog at the end, p99 latency."""
+    """What one offered rate gave: the rate delivered, backlog at the end, p99 latency, and
+    why the system failed the step outright (``""``: it did not)."""
 
     rate: float
     seconds: float
@@ -36,6 +43,7 @@ class Step:
     backlog: float
     p99_ms: float
     extra: dict[str, Any] = field(default_factory=dict)
+    failed: str = ""
 
 
 class LoadSystem(Protocol):
@@ -56,6 +64,7 @@ class SearchConfig:
     max_p99_ms: float = 2_000.0
     max_backoffs: int = 5
     retries: int = 1
+    controls: int = 1
 
     def __post_init__(self) -> None:
         checks = [
@@ -69,13 +78,14 @@ class SearchConfig:
             ("max_p99_ms", self.max_p99_ms > 0, "positive milliseconds"),
             ("max_backoffs", self.max_backoffs >= 0, "a non-negative integer"),
             ("retries", self.retries >= 0, "a non-negative integer"),
+            ("controls", self.controls >= 0, "a non-negative integer"),
         ]
         for name, ok, allowed in checks:
             if not ok:
                 raise ValueError(f"{name}={getattr(self, name)!r}: must be {allowed}")
 
     def held(self, step: Step) -> bool:
-        return (step.achieved >= step.rate * (1 - self.tolerance)
+        return (not step.failed and step.achieved >= step.rate * (1 - self.tolerance)
                 and step.backlog <= self.max_backlog and step.p99_ms <= self.max_p99_ms)
 
 
@@ -113,10 +123,22 @@ def search(system: LoadSystem, config: SearchConfig) -> SearchResult:
                 break
         return ok, step
 
+    def checked(phase: str, rate: float, good: float) -> bool:
+        """A ramp or narrow step; its failure stands only beside a held control step at
+        ``good``, the highest rate held so far (none yet: it stands)."""
+        for _ in range(1 + config.controls):
+            ok, _ = offer(phase, rate, config.step_s)
+            if ok or good <= 0:
+                return ok
+            held_now, _ = offer("control", good, config.step_s)
+            if held_now:
+                return False
+        return False
+
     good, bad = 0.0, 0.0
     rate = config.start_rate
     while True:
-        ok, _ = offer("ramp", rate, config.step_s)
+        ok = checked("ramp", rate, good)
         if not ok:
             bad = rate
             break
@@ -136,7 +158,7 @@ def search(system: LoadSystem, config: SearchConfig) -> SearchResult:
         bad = good * config.growth
     while bad and (bad - good) > config.tolerance * bad:
         mid = (good + bad) / 2
-        ok, _ = offer("narrow", mid, config.step_s)
+        ok = checked("narrow", mid, good)
         if ok:
             good = mid
         else:

@@ -6,10 +6,15 @@ Each cell runs the pipeline once at the offered rate ``[workload] pipeline_rate`
 ``pipeline_restart_percent`` into the run and starts a new one, which resumes from the
 offsets in the table's snapshot. Before the figures count, the table is read back through
 the catalog and must hold every message id exactly once, nothing else, with the content
-checksum of the generated rows. ``pipeline.rate_search`` searches the highest rate the
-pipeline holds (``k2matrix.ratesearch``) within a freshness p99 of 2 s and a backlog of
-5 s of the rate. Timing: one round, the whole run; ``throughput`` is the end-to-end rate
-(rows acknowledged / first produce to last commit), set by the cell.
+checksum of the generated rows. A sink that falls behind its broker's retention is a
+measured outcome, not a failure (``held`` false, ``fell_behind_at_s``, ``backlog_at_fall``,
+``sustainable_rate_so_far``; the rows it committed verified the same way); a row lost or
+duplicated fails the cell. ``pipeline.rate_search`` searches the highest rate the pipeline
+holds (``k2matrix.ratesearch``) within a freshness p99 of the commit interval plus
+``k2matrix.pipeline.bench.FRESHNESS_MARGIN_MS``, a backlog of 5 s of the rate and no fall
+behind retention, in steps of ``STEP_S``; its steps are in ``search``. Timing: one round,
+the whole run; ``throughput`` is the end-to-end rate (rows committed / first produce to
+last commit), set by the cell.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from k2matrix.backends.config import Backends
 from k2matrix.cell import Cell
 from k2matrix.errors import VerificationError
-from k2matrix.pipeline.bench import PipelineSystem, extra_info
+from k2matrix.pipeline.bench import PipelineSystem, extra_info, freshness_bound_ms
 from k2matrix.pipeline.run import PipelineConfig, PipelineResult, run_pipeline
 from k2matrix.ratesearch import SearchConfig, search
+
+STEP_S = 20.0  # a search step: long enough that its freshness p99 is not one commit's noise
 
 
 def _config(cell: Cell, restart: bool) -> PipelineConfig:
@@ -38,8 +45,9 @@ def _config(cell: Cell, restart: bool) -> PipelineConfig:
 
 
 def _check(result: PipelineResult) -> None:
-    if not result.verified.ok:
-        raise VerificationError(f"pipeline table: {result.verified.describe()}")
+    if result.verified is None or not result.verified.ok:
+        what = result.verified.describe() if result.verified else "not checked"
+        raise VerificationError(f"pipeline table: {what}")
 
 
 def _run_cell(cell: Cell, benchmark: BenchmarkFixture, backends: Backends,
@@ -48,7 +56,7 @@ def _run_cell(cell: Cell, benchmark: BenchmarkFixture, backends: Backends,
     result = benchmark.pedantic(run_pipeline, args=(config, backends), rounds=1,
                                 iterations=1)
     _check(result)
-    if restart and result.restarts != 1:
+    if restart and result.restarts != 1 and result.fell_behind is None:
         raise VerificationError("the consumer was not restarted mid-run")
     benchmark.extra_info.update(extra_info(result))
 
@@ -68,9 +76,10 @@ def test_restart(k2_cell: Cell, benchmark: BenchmarkFixture, k2_backends: Backen
 def test_rate_search(k2_cell: Cell, benchmark: BenchmarkFixture, k2_backends: Backends
                      ) -> None:
     base = _config(k2_cell, restart=False)
-    bounds = SearchConfig(start_rate=5_000, max_rate=base.rate * 2, step_s=8.0,
+    bounds = SearchConfig(start_rate=5_000, max_rate=base.rate * 2, step_s=STEP_S,
                           hold_s=float(k2_cell.settings["pipeline_seconds"]), tolerance=0.05,
-                          max_p99_ms=2_000.0, max_backlog=5 * base.rate)
+                          max_p99_ms=freshness_bound_ms(base.commit_interval_ms),
+                          max_backlog=5 * base.rate)
     system = PipelineSystem(base, k2_backends)
     found = benchmark.pedantic(search, args=(system, bounds), rounds=1, iterations=1)
     if not found.found:
@@ -79,5 +88,6 @@ def test_rate_search(k2_cell: Cell, benchmark: BenchmarkFixture, k2_backends: Ba
     _check(held)
     info = extra_info(held)
     info.update(sustainable_rate=found.rate, sustainable_p99_ms=found.p99_ms,
+                search_max_p99_ms=bounds.max_p99_ms, search_step_s=bounds.step_s,
                 throughput=round(found.achieved, 1), search=found.to_dict())
     benchmark.extra_info.update(info)

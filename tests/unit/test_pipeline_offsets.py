@@ -18,7 +18,7 @@ from k2matrix.backends.registry import open_registry
 from k2matrix.errors import BackendError
 from k2matrix.pipeline import offsets
 from k2matrix.pipeline.loadgen import LoadCluster
-from k2matrix.pipeline.sink import Sink
+from k2matrix.pipeline.sink import FellBehind, Sink
 from k2matrix.pipeline.verify import verify_table
 from k2matrix.producer.k2producer import K2Producer
 from k2matrix.workload.generate import WorkloadSpec, generate_table
@@ -110,10 +110,10 @@ def test_messages_the_broker_dropped_before_they_were_read_fail_the_sink(
         sink = Sink(cluster, topic, writer, "trades", "v2", commit_interval_ms=600_000,
                     commit_rows=1_000_000)
         try:
-            with pytest.raises(BackendError, match=r"\[\d+\]: \d+ message\(s\) were gone from "
-                                                   r"the broker before they were read"):
+            with pytest.raises(FellBehind, match=r"\[\d+\]: \d+ message\(s\) were gone from "
+                                                 r"the broker before they were read") as fell:
                 _drain(sink, rows)
-            assert sink.skipped > 0
+            assert sink.skipped > 0 and fell.value.dropped > 0
         finally:
             sink.crash()
 

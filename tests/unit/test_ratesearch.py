@@ -115,3 +115,79 @@ def test_one_noisy_failed_step_does_not_send_the_search_down() -> None:
     without = search(Spiky(capacity), SearchConfig(start_rate=5_000, max_p99_ms=1_000,
                                                    max_backlog=1.0, retries=0))
     assert without.rate < capacity / 2
+
+
+def test_a_step_the_system_declares_failed_is_not_held_whatever_its_figures() -> None:
+    """A pipeline step whose sink fell behind its broker's retention fails outright, even
+    with a delivered rate, backlog and p99 inside the bounds."""
+
+    class Retention(Queue):
+        def run(self, rate: float, seconds: float) -> Step:
+            step = super().run(rate, seconds)
+            if rate > 30_000:
+                return Step(step.rate, seconds, step.achieved, 0.0, 1.0, failed="fell behind")
+            return step
+
+    config = SearchConfig(start_rate=1_000, max_p99_ms=1e12, max_backlog=1e12)
+    found = search(Retention(1e9), config)
+    assert 30_000 * (1 - 2 * config.tolerance) <= found.rate <= 30_000
+    failed = [s for s in found.to_dict()["steps"] if s["failed"]]
+    assert failed and not any(s["held"] for s in failed)
+
+
+def test_every_step_is_reported_in_order_with_its_phase_and_verdict() -> None:
+    config = SearchConfig(start_rate=1_000, max_p99_ms=100.0)
+    system = Queue(40_000.0)
+    found = search(system, config)
+    steps = found.to_dict()["steps"]
+    assert len(steps) == system.calls  # every run the system made is a reported step
+    assert {s["phase"] for s in steps} <= {"ramp", "ramp-retry", "narrow", "narrow-retry",
+                                           "control", "control-retry", "hold"}
+    for s in steps:
+        assert s["held"] == config.held(Step(s["rate"], s["seconds"], s["achieved"],
+                                             s["backlog"], s["p99_ms"]))
+    assert steps[-1]["phase"] == "hold" and steps[-1]["held"]
+    assert steps[-1]["rate"] == found.rate
+
+
+class Spell(Queue):
+    """A queue whose machine is overloaded for a spell: from its ``start``-th run on, for
+    ``runs`` runs, it holds nothing (every step far past the p99 bound)."""
+
+    def __init__(self, capacity: float, start: int, runs: int) -> None:
+        super().__init__(capacity)
+        self.spell = range(start, start + runs)
+
+    def run(self, rate: float, seconds: float) -> Step:
+        step = super().run(rate, seconds)
+        if self.calls in self.spell:
+            return Step(rate, seconds, step.achieved, step.backlog, 1e9)
+        return step
+
+
+def test_a_failure_beside_a_failed_control_is_offered_again() -> None:
+    """An overloaded spell of four runs starts at the third ramp step (4,000 of a 40,000
+    capacity): the step and its retry fail, and so do the control at the rate held before
+    and its retry. Without controls the search ends below 4,000; with one, the step is
+    offered again after the spell and the search finds the capacity."""
+    capacity, bound = 40_000.0, 100.0
+    base = dict(start_rate=1_000, max_p99_ms=bound, max_backlog=1.0)
+    found = search(Spell(capacity, 3, 4), SearchConfig(**base))  # type: ignore[arg-type]
+    limit = _limit(capacity, 5.0, bound)
+    assert limit * 0.9 <= found.rate <= limit, found.to_dict()
+    phases = [s["phase"] for s in found.to_dict()["steps"]]
+    assert phases[2:7] == ["ramp", "ramp-retry", "control", "control-retry", "ramp"]
+    without = search(Spell(capacity, 3, 4), SearchConfig(**base, controls=0))  # type: ignore[arg-type]
+    assert without.rate < 4_000
+
+
+def test_a_failure_beside_a_held_control_stands() -> None:
+    """No spell: a step above the capacity fails beside a held control, once each."""
+    found = search(Queue(40_000.0), SearchConfig(start_rate=1_000, max_p99_ms=100.0,
+                                                 max_backlog=1.0))
+    steps = found.to_dict()["steps"]
+    controls = [s for s in steps if s["phase"] == "control"]
+    assert controls and all(c["held"] for c in controls)
+    failed = [s for s in steps if s["phase"] in ("ramp-retry", "narrow-retry")
+              and not s["held"]]
+    assert len(controls) == len(failed)

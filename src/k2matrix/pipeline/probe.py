@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from k2matrix.pipeline.sink import CommitInfo
+from k2matrix.pipeline.sinkstats import CommitInfo
 from k2matrix.producer.latency import LatencyHistogram
 
 
@@ -77,3 +77,16 @@ def freshness(commits: Sequence[CommitInfo], observations: Sequence[tuple[float,
         for d, n in zip(delays.tolist(), c.ts_counts.tolist(), strict=True):
             hist.record(max(d, 0.0) / 1e3, int(n))
     return hist, unseen
+
+
+def visible_delays(commits: Sequence[CommitInfo],
+                   observations: Sequence[tuple[float, int, int]]) -> list[float]:
+    """Per commit seen by the probe: ms from the commit's end to the first observation of
+    its snapshot (the probe stage of freshness)."""
+    seqs = np.array([o[1] for o in observations], dtype=np.int64)
+    out = []
+    for c in commits:
+        i = int(np.searchsorted(seqs, c.sequence, side="left")) if seqs.size else 0
+        if i < seqs.size:
+            out.append(max(0.0, (observations[i][0] - c.at) * 1e3))
+    return out

@@ -23,6 +23,7 @@ from k2matrix.summary.drift import drift
 from k2matrix.summary.environment import environment_warnings
 from k2matrix.summary.headroom import status_texts
 from k2matrix.summary.noise import noise_floors
+from k2matrix.summary.pipeline import pipeline_stages
 from k2matrix.summary.rows import Cells, build_cells
 from k2matrix.summary.scaling import fit_scaling, schema_ratios
 from k2matrix.summary.status import apply_targets
@@ -51,6 +52,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     storage: pl.DataFrame = field(default_factory=pl.DataFrame)  # summary/storage.py
     draws: pl.DataFrame = field(default_factory=pl.DataFrame)  # summary/draws.py
+    stages: pl.DataFrame = field(default_factory=pl.DataFrame)  # summary/pipeline.py
     # results/environment.py's record (or its unknown stand-in) and what it warns of
     environment: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -99,6 +101,7 @@ class Summary:
             "notes": self.notes,
             "storage_costs": _records(self.storage, self.storage.columns),
             "draws": _records(self.draws, self.draws.columns),
+            "pipeline_stages": _records(self.stages, self.stages.columns),
         }
         if self.comparison is not None and self.baseline is not None:
             doc = self.comparison
@@ -186,7 +189,7 @@ def analyse(run: Run, confidence: float = DEFAULT_CONFIDENCE) -> Summary:
         run=run, cells=cells, verdict=verdict,
         scaling=fit_scaling(frame, cells.axes), ratios=schema_ratios(frame, cells.axes),
         drift=drift(cells.series), notes=notes, storage=storage_costs(run),
-        draws=draw_spread(frame), environment=environment,
+        draws=draw_spread(frame), stages=pipeline_stages(run), environment=environment,
         warnings=environment_warnings(environment),
     )
 

@@ -50,6 +50,8 @@ def sections(summary: Summary) -> list[Section]:
             out.append(_section(built(summary)))
     if summary.storage.height:
         out.append(storage_section(summary))
+    if summary.stages.height:
+        out.append(stages_section(summary))
     if summary.draws.height:
         out.append(Section("Across drawn data shapes (--k2-draws)",
                            ("grid cell", "draws", "grid median", "min", "max", "max/min",
@@ -89,6 +91,30 @@ def storage_section(summary: Summary) -> Section:
         note="requests and bytes per operation as the S3 server counted them (one extra, "
              "untimed commit or query; sustained cells: their timed round); local: the same "
              "cell on the local disk in this run")
+
+
+def stages_section(summary: Summary) -> Section:
+    """Where each pipeline cell's time goes (cells with ``extra_info.stages``)."""
+    def ms(value: Any) -> str:
+        return "-" if value is None else fmt_number(value) + " ms"
+
+    return Section(
+        "Pipeline stages (where the time goes)",
+        ("cell", "broker", "held", "rows/s", "producers", "produce", "consume", "decode",
+         "commit", "broker p99", "consume p99", "commit p99", "probe p99", "busiest"),
+        [(r["id"], r["broker"].split(" ")[0], "yes" if r["held"] else "FELL BEHIND",
+          fmt_number(r["throughput"]), fmt_number(r["producer_rate"]),
+          *("-" if r[f"{s}_us_per_row"] is None else fmt_number(r[f"{s}_us_per_row"]) + " µs"
+            for s in ("produce", "consume", "decode", "commit")),
+          *(ms(r[f"{s}_p99_ms"]) for s in ("broker", "consume", "commit", "probe")),
+          r["busiest"] + ("" if r["busiest_share"] is None
+                          else f" {r['busiest_share']:.0%}"))
+         for r in summary.stages.to_dicts()],
+        note="work per row of each thread (produce: the paced produce calls; consume: CPU of "
+             "the sink's thread; decode and commit: wall time of their threads); p99 a row "
+             "waited in each stage; busiest: the thread with the most busy seconds, as a "
+             "share of the run (the stage that caps the rate). broker: mock (embedded) or "
+             "bootstrap (e.g. Tansu)")
 
 
 def _first_line(text: Any, width: int = 120) -> str:
