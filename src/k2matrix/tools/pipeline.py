@@ -79,7 +79,12 @@ def _brokers(args: argparse.Namespace) -> Iterator[dict[str, str]]:
 
 
 def _figures(result: PipelineResult, series: bool) -> dict[str, Any]:
+    from k2matrix.results.environment import tansu_at
+
     out = extra_info(result)
+    mode, _, servers = str(out.get("broker", "")).partition(" ")
+    if mode == "bootstrap" and tansu_at(servers):  # say which broker the figure came from
+        out["broker"] = f"tansu {servers}"
     if not series:
         out.pop("series")
     return out
