@@ -201,7 +201,7 @@ def open_catalog(config: CatalogConfig, name: str = "k2matrix",
         if fault is not None:
             raise fault from None
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        for name in (config.password_env, *config.rest.env_names()):
+        for name in config.env_names():
             secret = secret_from_env(name)
             if secret:
                 detail = detail.replace(secret, "***")
@@ -220,7 +220,7 @@ def catalog_fault(exc: BaseException, config: CatalogConfig, storage: StorageCon
     """:class:`~k2matrix.backends.faults.ServiceUnavailable` for a catalog (or its S3
     warehouse) that did not answer or refused, naming it; None for other errors."""
     inline = re.search(r"://[^/@:]+:([^/@]+)@", config.resolved_uri)
-    secrets = [*(secret_from_env(n) for n in (config.password_env, *config.rest.env_names())),
+    secrets = [*(secret_from_env(n) for n in config.env_names()),
                inline.group(1) if inline else None,
                *(storage.secrets() if storage else [])]
     deadline = Deadline(config.deadline_s)

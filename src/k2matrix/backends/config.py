@@ -78,6 +78,10 @@ class CatalogConfig:
     deadline_s: float = DEFAULT_S
     rest: RestSettings = field(default_factory=RestSettings)
 
+    def env_names(self) -> list[str]:
+        """The variables holding the catalog's secrets (PostgreSQL's password, REST auth)."""
+        return [n for n in (self.password_env, *self.rest.env_names()) if n]
+
     @property
     def warehouse_path(self) -> str:
         return os.path.abspath(self.warehouse)

@@ -85,9 +85,8 @@ def _timed(service: str, version: str, fn: Callable[[], str], secrets: list[str]
 
 def _secrets(backends: Backends) -> list[str]:
     """Every secret the backends' variables hold: never shown in a check's line."""
-    names = [*backends.schema_registry.env_names(), backends.catalog.password_env,
-             *backends.catalog.rest.env_names()]
-    held = [os.environ.get(name, "") for name in names if name]
+    names = [*backends.schema_registry.env_names(), *backends.catalog.env_names()]
+    held = [os.environ.get(name, "") for name in names]
     return [s for s in (*backends.storage.secrets(), *backends.kafka.security.secrets(), *held)
             if s]
 
