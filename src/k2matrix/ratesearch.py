@@ -21,15 +21,19 @@ the control holds, the failure stands; if it fails too, the system (or the machi
 got worse for a while, not the rate too high, and the step is offered again (at most
 ``controls`` times, 1 by default). docs/pipeline.md has the searches that showed both.
 Every step is kept in :attr:`SearchResult.steps`, in order, with its
-phase and whether it held. The system is anything with
+phase and whether it held, and handed to ``on_step`` as soon as it is measured (a search
+of many minutes that is stopped keeps what it measured). The system is anything with
 ``run(rate, seconds) -> Step``: the producer, the whole pipeline, or a synthetic system
 with a known capacity (the unit tests).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
+
+OnStep = Callable[[str, "Step", bool], None]
 
 
 @dataclass(frozen=True)
@@ -105,12 +109,18 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rate": self.rate, "p99_ms": self.p99_ms, "achieved": self.achieved,
-                "steps": [{"phase": phase, "held": held, **asdict(step)}
-                          for phase, step, held in self.steps]}
+                "steps": [step_dict(phase, step, held) for phase, step, held in self.steps]}
 
 
-def search(system: LoadSystem, config: SearchConfig) -> SearchResult:
-    """The highest rate ``system`` holds under ``config``'s bounds (see the module doc)."""
+def step_dict(phase: str, step: Step, held: bool) -> dict[str, Any]:
+    """One step as JSON-ready figures: its phase, whether it held, and the step."""
+    return {"phase": phase, "held": held, **asdict(step)}
+
+
+def search(system: LoadSystem, config: SearchConfig, on_step: OnStep | None = None
+           ) -> SearchResult:
+    """The highest rate ``system`` holds under ``config``'s bounds (see the module doc);
+    ``on_step(phase, step, held)`` is called after every step."""
     steps: list[tuple[str, Step, bool]] = []
 
     def offer(phase: str, rate: float, seconds: float) -> tuple[bool, Step]:
@@ -118,7 +128,10 @@ def search(system: LoadSystem, config: SearchConfig) -> SearchResult:
         for attempt in range(tries):
             step = system.run(rate, seconds)
             ok = config.held(step)
-            steps.append((phase if attempt == 0 else f"{phase}-retry", step, ok))
+            name = phase if attempt == 0 else f"{phase}-retry"
+            steps.append((name, step, ok))
+            if on_step is not None:
+                on_step(name, step, ok)
             if ok:
                 break
         return ok, step

@@ -150,6 +150,27 @@ def test_every_step_is_reported_in_order_with_its_phase_and_verdict() -> None:
     assert steps[-1]["rate"] == found.rate
 
 
+def test_each_step_is_handed_over_as_it_is_measured() -> None:
+    """``on_step`` sees every step the moment it is measured: when the system fails
+    midway, the steps before the failure have already been handed over."""
+
+    class Breaks(Queue):
+        def run(self, rate: float, seconds: float) -> Step:
+            if self.calls == 6:
+                raise RuntimeError("the system went away")
+            return super().run(rate, seconds)
+
+    seen: list[tuple[str, float, bool]] = []
+    with pytest.raises(RuntimeError):
+        search(Breaks(40_000.0), SearchConfig(start_rate=1_000, max_p99_ms=100.0),
+               on_step=lambda phase, step, held: seen.append((phase, step.rate, held)))
+    assert seen == [("ramp", 1_000.0 * 2**i, True) for i in range(6)]
+    complete: list[tuple[str, float, bool]] = []
+    found = search(Queue(40_000.0), SearchConfig(start_rate=1_000, max_p99_ms=100.0),
+                   on_step=lambda phase, step, held: complete.append((phase, step.rate, held)))
+    assert complete == [(s["phase"], s["rate"], s["held"]) for s in found.to_dict()["steps"]]
+
+
 class Spell(Queue):
     """A queue whose machine is overloaded for a spell: from its ``start``-th run on, for
     ``runs`` runs, it holds nothing (every step far past the p99 bound)."""

@@ -5,7 +5,7 @@ sustainable-rate search.
     python -m k2matrix.tools.pipeline --rate 100000 --seconds 60 --restart-at-s 30
     python -m k2matrix.tools.pipeline --tansu --workers 2 --rate 120000 --seconds 60 \\
         --baseline-pairs 2
-    python -m k2matrix.tools.pipeline --search --repeat 3 --seconds 30
+    python -m k2matrix.tools.pipeline --search --repeat 3 --seconds 30 --out searches.jsonl
 
 Brokers: the embedded mock cluster, ``--bootstrap HOST:PORT`` (any Kafka-protocol brokers),
 or ``--tansu`` (a Tansu broker started on loopback for this command); load processes: a
@@ -13,10 +13,15 @@ Dask LocalCluster of ``--workers`` processes, or ``--scheduler tcp://HOST:8786``
 workers must reach the brokers: the embedded or a loopback broker is refused).
 ``--baseline-pairs N`` runs N pairs of (the pipeline, the same producers with no sink),
 each pair in a random order, and reports the ratio of each pair. Prints the figures as
-JSON (``--series`` keeps the lag and commit-latency series). Exit 0 when every run verified
+JSON (``--series`` keeps the lag and commit-latency series). A search prints each step to
+standard error as it is measured and, with ``--out FILE``, appends it to FILE as a JSON line
+(then each search's result, then the whole output): a search runs for many minutes, and one
+that is stopped (SIGTERM, SIGINT: the brokers and workers this command started are stopped
+too) keeps every step it measured. Exit 0 when every run verified
 exactly once (a sink that fell behind its broker's retention is a measured outcome), 1
 when a row was lost or duplicated, 2 on bad input or a run that could not finish (an
-unreachable service, a producer share that failed: its error is printed).
+unreachable service, a producer share that failed: its error is printed), 128 + the
+signal's number when stopped.
 """
 
 from __future__ import annotations
@@ -25,16 +30,21 @@ import argparse
 import contextlib
 import json
 import random
+import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
 
 from k2matrix.backends.config import Backends, CatalogConfig
 from k2matrix.errors import K2Error
 from k2matrix.pipeline.bench import PipelineSystem, extra_info, freshness_bound_ms
 from k2matrix.pipeline.run import PipelineConfig, PipelineResult, run_pipeline
-from k2matrix.ratesearch import SearchConfig, search
+from k2matrix.ratesearch import SearchConfig, Step, search, step_dict
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,8 +73,59 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-p99-ms", type=float, default=None,
                    help="the search's freshness bound (default: commit interval + "
                         "the margin of k2matrix.pipeline.bench)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="append each search step and result to this file as JSON lines")
     p.add_argument("--series", action="store_true")
     return p
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGINT: unwind so that the brokers and workers started here stop."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+def _loadavg() -> str:
+    try:
+        return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+class Journal:
+    """Each search step as it is measured: a line on standard error, and a JSON line in
+    ``path`` when given (flushed at once)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.file: IO[str] | None = path.open("a", encoding="utf-8") if path else None
+        self.search = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.file is not None:
+            self.file.write(json.dumps(record, default=str) + "\n")
+            self.file.flush()
+
+    def step(self, phase: str, step: Step, held: bool) -> None:
+        verdict = "held" if held else f"failed ({step.failed})" if step.failed else "failed"
+        print(f"search {self.search + 1}: {phase} {step.rate:,.0f} rows/s for "
+              f"{step.seconds:g} s: {verdict}; achieved {step.achieved:,.0f}, backlog "
+              f"{step.backlog:,.0f}, freshness p99 {step.p99_ms:,.0f} ms (load "
+              f"{_loadavg()})", file=sys.stderr, flush=True)
+        self.write({"search": self.search, "at": time.time(), "loadavg": _loadavg(),
+                    **step_dict(phase, step, held)})
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 @contextlib.contextmanager
@@ -112,8 +173,42 @@ def _pairs(config: PipelineConfig, backends: Backends, pairs: int, series: bool
     return {"ratios": ratios, "pairs": runs}, ok
 
 
+def _searches(system: PipelineSystem, bounds: SearchConfig, repeat: int, journal: Journal
+              ) -> dict[str, Any]:
+    searches: list[dict[str, Any]] = []
+    for i in range(repeat):
+        journal.search = i
+        found = search(system, bounds, on_step=journal.step).to_dict()
+        searches.append(found)
+        journal.write({"search": i, "result": found["rate"], "p99_ms": found["p99_ms"],
+                       "achieved": found["achieved"], "at": time.time()})
+        print(f"search {i + 1}: {found['rate']:,.0f} rows/s", file=sys.stderr, flush=True)
+    rates = [s["rate"] for s in searches]
+    out = {"max_p99_ms": bounds.max_p99_ms, "step_s": bounds.step_s, "rates": rates,
+           "spread": (max(rates) / min(rates) - 1) if min(rates) else None,
+           "searches": searches}
+    journal.write({"output": out})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = ({sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+                if main_thread else {})  # signal handlers belong to the main thread
+    try:
+        return _main(args)
+    except Stopped as exc:
+        print(f"k2matrix: stopped by {exc}; the brokers and workers this command started "
+              "are stopped" + (f", the steps measured are in {args.out}" if args.out else ""),
+              file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         config = PipelineConfig(schema=args.schema, rate=args.rate, seconds=args.seconds,
                                 workers=args.workers,
@@ -126,7 +221,12 @@ def main(argv: list[str] | None = None) -> int:
                              "repeat >= 1 and a positive step")
         out: dict[str, Any]
         ok = True
-        with _brokers(args) as env:
+        try:
+            journal = Journal(args.out if args.search else None)
+        except OSError as exc:
+            raise ValueError(f"--out {args.out}: cannot write there ({exc.strerror}): give "
+                             "a file in a folder that exists and is writable") from None
+        with journal, _brokers(args) as env:
             backends = replace(Backends(), catalog=CatalogConfig(warehouse=args.warehouse)
                                ).with_environment(env)
             if args.search:
@@ -135,12 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                                       max_rate=args.rate * 4, step_s=args.step_s,
                                       hold_s=args.seconds, max_p99_ms=bound,
                                       max_backlog=5 * args.rate)
-                searches = [search(PipelineSystem(config, backends), bounds).to_dict()
-                            for _ in range(args.repeat)]
-                rates = [s["rate"] for s in searches]
-                out = {"max_p99_ms": bound, "step_s": args.step_s, "rates": rates,
-                       "spread": (max(rates) / min(rates) - 1) if min(rates) else None,
-                       "searches": searches}
+                out = _searches(PipelineSystem(config, backends), bounds, args.repeat,
+                                journal)
             elif args.baseline_pairs:
                 out, ok = _pairs(config, backends, args.baseline_pairs, args.series)
             else:
