@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 
 from k2matrix.results.load import Run
+from k2matrix.summary.build import analyse
+from k2matrix.summary.html import render_html
 from k2matrix.summary.pipeline import pipeline_stages
+from k2matrix.summary.render import render_markdown, render_table
 
 
 def _bench(cell: str, held: bool, busy: dict[str, float], seconds: float) -> dict[str, Any]:
@@ -45,3 +48,25 @@ def test_a_run_without_pipeline_cells_has_an_empty_table() -> None:
     run = Run(source="synthetic", benchmarks=[
         {"name": "writer-x", "stats": {"median": 1.0}, "extra_info": {"items": 10}}])
     assert pipeline_stages(run).height == 0
+
+
+def test_every_report_shows_the_stages_of_each_pipeline_cell() -> None:
+    """The text table, the markdown and the HTML page each carry the stage table, with the
+    cell that fell behind marked and its busiest thread named."""
+    run = Run(source="synthetic", benchmarks=[
+        _bench("pipe-held", True, {"produce": 1.0, "consume": 2.0, "decode": 6.0,
+                                   "commit": 3.0}, 10.0),
+        _bench("pipe-behind", False, {"produce": 4.0, "consume": 1.0, "decode": 2.0,
+                                      "commit": 8.0}, 20.0),
+    ])
+    summary = analyse(run)
+    title = "Pipeline stages (where the time goes)"
+    for text in (render_table(summary), render_markdown(summary)):
+        assert title in text
+        row = next(line for line in text.splitlines() if "pipe-behind" in line
+                   and "FELL BEHIND" in line)
+        assert "commit 40%" in row  # 8 s busy of a 20 s run
+    page = render_html(summary)
+    section = page[page.index(title):]
+    assert "pipe-held" in section and "decode 60%" in section
+    assert "FELL BEHIND" in section and "commit 40%" in section

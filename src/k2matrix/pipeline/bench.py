@@ -125,7 +125,8 @@ class PipelineSystem:
     """The pipeline as a :class:`~k2matrix.ratesearch.LoadSystem`: one run per step; the
     backlog is the largest consumer lag seen (a step whose sink fell behind the broker's
     retention fails outright, with the lag then), the p99 the freshness p99, the
-    achieved rate rows in the table per second of the run. A step whose run failed
+    achieved rate rows in the table per second of the run; each step's ``extra`` has its
+    commits, producer rate, freshness p50 and :func:`stages`. A step whose run failed
     verification raises (a rate is never reported over lost rows)."""
 
     def __init__(self, config: PipelineConfig, backends: Backends) -> None:
@@ -139,8 +140,11 @@ class PipelineSystem:
             raise VerificationError(f"at {rate:g} rows/s: {result.verified.describe()}")
         fell = result.fell_behind
         lag = max((lag for _, lag in result.stats.lag), default=0)
+        fresh = result.freshness.summary()
         extra: dict[str, Any] = {"commits": len(result.stats.commits),
-                                 "producer_rate": round(result.producer_rate, 1)}
+                                 "producer_rate": round(result.producer_rate, 1),
+                                 "freshness_p50_ms": round(fresh.p50_ms, 1),
+                                 "stages": stages(result)}
         if fell is not None:
             extra.update(fell.to_dict())
             return Step(rate, seconds, fell.rate_so_far, float(fell.backlog),
