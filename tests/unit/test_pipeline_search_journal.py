@@ -17,7 +17,10 @@ import pytest
 
 from k2matrix.backends.tansu import tansu_binary
 from k2matrix.errors import K2Error
+from k2matrix.pipeline.bench import step_of
+from k2matrix.pipeline.run import PipelineConfig, PipelineError
 from k2matrix.tools.pipeline import main
+from k2matrix.tools.pipeline_step import ProcessSystem
 
 
 def _have_tansu() -> bool:
@@ -62,6 +65,8 @@ def test_a_stopped_search_keeps_its_steps_and_stops_what_it_started(tmp_path: Pa
         names = " ".join(c.name() for c in children)
         assert "tansu" in names  # the broker this command started
         proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)  # a second signal while it unwinds is ignored
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -76,3 +81,27 @@ def test_a_stopped_search_keeps_its_steps_and_stops_what_it_started(tmp_path: Pa
     assert first["search"] == 0 and first["phase"] == "ramp" and first["rate"] == 2000.0
     assert isinstance(first["achieved"], float) and isinstance(first["held"], bool)
     assert "search 1: ramp 2,000 rows/s for 2 s" in err  # the same step on standard error
+
+
+def test_a_step_is_built_from_the_figures_a_run_printed() -> None:
+    held = {"throughput": 980.0, "max_lag": 120, "freshness_p99_ms": 1500.0,
+            "freshness_p50_ms": 700.0, "commits": 10, "producer_rate": 999.0, "held": True,
+            "stages": {"decode": {"busy_s": 1.0}}}
+    step = step_of(held, 1000.0, 20.0)
+    assert (step.achieved, step.backlog, step.p99_ms, step.failed) == (980.0, 120.0, 1500.0, "")
+    assert step.extra["stages"] == held["stages"] and step.extra["commits"] == 10
+    behind = {**held, "held": False, "sustainable_rate_so_far": 700.0, "backlog_at_fall": 9000,
+              "fell_behind_at_s": 12.34, "dropped_by_retention": 5}
+    step = step_of(behind, 1000.0, 20.0)
+    assert (step.achieved, step.backlog) == (700.0, 9000.0)
+    assert step.failed == "fell behind the broker's retention at 12.3 s"
+    assert step.extra["dropped_by_retention"] == 5
+
+
+def test_a_step_that_cannot_reach_its_broker_fails_naming_it(tmp_path: Path) -> None:
+    system = ProcessSystem(PipelineConfig(workers=1), str(tmp_path / "wh"), "127.0.0.1:1")
+    with pytest.raises(PipelineError) as failed:
+        system.run(1000.0, 1.0)
+    assert "the step at 1000 rows/s failed (exit 2)" in str(failed.value)
+    assert "127.0.0.1:1" in str(failed.value)
+    assert system.runs == []

@@ -39,6 +39,11 @@ def _per_row_us(seconds: float, rows: int) -> float:
     return round(seconds / rows * 1e6, 3) if rows else 0.0
 
 
+FELL_KEYS = ("fell_behind_at_s", "backlog_at_fall", "committed_at_fall",
+             "sustainable_rate_so_far", "fell_behind_partition", "dropped_by_retention",
+             "fell_behind")
+
+
 def stages(result: PipelineResult) -> dict[str, dict[str, float]]:
     """Where the time goes, per stage: ``busy_s`` (seconds the stage's thread worked) and
     ``us_per_row`` for produce (the paced produce calls, all shares; ``serialize_s``
@@ -84,6 +89,7 @@ def extra_info(result: PipelineResult) -> dict[str, Any]:
         "throughput": round(result.throughput, 1),
         "producer_rate": round(result.producer_rate, 1),
         "seconds": round(result.seconds, 3),
+        "started_at": round(result.started, 3),  # the first produce (epoch seconds)
         "offered_rate": result.config.rate,
         "workers": result.config.workers,
         "worker_rates": [round(float(sh["achieved_rate"]), 1) for sh in result.shares],
@@ -138,17 +144,23 @@ class PipelineSystem:
         self.runs.append(result)
         if result.verified is not None and not result.verified.ok:
             raise VerificationError(f"at {rate:g} rows/s: {result.verified.describe()}")
-        fell = result.fell_behind
-        lag = max((lag for _, lag in result.stats.lag), default=0)
-        fresh = result.freshness.summary()
-        extra: dict[str, Any] = {"commits": len(result.stats.commits),
-                                 "producer_rate": round(result.producer_rate, 1),
-                                 "freshness_p50_ms": round(fresh.p50_ms, 1),
-                                 "stages": stages(result)}
-        if fell is not None:
-            extra.update(fell.to_dict())
-            return Step(rate, seconds, fell.rate_so_far, float(fell.backlog),
-                        result.freshness.summary().p99_ms, extra,
-                        failed=f"fell behind the broker's retention at {fell.at_s:.1f} s")
-        return Step(rate, seconds, result.throughput, float(lag),
-                    result.freshness.summary().p99_ms, extra)
+        return step_of(extra_info(result), rate, seconds)
+
+
+def step_of(figures: dict[str, Any], rate: float, seconds: float) -> Step:
+    """A search step from a run's figures (:func:`extra_info`, in this process or printed by
+    another): the backlog is the largest consumer lag (the lag then, when the sink fell
+    behind the broker's retention: the step fails outright), the p99 the freshness p99, the
+    achieved rate rows in the table per second of the run."""
+    extra: dict[str, Any] = {key: figures[key] for key in
+                             ("commits", "producer_rate", "freshness_p50_ms", "stages",
+                              "broker_process") if key in figures}
+    p99 = float(figures["freshness_p99_ms"])
+    if figures.get("held") is False:
+        extra.update({k: v for k, v in figures.items() if k in FELL_KEYS})
+        return Step(rate, seconds, float(figures["sustainable_rate_so_far"]),
+                    float(figures["backlog_at_fall"]), p99, extra,
+                    failed=f"fell behind the broker's retention at "
+                           f"{float(figures['fell_behind_at_s']):.1f} s")
+    return Step(rate, seconds, float(figures["throughput"]), float(figures["max_lag"]), p99,
+                extra)

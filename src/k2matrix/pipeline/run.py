@@ -243,8 +243,8 @@ def run_pipeline(config: PipelineConfig, backends: Backends, table_name: str = "
             _abandon(sink)
             raise PipelineError(f"{exc}{_share_errors(futures)}: {_counts(done, stats)}"
                                 ) from None
-        except PipelineError:
-            _abandon(sink)
+        except BaseException:  # a PipelineError, or the run stopped (a signal): the sink's
+            _abandon(sink)  # threads and consumer end before the brokers and workers do
             raise
         finally:
             probe.stop()

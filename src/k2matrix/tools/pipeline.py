@@ -14,10 +14,13 @@ workers must reach the brokers: the embedded or a loopback broker is refused).
 ``--baseline-pairs N`` runs N pairs of (the pipeline, the same producers with no sink),
 each pair in a random order, and reports the ratio of each pair. Prints the figures as
 JSON (``--series`` keeps the lag and commit-latency series). A search prints each step to
-standard error as it is measured and, with ``--out FILE``, appends it to FILE as a JSON line
+standard error as it is measured (each step a fresh run of this command:
+:mod:`k2matrix.tools.pipeline_step`) and, with ``--out FILE``, appends it to FILE as a JSON line
 (then each search's result, then the whole output): a search runs for many minutes, and one
 that is stopped (SIGTERM, SIGINT: the brokers and workers this command started are stopped
-too) keeps every step it measured. Exit 0 when every run verified
+too) keeps every step it measured. With ``--tansu``, every run and search step
+also gives the broker's CPU over the run (``broker_process``: CPU seconds, the share of one
+core, and that share in each quarter of the run). Exit 0 when every run verified
 exactly once (a sink that fell behind its broker's retention is a measured outcome), 1
 when a row was lost or duplicated, 2 on bad input or a run that could not finish (an
 unreachable service, a producer share that failed: its error is printed), 128 + the
@@ -42,9 +45,11 @@ from typing import IO, Any
 
 from k2matrix.backends.config import Backends, CatalogConfig
 from k2matrix.errors import K2Error
-from k2matrix.pipeline.bench import PipelineSystem, extra_info, freshness_bound_ms
+from k2matrix.pipeline.bench import extra_info, freshness_bound_ms
+from k2matrix.pipeline.processcpu import ProcessCpu
 from k2matrix.pipeline.run import PipelineConfig, PipelineResult, run_pipeline
-from k2matrix.ratesearch import SearchConfig, Step, search, step_dict
+from k2matrix.ratesearch import LoadSystem, SearchConfig, Step, search, step_dict
+from k2matrix.tools.pipeline_step import ProcessSystem
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,6 +93,10 @@ class Stopped(Exception):
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
+    # a second signal (``timeout`` forwards its own SIGTERM after a pkill's) must not cut
+    # the unwinding short: the broker, the workers and the sink's threads stop in it
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
     raise Stopped(signum)
 
 
@@ -129,20 +138,33 @@ class Journal:
 
 
 @contextlib.contextmanager
-def _brokers(args: argparse.Namespace) -> Iterator[dict[str, str]]:
+def _brokers(args: argparse.Namespace) -> Iterator[tuple[dict[str, str], ProcessCpu | None]]:
+    """The brokers' environment, and the CPU meter of a broker this command started."""
     if not args.tansu:
-        yield {"K2_KAFKA_BOOTSTRAP": args.bootstrap} if args.bootstrap else {}
+        yield ({"K2_KAFKA_BOOTSTRAP": args.bootstrap} if args.bootstrap else {}), None
         return
     from k2matrix.backends.tansu import TansuBroker
 
-    with TansuBroker.start() as broker:
-        yield {"K2_KAFKA_BOOTSTRAP": broker.bootstrap_servers}
+    with TansuBroker.start() as broker, ProcessCpu(broker.pid) as meter:
+        yield {"K2_KAFKA_BOOTSTRAP": broker.bootstrap_servers}, meter
 
 
-def _figures(result: PipelineResult, series: bool) -> dict[str, Any]:
+def _broker_cpu(result: PipelineResult, meter: ProcessCpu | None) -> dict[str, Any]:
+    """The started broker's CPU from the first produce to the end of the run."""
+    if meter is None:
+        return {}
+    end = result.started + result.seconds
+    return meter.over(result.started, end)
+
+
+def _figures(result: PipelineResult, series: bool, meter: ProcessCpu | None = None
+             ) -> dict[str, Any]:
     from k2matrix.results.environment import tansu_at
 
     out = extra_info(result)
+    cpu = _broker_cpu(result, meter)
+    if cpu:
+        out["broker_process"] = cpu
     mode, _, servers = str(out.get("broker", "")).partition(" ")
     if mode == "bootstrap" and tansu_at(servers):  # say which broker the figure came from
         out["broker"] = f"tansu {servers}"
@@ -151,8 +173,8 @@ def _figures(result: PipelineResult, series: bool) -> dict[str, Any]:
     return out
 
 
-def _pairs(config: PipelineConfig, backends: Backends, pairs: int, series: bool
-           ) -> tuple[dict[str, Any], bool]:
+def _pairs(config: PipelineConfig, backends: Backends, pairs: int, series: bool,
+           meter: ProcessCpu | None) -> tuple[dict[str, Any], bool]:
     """Pairs of (pipeline, producers alone) in random order within each pair."""
     rng = random.Random()
     runs: list[dict[str, Any]] = []
@@ -165,7 +187,7 @@ def _pairs(config: PipelineConfig, backends: Backends, pairs: int, series: bool
         for with_sink in order:
             result = run_pipeline(replace(config, sink=with_sink), backends)
             ok = ok and (result.verified is None or result.verified.ok)
-            pair["pipeline" if with_sink else "producers_alone"] = _figures(result, series)
+            pair["pipeline" if with_sink else "producers_alone"] = _figures(result, series, meter)
         pipe, alone = pair["pipeline"]["throughput"], pair["producers_alone"]["throughput"]
         pair["ratio"] = round(pipe / alone, 4) if alone else None
         runs.append(pair)
@@ -173,7 +195,7 @@ def _pairs(config: PipelineConfig, backends: Backends, pairs: int, series: bool
     return {"ratios": ratios, "pairs": runs}, ok
 
 
-def _searches(system: PipelineSystem, bounds: SearchConfig, repeat: int, journal: Journal
+def _searches(system: LoadSystem, bounds: SearchConfig, repeat: int, journal: Journal
               ) -> dict[str, Any]:
     searches: list[dict[str, Any]] = []
     for i in range(repeat):
@@ -226,7 +248,7 @@ def _main(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ValueError(f"--out {args.out}: cannot write there ({exc.strerror}): give "
                              "a file in a folder that exists and is writable") from None
-        with journal, _brokers(args) as env:
+        with journal, _brokers(args) as (env, meter):
             backends = replace(Backends(), catalog=CatalogConfig(warehouse=args.warehouse)
                                ).with_environment(env)
             if args.search:
@@ -235,13 +257,14 @@ def _main(args: argparse.Namespace) -> int:
                                       max_rate=args.rate * 4, step_s=args.step_s,
                                       hold_s=args.seconds, max_p99_ms=bound,
                                       max_backlog=5 * args.rate)
-                out = _searches(PipelineSystem(config, backends), bounds, args.repeat,
-                                journal)
+                system = ProcessSystem(config, args.warehouse,
+                                       env.get("K2_KAFKA_BOOTSTRAP"), meter)
+                out = _searches(system, bounds, args.repeat, journal)
             elif args.baseline_pairs:
-                out, ok = _pairs(config, backends, args.baseline_pairs, args.series)
+                out, ok = _pairs(config, backends, args.baseline_pairs, args.series, meter)
             else:
                 result = run_pipeline(config, backends)
-                out = _figures(result, args.series)
+                out = _figures(result, args.series, meter)
                 ok = result.verified is None or result.verified.ok
     except (K2Error, ValueError) as exc:
         print(f"k2matrix: {exc}", file=sys.stderr)
