@@ -20,6 +20,8 @@ is then checked against a *control*: the highest rate held so far, offered again
 the control holds, the failure stands; if it fails too, the system (or the machine it shares)
 got worse for a while, not the rate too high, and the step is offered again (at most
 ``controls`` times, 1 by default). docs/pipeline.md has the searches that showed both.
+Several searches of one system can run *interleaved* (:func:`interleaved`: one step of
+each in turn), so that a slow change of the machine falls on all of them alike.
 Every step is kept in :attr:`SearchResult.steps`, in order, with its
 phase and whether it held, and handed to ``on_step`` as soon as it is measured (a search
 of many minutes that is stopped keeps what it measured). The system is anything with
@@ -29,11 +31,13 @@ with a known capacity (the unit tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 OnStep = Callable[[str, "Step", bool], None]
+Request = tuple[float, float]  # (rate, seconds) to offer
+SearchSteps = Generator[Request, "Step", "SearchResult"]
 
 
 @dataclass(frozen=True)
@@ -121,12 +125,50 @@ def search(system: LoadSystem, config: SearchConfig, on_step: OnStep | None = No
            ) -> SearchResult:
     """The highest rate ``system`` holds under ``config``'s bounds (see the module doc);
     ``on_step(phase, step, held)`` is called after every step."""
+    steps = search_steps(config, on_step)
+    try:
+        request = next(steps)
+        while True:
+            request = steps.send(system.run(*request))
+    except StopIteration as done:
+        result: SearchResult = done.value
+        return result
+
+
+def interleaved(system: LoadSystem, config: SearchConfig, searches: int,
+                on_step: Callable[[int, str, Step, bool], None] | None = None
+                ) -> list[SearchResult]:
+    """``searches`` searches of one system, one step of each in turn (round robin over the
+    searches still running), so that a machine that gets slower or faster for a while does
+    so under every search alike; ``on_step(search, phase, step, held)``."""
+    def hook(i: int) -> OnStep | None:
+        if on_step is None:
+            return None
+        return lambda phase, step, held: on_step(i, phase, step, held)
+
+    runs = [search_steps(config, hook(i)) for i in range(searches)]
+    pending: dict[int, Request] = {i: next(run) for i, run in enumerate(runs)}
+    results: dict[int, SearchResult] = {}
+    while pending:
+        for i in list(pending):
+            try:
+                pending[i] = runs[i].send(system.run(*pending[i]))
+            except StopIteration as done:
+                results[i] = done.value
+                del pending[i]
+    return [results[i] for i in range(searches)]
+
+
+def search_steps(config: SearchConfig, on_step: OnStep | None = None) -> SearchSteps:
+    """The search as a generator: it yields each ``(rate, seconds)`` to offer, is sent the
+    :class:`Step` that gave, and returns the :class:`SearchResult`."""
     steps: list[tuple[str, Step, bool]] = []
 
-    def offer(phase: str, rate: float, seconds: float) -> tuple[bool, Step]:
+    def offer(phase: str, rate: float, seconds: float
+              ) -> Generator[Request, Step, tuple[bool, Step]]:
         tries = 1 if phase == "hold" else 1 + config.retries  # a hold backs off instead
         for attempt in range(tries):
-            step = system.run(rate, seconds)
+            step = yield rate, seconds
             ok = config.held(step)
             name = phase if attempt == 0 else f"{phase}-retry"
             steps.append((name, step, ok))
@@ -136,14 +178,14 @@ def search(system: LoadSystem, config: SearchConfig, on_step: OnStep | None = No
                 break
         return ok, step
 
-    def checked(phase: str, rate: float, good: float) -> bool:
+    def checked(phase: str, rate: float, good: float) -> Generator[Request, Step, bool]:
         """A ramp or narrow step; its failure stands only beside a held control step at
         ``good``, the highest rate held so far (none yet: it stands)."""
         for _ in range(1 + config.controls):
-            ok, _ = offer(phase, rate, config.step_s)
+            ok, _ = yield from offer(phase, rate, config.step_s)
             if ok or good <= 0:
                 return ok
-            held_now, _ = offer("control", good, config.step_s)
+            held_now, _ = yield from offer("control", good, config.step_s)
             if held_now:
                 return False
         return False
@@ -151,7 +193,7 @@ def search(system: LoadSystem, config: SearchConfig, on_step: OnStep | None = No
     good, bad = 0.0, 0.0
     rate = config.start_rate
     while True:
-        ok = checked("ramp", rate, good)
+        ok = yield from checked("ramp", rate, good)
         if not ok:
             bad = rate
             break
@@ -163,7 +205,7 @@ def search(system: LoadSystem, config: SearchConfig, on_step: OnStep | None = No
         good = bad
         while good > config.start_rate / 1e3:
             good /= config.growth
-            ok, _ = offer("ramp", good, config.step_s)
+            ok, _ = yield from offer("ramp", good, config.step_s)
             if ok:
                 break
         else:
@@ -171,13 +213,13 @@ def search(system: LoadSystem, config: SearchConfig, on_step: OnStep | None = No
         bad = good * config.growth
     while bad and (bad - good) > config.tolerance * bad:
         mid = (good + bad) / 2
-        ok = checked("narrow", mid, good)
+        ok = yield from checked("narrow", mid, good)
         if ok:
             good = mid
         else:
             bad = mid
     for _ in range(config.max_backoffs + 1):
-        ok, step = offer("hold", good, config.hold_s)
+        ok, step = yield from offer("hold", good, config.hold_s)
         if ok:
             return SearchResult(good, step.p99_ms, step.achieved, tuple(steps))
         good *= 1 - config.tolerance

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from k2matrix.ratesearch import SearchConfig, Step, search
+from k2matrix.ratesearch import SearchConfig, Step, interleaved, search
 
 
 class Queue:
@@ -212,3 +212,40 @@ def test_a_failure_beside_a_held_control_stands() -> None:
     failed = [s for s in steps if s["phase"] in ("ramp-retry", "narrow-retry")
               and not s["held"]]
     assert len(controls) == len(failed)
+
+
+class Drifting(Queue):
+    """A queue on a machine that gets faster as time goes on: its capacity grows by
+    ``per_call`` of the first with every run (as this machine's did mid-campaign)."""
+
+    def __init__(self, capacity: float, per_call: float) -> None:
+        super().__init__(capacity)
+        self.first, self.per_call = capacity, per_call
+
+    def run(self, rate: float, seconds: float) -> Step:
+        self.capacity = self.first * (1 + self.per_call * self.calls)
+        return super().run(rate, seconds)
+
+
+def _spread(rates: list[float]) -> float:
+    return max(rates) / min(rates) - 1
+
+
+def test_interleaved_searches_take_a_step_each_in_turn() -> None:
+    config = SearchConfig(start_rate=1_000, max_p99_ms=100.0)
+    order: list[int] = []
+    found = interleaved(Queue(40_000.0), config, 3,
+                        on_step=lambda i, phase, step, held: order.append(i))
+    alone = search(Queue(40_000.0), config)
+    assert [f.rate for f in found] == [alone.rate] * 3  # a steady system: the same answer
+    assert order[:9] == [0, 1, 2] * 3
+    assert len(order) == 3 * len(alone.steps)
+
+
+def test_a_machine_that_speeds_up_moves_sequential_searches_not_interleaved_ones() -> None:
+    config = SearchConfig(start_rate=1_000, max_p99_ms=100.0)
+    one_after_another = [search(system, config).rate
+                         for system in [Drifting(40_000.0, 0.02)] * 3]
+    side_by_side = [f.rate for f in interleaved(Drifting(40_000.0, 0.02), config, 3)]
+    assert _spread(one_after_another) > 0.3
+    assert _spread(side_by_side) <= 0.10

@@ -11,12 +11,14 @@ Brokers: the embedded mock cluster, ``--bootstrap HOST:PORT`` (any Kafka-protoco
 or ``--tansu`` (a Tansu broker started on loopback for this command); load processes: a
 Dask LocalCluster of ``--workers`` processes, or ``--scheduler tcp://HOST:8786`` (whose
 workers must reach the brokers: the embedded or a loopback broker is refused).
+``--repeat N`` searches run interleaved, one step of each in turn, so that the machine's
+slow changes fall on all of them alike (``--sequential``: one after another).
 ``--baseline-pairs N`` runs N pairs of (the pipeline, the same producers with no sink),
 each pair in a random order, and reports the ratio of each pair. Prints the figures as
 JSON (``--series`` keeps the lag and commit-latency series). A search prints each step to
 standard error as it is measured (each step a fresh run of this command:
-:mod:`k2matrix.tools.pipeline_step`) and, with ``--out FILE``, appends it to FILE as a JSON line
-(then each search's result, then the whole output): a search runs for many minutes, and one
+:mod:`k2matrix.tools.pipeline_step`) and, with ``--out FILE``, appends it to FILE as a JSON
+line (then each search's result, then the whole output): a search runs for many minutes, and one
 that is stopped (SIGTERM, SIGINT: the brokers and workers this command started are stopped
 too) keeps every step it measured. With ``--tansu``, every run and search step
 also gives the broker's CPU over the run (``broker_process``: CPU seconds, the share of one
@@ -48,7 +50,7 @@ from k2matrix.errors import K2Error
 from k2matrix.pipeline.bench import extra_info, freshness_bound_ms
 from k2matrix.pipeline.processcpu import ProcessCpu
 from k2matrix.pipeline.run import PipelineConfig, PipelineResult, run_pipeline
-from k2matrix.ratesearch import LoadSystem, SearchConfig, Step, search, step_dict
+from k2matrix.ratesearch import LoadSystem, SearchConfig, Step, interleaved, search, step_dict
 from k2matrix.tools.pipeline_step import ProcessSystem
 
 
@@ -74,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="pairs of (pipeline, producers alone), each pair in random order")
     p.add_argument("--search", action="store_true", help="search the sustainable rate")
     p.add_argument("--repeat", type=int, default=1, help="searches to run (with --search)")
+    p.add_argument("--sequential", action="store_true",
+                   help="run the searches one after another (default: interleaved, a step "
+                        "of each in turn)")
     p.add_argument("--step-s", type=float, default=20.0, help="seconds of a search step")
     p.add_argument("--max-p99-ms", type=float, default=None,
                    help="the search's freshness bound (default: commit interval + "
@@ -128,6 +133,16 @@ class Journal:
               f"{_loadavg()})", file=sys.stderr, flush=True)
         self.write({"search": self.search, "at": time.time(), "loadavg": _loadavg(),
                     **step_dict(phase, step, held)})
+
+    def step_of(self, search: int, phase: str, step: Step, held: bool) -> None:
+        self.search = search
+        self.step(phase, step, held)
+
+    def result(self, search: int, found: dict[str, Any]) -> None:
+        self.write({"search": search, "result": found["rate"], "p99_ms": found["p99_ms"],
+                    "achieved": found["achieved"], "at": time.time()})
+        print(f"search {search + 1}: {found['rate']:,.0f} rows/s", file=sys.stderr,
+              flush=True)
 
     def __enter__(self) -> Journal:
         return self
@@ -195,20 +210,24 @@ def _pairs(config: PipelineConfig, backends: Backends, pairs: int, series: bool,
     return {"ratios": ratios, "pairs": runs}, ok
 
 
-def _searches(system: LoadSystem, bounds: SearchConfig, repeat: int, journal: Journal
-              ) -> dict[str, Any]:
-    searches: list[dict[str, Any]] = []
-    for i in range(repeat):
-        journal.search = i
-        found = search(system, bounds, on_step=journal.step).to_dict()
-        searches.append(found)
-        journal.write({"search": i, "result": found["rate"], "p99_ms": found["p99_ms"],
-                       "achieved": found["achieved"], "at": time.time()})
-        print(f"search {i + 1}: {found['rate']:,.0f} rows/s", file=sys.stderr, flush=True)
-    rates = [s["rate"] for s in searches]
-    out = {"max_p99_ms": bounds.max_p99_ms, "step_s": bounds.step_s, "rates": rates,
+def _searches(system: LoadSystem, bounds: SearchConfig, repeat: int, journal: Journal,
+              sequential: bool) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+    if sequential or repeat == 1:
+        for i in range(repeat):
+            journal.search = i
+            found.append(search(system, bounds, on_step=journal.step).to_dict())
+            journal.result(i, found[-1])
+    else:
+        found = [f.to_dict() for f in interleaved(system, bounds, repeat,
+                                                  on_step=journal.step_of)]
+        for i, one in enumerate(found):
+            journal.result(i, one)
+    rates = [s["rate"] for s in found]
+    out = {"max_p99_ms": bounds.max_p99_ms, "step_s": bounds.step_s,
+           "interleaved": not sequential and repeat > 1, "rates": rates,
            "spread": (max(rates) / min(rates) - 1) if min(rates) else None,
-           "searches": searches}
+           "searches": found}
     journal.write({"output": out})
     return out
 
@@ -259,7 +278,7 @@ def _main(args: argparse.Namespace) -> int:
                                       max_backlog=5 * args.rate)
                 system = ProcessSystem(config, args.warehouse,
                                        env.get("K2_KAFKA_BOOTSTRAP"), meter)
-                out = _searches(system, bounds, args.repeat, journal)
+                out = _searches(system, bounds, args.repeat, journal, args.sequential)
             elif args.baseline_pairs:
                 out, ok = _pairs(config, backends, args.baseline_pairs, args.series, meter)
             else:
