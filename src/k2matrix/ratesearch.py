@@ -125,14 +125,9 @@ def search(system: LoadSystem, config: SearchConfig, on_step: OnStep | None = No
            ) -> SearchResult:
     """The highest rate ``system`` holds under ``config``'s bounds (see the module doc);
     ``on_step(phase, step, held)`` is called after every step."""
-    steps = search_steps(config, on_step)
-    try:
-        request = next(steps)
-        while True:
-            request = steps.send(system.run(*request))
-    except StopIteration as done:
-        result: SearchResult = done.value
-        return result
+    hook = None if on_step is None else (
+        lambda _search, phase, step, held: on_step(phase, step, held))
+    return interleaved(system, config, 1, hook)[0]
 
 
 def interleaved(system: LoadSystem, config: SearchConfig, searches: int,

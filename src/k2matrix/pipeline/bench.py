@@ -19,7 +19,7 @@ from typing import Any
 
 from k2matrix.backends.config import Backends
 from k2matrix.errors import VerificationError
-from k2matrix.pipeline.run import PipelineConfig, PipelineResult, run_pipeline
+from k2matrix.pipeline.run import FELL_KEYS, PipelineConfig, PipelineResult, run_pipeline
 from k2matrix.ratesearch import Step
 from k2matrix.stats import percentile
 
@@ -37,11 +37,6 @@ def freshness_bound_ms(commit_interval_ms: int, margin_ms: float = FRESHNESS_MAR
 
 def _per_row_us(seconds: float, rows: int) -> float:
     return round(seconds / rows * 1e6, 3) if rows else 0.0
-
-
-FELL_KEYS = ("fell_behind_at_s", "backlog_at_fall", "committed_at_fall",
-             "sustainable_rate_so_far", "fell_behind_partition", "dropped_by_retention",
-             "fell_behind")
 
 
 def stages(result: PipelineResult) -> dict[str, dict[str, float]]:

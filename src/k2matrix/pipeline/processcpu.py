@@ -89,3 +89,15 @@ class ProcessCpu(threading.Thread):
                 "cpu_share": round((known[-1] - known[0]) / (end - start), 3),
                 "cpu_share_by_quarter": [round((b - a) / step, 3)
                                          for a, b in itertools.pairwise(known)]}
+
+
+def add_broker_cpu(figures: dict[str, Any], meter: ProcessCpu | None) -> None:
+    """Add ``broker_process``, the metered broker's CPU from the run's first produce
+    (``started_at``) over its ``seconds``, to a run's figures (nothing without a meter or
+    samples covering the run)."""
+    if meter is None or "started_at" not in figures:
+        return
+    start = float(figures["started_at"])
+    cpu = meter.over(start, start + float(figures["seconds"]))
+    if cpu:
+        figures["broker_process"] = cpu

@@ -37,6 +37,10 @@ from k2matrix.producer.latency import LatencyHistogram, merge_all
 from k2matrix.writer.iceberg import IcebergWriter
 
 LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+# the figures of a run whose sink fell behind the broker's retention (FellBehindAt.to_dict)
+FELL_KEYS = ("fell_behind_at_s", "backlog_at_fall", "committed_at_fall",
+             "sustainable_rate_so_far", "fell_behind_partition", "dropped_by_retention",
+             "fell_behind")
 
 
 class PipelineError(K2Error):
@@ -104,11 +108,9 @@ class FellBehindAt:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fell_behind_at_s": round(self.at_s, 3), "backlog_at_fall": self.backlog,
-                "committed_at_fall": self.committed,
-                "sustainable_rate_so_far": round(self.rate_so_far, 1),
-                "fell_behind_partition": self.partition, "dropped_by_retention": self.dropped,
-                "fell_behind": self.reason}
+        values = (round(self.at_s, 3), self.backlog, self.committed,
+                  round(self.rate_so_far, 1), self.partition, self.dropped, self.reason)
+        return dict(zip(FELL_KEYS, values, strict=True))
 
 
 @dataclass

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import random
 import signal
@@ -48,7 +49,7 @@ from typing import IO, Any
 from k2matrix.backends.config import Backends, CatalogConfig
 from k2matrix.errors import K2Error
 from k2matrix.pipeline.bench import extra_info, freshness_bound_ms
-from k2matrix.pipeline.processcpu import ProcessCpu
+from k2matrix.pipeline.processcpu import ProcessCpu, add_broker_cpu
 from k2matrix.pipeline.run import PipelineConfig, PipelineResult, run_pipeline
 from k2matrix.ratesearch import LoadSystem, SearchConfig, Step, interleaved, search, step_dict
 from k2matrix.tools.pipeline_step import ProcessSystem
@@ -118,25 +119,21 @@ class Journal:
 
     def __init__(self, path: Path | None) -> None:
         self.file: IO[str] | None = path.open("a", encoding="utf-8") if path else None
-        self.search = 0
 
     def write(self, record: dict[str, Any]) -> None:
         if self.file is not None:
             self.file.write(json.dumps(record, default=str) + "\n")
             self.file.flush()
 
-    def step(self, phase: str, step: Step, held: bool) -> None:
+    def step(self, search: int, phase: str, step: Step, held: bool) -> None:
         verdict = "held" if held else f"failed ({step.failed})" if step.failed else "failed"
-        print(f"search {self.search + 1}: {phase} {step.rate:,.0f} rows/s for "
+        load = _loadavg()
+        print(f"search {search + 1}: {phase} {step.rate:,.0f} rows/s for "
               f"{step.seconds:g} s: {verdict}; achieved {step.achieved:,.0f}, backlog "
-              f"{step.backlog:,.0f}, freshness p99 {step.p99_ms:,.0f} ms (load "
-              f"{_loadavg()})", file=sys.stderr, flush=True)
-        self.write({"search": self.search, "at": time.time(), "loadavg": _loadavg(),
+              f"{step.backlog:,.0f}, freshness p99 {step.p99_ms:,.0f} ms (load {load})",
+              file=sys.stderr, flush=True)
+        self.write({"search": search, "at": time.time(), "loadavg": load,
                     **step_dict(phase, step, held)})
-
-    def step_of(self, search: int, phase: str, step: Step, held: bool) -> None:
-        self.search = search
-        self.step(phase, step, held)
 
     def result(self, search: int, found: dict[str, Any]) -> None:
         self.write({"search": search, "result": found["rate"], "p99_ms": found["p99_ms"],
@@ -164,22 +161,12 @@ def _brokers(args: argparse.Namespace) -> Iterator[tuple[dict[str, str], Process
         yield {"K2_KAFKA_BOOTSTRAP": broker.bootstrap_servers}, meter
 
 
-def _broker_cpu(result: PipelineResult, meter: ProcessCpu | None) -> dict[str, Any]:
-    """The started broker's CPU from the first produce to the end of the run."""
-    if meter is None:
-        return {}
-    end = result.started + result.seconds
-    return meter.over(result.started, end)
-
-
 def _figures(result: PipelineResult, series: bool, meter: ProcessCpu | None = None
              ) -> dict[str, Any]:
     from k2matrix.results.environment import tansu_at
 
     out = extra_info(result)
-    cpu = _broker_cpu(result, meter)
-    if cpu:
-        out["broker_process"] = cpu
+    add_broker_cpu(out, meter)
     mode, _, servers = str(out.get("broker", "")).partition(" ")
     if mode == "bootstrap" and tansu_at(servers):  # say which broker the figure came from
         out["broker"] = f"tansu {servers}"
@@ -215,12 +202,12 @@ def _searches(system: LoadSystem, bounds: SearchConfig, repeat: int, journal: Jo
     found: list[dict[str, Any]] = []
     if sequential or repeat == 1:
         for i in range(repeat):
-            journal.search = i
-            found.append(search(system, bounds, on_step=journal.step).to_dict())
+            found.append(search(system, bounds, on_step=functools.partial(journal.step, i)
+                                ).to_dict())
             journal.result(i, found[-1])
     else:
         found = [f.to_dict() for f in interleaved(system, bounds, repeat,
-                                                  on_step=journal.step_of)]
+                                                  on_step=journal.step)]
         for i, one in enumerate(found):
             journal.result(i, one)
     rates = [s["rate"] for s in found]

@@ -25,7 +25,7 @@ from typing import Any
 
 from k2matrix.errors import VerificationError
 from k2matrix.pipeline.bench import step_of
-from k2matrix.pipeline.processcpu import ProcessCpu
+from k2matrix.pipeline.processcpu import ProcessCpu, add_broker_cpu
 from k2matrix.pipeline.run import PipelineConfig, PipelineError
 from k2matrix.ratesearch import Step
 
@@ -72,11 +72,7 @@ class ProcessSystem:
             raise PipelineError(f"the step at {rate:g} rows/s failed (exit "
                                 f"{proc.returncode}): {last}")
         figures: dict[str, Any] = json.loads(out)
-        if self.meter is not None and "started_at" in figures:
-            start = float(figures["started_at"])
-            cpu = self.meter.over(start, start + float(figures["seconds"]))
-            if cpu:
-                figures["broker_process"] = cpu
+        add_broker_cpu(figures, self.meter)
         self.runs.append(figures)
         return step_of(figures, rate, seconds)
 
